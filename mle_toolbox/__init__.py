@@ -1,0 +1,15 @@
+"""mle_toolbox: a meta-launcher for ML experiment sweeps.
+
+``import mle_toolbox`` stays light: no numpy, yaml, drmaa or plotting imports.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .experiment import MLExperiment, experiment
+from .metrics import MetricLogger
+from .results import load_log, load_meta_log
+
+__all__ = ["MLExperiment", "MetricLogger", "__version__", "experiment", "load_log",
+           "load_meta_log"]

@@ -1,0 +1,7 @@
+"""``python -m mle_toolbox`` is the ``mle`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,68 @@
+"""The Backend protocol and what every backend shares.
+
+Backends submit, report status in one batched call, and cancel idempotently.
+They contain no loops over time and no sleeps: the runner owns waiting.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+
+
+class Backend(Protocol):
+    """What the runner needs from a way of running jobs."""
+
+    name: ClassVar[str]
+
+    def submit(self, tasks: Sequence[JobTask]) -> list[JobHandle]:
+        """Start or queue the tasks; one handle per task, same order."""
+        ...
+
+    def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
+        """Current status of every handle, from one scheduler query at most."""
+        ...
+
+    def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
+        """Stop the jobs; jobs already gone are fine (idempotent)."""
+        ...
+
+    def wait_fds(self) -> Sequence[int]:
+        """File descriptors that become readable when a job may have ended."""
+        ...
+
+    def default_max_running(self, resources: Resources, *, jobs: int) -> int:
+        """How many jobs to run at once when the user did not say."""
+        ...
+
+
+def read_exit_code(path: Path) -> int | None:
+    """The exit code a job wrapper wrote, or None while there is none (or it is torn)."""
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def status_from_exit_code(code: int) -> JobStatus:
+    """COMPLETED for 0, else FAILED with a reason that names a signal if there was one."""
+    if code == 0:
+        return JobStatus(JobState.COMPLETED, exit_code=0)
+    return JobStatus(JobState.FAILED, exit_code=code, reason=describe_exit(code))
+
+
+def describe_exit(code: int) -> str:
+    """``exit code 3``; ``killed by signal SIGKILL (exit code 137)``; negative = signal."""
+    number = -code if code < 0 else code - 128 if 128 < code < 160 else 0
+    if number:
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"killed by signal {name} (exit code {code})"
+    return f"exit code {code}"

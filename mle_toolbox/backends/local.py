@@ -1,0 +1,160 @@
+"""Jobs as subprocesses of the launcher, each in its own process group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, ClassVar
+
+from ..errors import BackendUnavailable
+from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from ..templates import template_path
+from .base import read_exit_code, status_from_exit_code
+
+
+@dataclass
+class _Proc:
+    popen: subprocess.Popen[bytes]
+    task: JobTask
+    files: tuple[IO[bytes], ...]
+    gpus: tuple[str, ...]
+    pidfd: int | None
+
+
+class LocalBackend:
+    """Runs each job as ``bash job_wrapper.sh JOB_DIR COMMAND...`` on this machine."""
+
+    name: ClassVar[str] = "local"
+
+    def __init__(self, *, gpus: Sequence[str] | None = None) -> None:
+        self._wrapper = str(template_path("job_wrapper.sh"))
+        self._procs: dict[str, _Proc] = {}
+        self._gpus = tuple(gpus) if gpus is not None else None
+        self._free_gpus = list(self._gpus or ())
+
+    def visible_gpus(self) -> tuple[str, ...]:
+        """GPU ids jobs may use: CUDA_VISIBLE_DEVICES, else what nvidia-smi lists."""
+        if self._gpus is None:
+            self._gpus = _discover_gpus()
+            self._free_gpus = list(self._gpus)
+        return self._gpus
+
+    def default_max_running(self, resources: Resources, *, jobs: int) -> int:
+        """Cores // cores per job, and no more jobs than the GPUs can serve."""
+        slots = max(1, (os.cpu_count() or 1) // resources.cores)
+        if resources.gpus:
+            gpus = len(self.visible_gpus())
+            if gpus < resources.gpus:
+                raise BackendUnavailable(
+                    f"each job asks for {resources.gpus} GPU(s) (num_gpus) but only {gpus} "
+                    "are visible here (CUDA_VISIBLE_DEVICES / nvidia-smi)"
+                )
+            slots = min(slots, gpus // resources.gpus)
+        return max(1, min(slots, jobs))
+
+    def submit(self, tasks: Sequence[JobTask]) -> list[JobHandle]:
+        """Start every task now."""
+        return [self._start(task) for task in tasks]
+
+    def _start(self, task: JobTask) -> JobHandle:
+        task.job_dir.mkdir(parents=True, exist_ok=True)
+        gpus = self._take_gpus(task.resources.gpus)
+        env = dict(os.environ)
+        env.update(task.env)
+        if task.resources.gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
+        # Append, never truncate: a log of an earlier attempt is never lost.
+        out, err = open(task.stdout, "ab"), open(task.stderr, "ab")  # noqa: SIM115
+        try:
+            popen = subprocess.Popen(
+                ["bash", self._wrapper, str(task.job_dir), *task.argv],
+                cwd=task.cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                start_new_session=True,
+            )
+        except OSError:
+            out.close()
+            err.close()
+            self._free_gpus.extend(gpus)
+            raise
+        pid = str(popen.pid)
+        self._procs[pid] = _Proc(popen, task, (out, err), gpus, _pidfd(popen.pid))
+        return JobHandle(backend=self.name, job_id=task.job_id, native_id=pid)
+
+    def _take_gpus(self, count: int) -> tuple[str, ...]:
+        if not count:
+            return ()
+        self.visible_gpus()
+        if len(self._free_gpus) < count:
+            # The runner never runs more jobs than GPUs allow; this is a bug guard.
+            raise BackendUnavailable(f"no {count} free GPU(s) left for the next job")
+        taken, self._free_gpus = self._free_gpus[:count], self._free_gpus[count:]
+        return tuple(taken)
+
+    def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
+        """Poll each process without blocking."""
+        return {handle: self._status(handle) for handle in handles}
+
+    def _status(self, handle: JobHandle) -> JobStatus:
+        proc = self._procs.get(handle.native_id)
+        if proc is None:
+            return JobStatus(JobState.UNKNOWN, reason="not started by this launcher")
+        returncode = proc.popen.poll()
+        if returncode is None:
+            return JobStatus(JobState.RUNNING)
+        self._release(handle.native_id)
+        code = read_exit_code(proc.task.exit_code_file)
+        # No exit_code file: the wrapper itself was killed; its own status is all we have.
+        return status_from_exit_code(returncode if code is None else code)
+
+    def _release(self, native_id: str) -> None:
+        proc = self._procs.pop(native_id)
+        for handle in proc.files:
+            handle.close()
+        if proc.pidfd is not None:
+            os.close(proc.pidfd)
+        self._free_gpus.extend(proc.gpus)
+
+    def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
+        """SIGTERM (or SIGKILL with ``force``) to each job's whole process group."""
+        sig = signal.SIGKILL if force else signal.SIGTERM
+        for handle in handles:
+            proc = self._procs.get(handle.native_id)
+            if proc is None or proc.popen.poll() is not None:
+                continue
+            try:
+                os.killpg(proc.popen.pid, sig)
+            except ProcessLookupError:
+                continue  # exited between poll and kill: nothing left to stop
+
+    def wait_fds(self) -> Sequence[int]:
+        """pidfds of running jobs: readable as soon as a job exits."""
+        return [p.pidfd for p in self._procs.values() if p.pidfd is not None]
+
+
+def _pidfd(pid: int) -> int | None:
+    opener = getattr(os, "pidfd_open", None)
+    if opener is None:
+        return None
+    try:
+        fd: int = opener(pid)
+    except OSError:
+        return None  # kernels before 5.3: the runner falls back to timed polls
+    return fd
+
+
+def _discover_gpus() -> tuple[str, ...]:
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        ids = tuple(v.strip() for v in visible.split(",") if v.strip())
+        return () if ids in ((), ("-1",)) else ids
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return tuple(line.strip() for line in out.splitlines() if line.strip())

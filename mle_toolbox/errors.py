@@ -1,0 +1,83 @@
+"""One exception hierarchy for everything the launcher reports to users.
+
+The CLI turns each of these into a one-line message and an exit code; no traceback
+is shown for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class MleError(Exception):
+    """Base class of every error mle_toolbox raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(MleError):
+    """Bad user input: a meta YAML, a base config or a command-line value.
+
+    Formats as ``file:line: key.path: message`` (line and key path when known).
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self, message: str, *, file: str | None = None, key: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.key = key
+        self.line = line
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        key = f"{self.key}: " if self.key else ""
+        return f"{where}{key}{self.message}"
+
+
+class ExperimentDirError(MleError):
+    """The experiment directory belongs to another experiment or is locked."""
+
+    exit_code = 2
+
+
+class BackendUnavailable(MleError):  # noqa: N818 - name from the design guide
+    """A backend was chosen whose scheduler or library is missing here."""
+
+    exit_code = 2
+
+
+class CommandError(MleError):
+    """An external command (qsub, sbatch, ...) failed; keeps argv and output."""
+
+    def __init__(
+        self, *, argv: Sequence[str], returncode: int | None, stdout: str, stderr: str,
+        note: str = "",
+    ) -> None:
+        self.argv = tuple(argv)
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.note = note
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        code = "timed out" if self.returncode is None else f"exit code {self.returncode}"
+        parts = [f"command {' '.join(self.argv)!r} failed ({code})"]
+        if self.note:
+            parts.append(self.note)
+        if self.stdout.strip():
+            parts.append(f"stdout: {self.stdout.strip()}")
+        if self.stderr.strip():
+            parts.append(f"stderr: {self.stderr.strip()}")
+        return "\n  ".join(parts)
+
+
+class SubmissionError(MleError):
+    """A scheduler accepted no job, or answered something we cannot parse."""

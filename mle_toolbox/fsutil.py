@@ -1,0 +1,58 @@
+"""Atomic file writes: readers see the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temp file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        # The rename did not happen; leave no temp file behind.
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Atomically write ``data`` as indented JSON (NaN/Inf become null)."""
+    write_text_atomic(path, dumps_json(data, indent=2) + "\n")
+
+
+def dumps_json(data: Any, *, indent: int | None = None) -> str:
+    """JSON text of ``data`` with NaN/Inf as null and numpy scalars as numbers."""
+    try:
+        return json.dumps(data, indent=indent, allow_nan=False, default=_to_builtin)
+    except ValueError:
+        # allow_nan=False raised: some float is NaN or infinite.
+        return json.dumps(_finite(data), indent=indent, allow_nan=False, default=_to_builtin)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if value - value == 0.0 else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        return _finite(value.item())
+    return value
+
+
+def _to_builtin(value: Any) -> Any:
+    # numpy scalars and 0-d arrays expose .item(); arrays expose .tolist().
+    if hasattr(value, "tolist"):
+        return _finite(value.tolist())
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a JSON log: {value!r}")

@@ -1,0 +1,175 @@
+"""``mle run``: validate, plan, prepare the experiment directory, run, summarize."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .backends import get_backend
+from .backends.base import Backend
+from .configs import load_configs
+from .expand import Plan, expand
+from .fsutil import write_json_atomic
+from .layout import ExperimentLayout
+from .lock import ExperimentLock
+from .meta import MetaConfig, load_meta
+from .prepare import existing_plan, prepare, split_done
+from .results import summarize_run
+from .runner import RunReport, run_jobs
+from .spec import JobResult, JobState
+from .tasks import make_tasks
+
+log = logging.getLogger("mle_toolbox")
+DRY_RUN_JOBS_SHOWN = 20
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Carry out ``mle run``; returns the exit code."""
+    meta = load_meta(Path(args.meta))
+    for warning in meta.warnings:
+        print(f"mle: warning: {warning}", file=sys.stderr)
+    plan = expand(meta, configs=load_configs(meta.config_files))
+    backend = get_backend(args.backend or meta.backend or "local")
+    layout = ExperimentLayout(meta.experiment_dir)
+    previous = existing_plan(plan, layout)
+    max_running = (args.max_running or meta.max_running
+                   or backend.default_max_running(meta.resources, jobs=len(plan.jobs)))
+    if args.dry_run:
+        print_plan(plan, layout=layout, backend=backend, max_running=max_running,
+                   previous=previous, show_all=args.all)
+        return 0
+    with ExperimentLock(layout.lock), _launcher_log(layout):
+        return _launch(plan, layout=layout, backend=backend, max_running=max_running)
+
+
+def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int) -> int:
+    previous = existing_plan(plan, layout)  # again, now that we hold the lock
+    prepared = prepare(plan, layout=layout, previous=previous,
+                       meta_text=plan.meta.path.read_text(encoding="utf-8"))
+    for note in plan.notes:
+        print(f"mle: note: {note}")
+    if prepared.done:
+        print(f"mle: {len(prepared.done)} of {len(plan.jobs)} jobs completed earlier with the "
+              "same config; skipped")
+    print(f"mle: running {len(prepared.todo)} jobs on {backend.name}, at most {max_running} "
+          f"at once; results in {layout.root}", flush=True)
+    log.info("launch: %d jobs to run, %d done earlier", len(prepared.todo), len(prepared.done))
+    tasks = make_tasks(plan, layout=layout, jobs=prepared.todo)
+    progress = Progress(total=len(tasks))
+    report = run_jobs(tasks, backend=backend, max_running=max_running, on_result=progress)
+    _write_results(plan, layout=layout, report=report, backend=backend.name,
+                   skipped=[j.job_id for j in prepared.done])
+    print_summary(report, layout=layout)
+    if report.interrupted:
+        return 130
+    return 1 if report.failed else 0
+
+
+class Progress:
+    """Prints one line per finished job (readable in CI logs and terminals alike)."""
+
+    def __init__(self, *, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.width = len(str(total))
+
+    def __call__(self, result: JobResult) -> None:
+        self.done += 1
+        log.info("%s %s %s", result.job_id, result.state.value, result.reason)
+        took = f" {result.duration_s:.1f}s" if result.duration_s is not None else ""
+        why = f"  {result.reason}" if result.reason else ""
+        print(f"[{self.done:>{self.width}}/{self.total}] {result.state.value:<9} "
+              f"{result.job_id}{took}{why}", flush=True)
+
+
+def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, backend: str,
+                   skipped: list[str]) -> None:
+    search = plan.meta.search
+    maximize = search.eval_metrics if search is not None and search.max_objective else ()
+    for run in plan.runs:
+        run_dir = layout.run_dir(run.run_id)
+        if (run_dir / "logs").is_dir():
+            summary = summarize_run(run_dir, maximize=maximize)
+            write_json_atomic(layout.summary(run.run_id), summary)
+    counts = {state.value: report.count(state) for state in JobState if report.count(state)}
+    document: dict[str, Any] = {
+        "backend": backend, "finished": time.time(), "elapsed_s": report.elapsed_s,
+        "interrupted": report.interrupted, "counts": counts, "skipped": skipped,
+        "jobs": [{"job_id": r.job_id, "state": r.state.value, "exit_code": r.exit_code,
+                  "reason": r.reason, "duration_s": r.duration_s} for r in report.results],
+    }
+    write_json_atomic(layout.report, document)
+
+
+def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
+    """Counts, then every job that did not complete with its stderr tail."""
+    parts = [f"{report.count(s)} {s.value}" for s in JobState if report.count(s)]
+    print(f"mle: {len(report.results)} jobs: {', '.join(parts) or 'none'} "
+          f"in {report.elapsed_s:.1f}s")
+    for result in report.failed:
+        print(f"mle: {result.state.value}: {result.job_id}: {result.reason}", file=sys.stderr)
+        for line in result.stderr_tail.splitlines():
+            print(f"    | {line}", file=sys.stderr)
+    if report.interrupted:
+        print("mle: interrupted; running jobs were stopped. Run the same command again to "
+              "rerun what did not complete.", file=sys.stderr)
+    print(f"mle: results in {layout.root}")
+
+
+def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
+               previous: dict[str, Any] | None, show_all: bool) -> None:
+    """What ``mle run`` would do; writes nothing."""
+    meta = plan.meta
+    done, todo = split_done(plan, layout=layout, previous=previous)
+    state = "new" if previous is None else f"existing: {len(done)} completed jobs are skipped"
+    print("mle: dry run: nothing is written or started")
+    print(f"experiment  {meta.project_name} ({meta.experiment_type.value}) from {meta.path}")
+    print(f"directory   {layout.root} ({state})")
+    print(f"backend     {backend.name}, at most {max_running} jobs at once")
+    print(f"resources   {_describe_resources(meta)}")
+    print(f"jobs        {len(todo)} to run: {len(plan.runs)} runs x {len(meta.seeds)} seeds "
+          f"(seeds {' '.join(map(str, meta.seeds))})")
+    for note in plan.notes:
+        print(f"note        {note}")
+    shown = todo if show_all else todo[:DRY_RUN_JOBS_SHOWN]
+    for task in make_tasks(plan, layout=layout, jobs=shown):
+        print(f"  {task.job_id}\n    cwd     {task.cwd}\n    command {shlex.join(task.argv)}"
+              f"\n    files   {task.job_dir}/")
+    if len(shown) < len(todo):
+        print(f"  ... and {len(todo) - len(shown)} more jobs (--all lists every job)")
+
+
+def _describe_resources(meta: MetaConfig) -> str:
+    res = meta.resources
+    memory = f"{res.memory_mb}MB" if res.memory_mb else (
+        f"{res.memory_per_cpu_mb}MB/cpu" if res.memory_per_cpu_mb else "-")
+    env = meta.environment
+    where = f"conda env {env.conda_env}" if env.conda_env else (
+        f"venv {env.venv}" if env.venv else f"python {sys.executable}")
+    return (f"cores={res.cores} gpus={res.gpus} memory={memory} time={res.time_limit or '-'} "
+            f"queue={res.queue or '-'} ({where})")
+
+
+class _launcher_log:  # noqa: N801 - used as a context manager like a function
+    """Attach a file handler for launcher.log while a launch runs."""
+
+    def __init__(self, layout: ExperimentLayout) -> None:
+        self.path = layout.launcher_log
+        self.handler: logging.Handler | None = None
+
+    def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handler = logging.FileHandler(self.path, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(self.handler)
+        log.setLevel(logging.INFO)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handler is not None:
+            log.removeHandler(self.handler)
+            self.handler.close()

@@ -1,0 +1,155 @@
+"""The only module that knows file names on disk.
+
+::
+
+    <experiment_dir>/
+      experiment_config.yaml   copy of the meta YAML
+      plan.json                every run and job of the sweep
+      report.json              outcome of every job of the last launch
+      launcher.log             what the launcher did
+      <run_id>/
+        <run_id>.json          resolved config of this run
+        summary.json           metrics merged over seeds
+        logs/seed_<s>.jsonl    metrics log of one seed (one JSON object per line)
+        jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv
+                               attempts/<k>/ (files of earlier attempts)
+
+Nothing here touches the disk except ``archive_attempt``; everything else is path
+arithmetic, so the per-job wrapper imports it for free.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CONFIG_SUFFIX = ".json"
+
+
+@dataclass(frozen=True, slots=True)
+class JobLayout:
+    """Paths of one job (one run dir, one seed)."""
+
+    run_dir: Path
+    seed: int
+
+    @property
+    def logs_dir(self) -> Path:
+        """Folder of the run's metrics logs (shared by its seeds)."""
+        return self.run_dir / "logs"
+
+    @property
+    def metrics_log(self) -> Path:
+        """Append-only JSON-lines metrics log of this seed."""
+        return self.logs_dir / f"seed_{self.seed}.jsonl"
+
+    @property
+    def job_dir(self) -> Path:
+        """Folder with this job's own files."""
+        return self.run_dir / "jobs" / f"seed_{self.seed}"
+
+    @property
+    def stdout(self) -> Path:
+        """The job's standard output."""
+        return self.job_dir / "stdout.log"
+
+    @property
+    def stderr(self) -> Path:
+        """The job's standard error."""
+        return self.job_dir / "stderr.log"
+
+    @property
+    def exit_code(self) -> Path:
+        """Written by the job wrapper, atomically, once the command ended."""
+        return self.job_dir / "exit_code"
+
+    @property
+    def status(self) -> Path:
+        """Written by MLExperiment: start, end, host, error."""
+        return self.job_dir / "status.json"
+
+    @property
+    def argv_file(self) -> Path:
+        """NUL-separated command of the job, for wrappers that read it from disk."""
+        return self.job_dir / "argv"
+
+    @property
+    def attempts_dir(self) -> Path:
+        """Where the files of earlier attempts are kept."""
+        return self.job_dir / "attempts"
+
+    def attempt_files(self) -> tuple[Path, ...]:
+        """Files that belong to one attempt and are archived before the next."""
+        return (self.stdout, self.stderr, self.exit_code, self.status, self.metrics_log)
+
+    def archive_attempt(self) -> Path | None:
+        """Move the files of the last attempt into ``attempts/<k>/``; never delete.
+
+        Returns the archive folder, or None when there was nothing to archive.
+        """
+        present = [p for p in self.attempt_files() if p.exists()]
+        if not present:
+            return None
+        number = 1
+        if self.attempts_dir.exists():
+            taken = [int(p.name) for p in self.attempts_dir.iterdir() if p.name.isdigit()]
+            number = max(taken, default=0) + 1
+        target = self.attempts_dir / str(number)
+        target.mkdir(parents=True)
+        for path in present:
+            os.replace(path, target / path.name)
+        return target
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentLayout:
+    """Paths of one experiment directory."""
+
+    root: Path
+
+    @property
+    def meta_copy(self) -> Path:
+        """Copy of the meta YAML the experiment was launched from."""
+        return self.root / "experiment_config.yaml"
+
+    @property
+    def plan(self) -> Path:
+        """JSON description of every run and job."""
+        return self.root / "plan.json"
+
+    @property
+    def report(self) -> Path:
+        """Outcome of every job of the last launch."""
+        return self.root / "report.json"
+
+    @property
+    def launcher_log(self) -> Path:
+        """Log of the launcher's own actions."""
+        return self.root / "launcher.log"
+
+    @property
+    def lock(self) -> Path:
+        """Held while a launcher works on this experiment."""
+        return self.root / ".mle-lock"
+
+    @property
+    def internal_dir(self) -> Path:
+        """Files the launcher keeps for itself (task lists, rendered scripts)."""
+        return self.root / ".mle"
+
+    def run_dir(self, run_id: str) -> Path:
+        """Folder of one run; passed to the job as ``-exp_dir``."""
+        return self.root / run_id
+
+    def run_config(self, run_id: str) -> Path:
+        """Resolved config file of one run."""
+        return self.root / run_id / f"{run_id}{CONFIG_SUFFIX}"
+
+    def summary(self, run_id: str) -> Path:
+        """Metrics of one run merged over its seeds."""
+        return self.root / run_id / "summary.json"
+
+    def job(self, run_id: str, seed: int) -> JobLayout:
+        """Layout of one job."""
+        return JobLayout(run_dir=self.root / run_id, seed=seed)

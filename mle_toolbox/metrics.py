@@ -1,0 +1,85 @@
+"""Append-only JSON-lines metrics log: one line per ``update``.
+
+Each line is ``{"time": {...}, "stats": {...}}``. ``save`` appends what is
+buffered and flushes: O(1) per call, the file is never rewritten. NaN and Inf
+are stored as null. Readers skip a torn last line left by a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from .fsutil import dumps_json
+
+
+class MetricLogger:
+    """Buffered appender of metric rows for one seed of one run."""
+
+    def __init__(self, path: Path, *, print_every_k_updates: int | None = None,
+                 verbose: bool = False) -> None:
+        self.path = Path(path)
+        self.print_every = print_every_k_updates
+        self.verbose = verbose
+        self.updates = 0
+        self._buffer: list[str] = []
+        self._file: IO[str] | None = None
+
+    def update(  # noqa: PLR0917 - positional order of mle-toolbox's update()
+        self, clock_tick: Mapping[str, Any], stats_tick: Mapping[str, Any],
+               model: Any = None, plot_fname: str | None = None, extra_obj: Any = None,
+               save: bool = False) -> None:
+        """Record one row of time and stats values; ``save=True`` writes it out now.
+
+        ``model``, ``plot_fname`` and ``extra_obj`` are accepted for scripts written
+        for mle-toolbox and are not stored by this logger.
+        """
+        self._buffer.append(dumps_json({"time": dict(clock_tick), "stats": dict(stats_tick)}))
+        self.updates += 1
+        if self.verbose and self.print_every and self.updates % self.print_every == 0:
+            print(f"update {self.updates}: {dict(clock_tick)} {dict(stats_tick)}", flush=True)
+        if save:
+            self.save()
+
+    def save(self) -> None:
+        """Append the buffered rows to the file and flush."""
+        if not self._buffer:
+            return
+        handle = self._file or self._open()
+        handle.write("\n".join(self._buffer) + "\n")
+        handle.flush()
+        self._buffer.clear()
+
+    def _open(self) -> IO[str]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
+        # A crash may have left a torn last line: start ours on a fresh line.
+        if handle.tell() > 0:
+            handle.seek(handle.tell() - 1)
+            if handle.read(1) != "\n":
+                handle.write("\n")
+        self._file = handle
+        return handle
+
+    def close(self) -> None:
+        """Save and close the file."""
+        self.save()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """Rows of a metrics log; lines that are not complete JSON objects are skipped."""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.endswith("\n"):
+                return  # torn last line of a crashed writer
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                yield row

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# mle_toolbox job wrapper: runs one job's command and records its exit code.
+#
+#   job_wrapper.sh JOB_DIR [COMMAND ARGS...]
+#
+# Without a COMMAND the command is read from JOB_DIR/argv (NUL-separated), which
+# is how array tasks on a cluster find their job. The exit code of the command is
+# written atomically to JOB_DIR/exit_code: the launcher trusts that file, not the
+# scheduler, about how the job ended. Values arrive as argv or from files, never
+# pasted into shell text, so no name or path can run anything.
+set -u
+
+job_dir=$1
+shift
+
+finish() {
+    local rc=$1
+    printf '%s\n' "$rc" > "$job_dir/.exit_code.$$" && mv -f "$job_dir/.exit_code.$$" "$job_dir/exit_code"
+    # Exit 100 puts an SGE job into error state: never exit with it by accident.
+    if [ "$rc" -eq 100 ]; then rc=1; fi
+    exit "$rc"
+}
+
+if [ "$#" -eq 0 ]; then
+    if ! mapfile -d '' -t cmd < "$job_dir/argv"; then
+        echo "mle_toolbox: cannot read the command from $job_dir/argv" >&2
+        finish 2
+    fi
+    set -- "${cmd[@]}"
+fi
+
+if [ -n "${MLE_VENV:-}" ]; then
+    # shellcheck disable=SC1091
+    if ! . "$MLE_VENV/bin/activate"; then
+        echo "mle_toolbox: cannot activate the virtual environment $MLE_VENV" >&2
+        finish 2
+    fi
+fi
+if [ -n "${MLE_CONDA_ENV:-}" ]; then
+    if ! command -v conda >/dev/null 2>&1; then
+        echo "mle_toolbox: conda is not on PATH on $(hostname); cannot activate env '$MLE_CONDA_ENV'" >&2
+        finish 2
+    fi
+    eval "$(conda shell.bash hook)" && conda activate "$MLE_CONDA_ENV" || {
+        echo "mle_toolbox: cannot activate conda env '$MLE_CONDA_ENV'" >&2
+        finish 2
+    }
+fi
+
+# Run in the background so that signals reach the wrapper while it waits and can
+# be forwarded (scheduler warnings, cancellation).
+"$@" &
+child=$!
+interrupted=0
+forward() {
+    interrupted=1
+    kill -s "$1" "$child" 2>/dev/null
+}
+trap 'forward TERM' TERM
+trap 'forward INT' INT
+trap 'forward USR1' USR1
+trap 'forward USR2' USR2
+
+while :; do
+    interrupted=0
+    wait "$child"
+    rc=$?
+    # wait returns early when a trapped signal arrives; the child may still run.
+    [ "$interrupted" -eq 1 ] || break
+    if ! kill -0 "$child" 2>/dev/null; then
+        wait "$child"
+        late=$?
+        if [ "$late" -ne 127 ]; then rc=$late; fi
+        break
+    fi
+done
+finish "$rc"
