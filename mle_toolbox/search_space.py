@@ -54,8 +54,11 @@ def _linspace(begin: float, end: float, bins: int, *, log: bool) -> list[float]:
         return [begin]
     if log:
         lo, hi = math.log(begin), math.log(end)
-        return [math.exp(lo + (hi - lo) * i / (bins - 1)) for i in range(bins)]
-    return [begin + (end - begin) * i / (bins - 1) for i in range(bins)]
+        points = [math.exp(lo + (hi - lo) * i / (bins - 1)) for i in range(bins)]
+    else:
+        points = [begin + (end - begin) * i / (bins - 1) for i in range(bins)]
+    # 12 significant digits: 0.001 stays 0.001 instead of 0.0010000000000000002.
+    return [float(f"{p:.12g}") for p in points]
 
 
 def grid_points(params: tuple[SearchParam, ...]) -> Iterator[dict[str, Any]]:

@@ -1,0 +1,68 @@
+"""Shared fixtures: a throwaway experiment project and a way to run ``mle``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+TRAIN_PY = '''\
+import sys
+from mle_toolbox import MLExperiment
+
+mle = MLExperiment()
+cfg = mle.train_config
+if mle.seed_id in cfg.get("fail_seeds", []):
+    print("boom: seed", mle.seed_id, "was told to fail", file=sys.stderr)
+    sys.exit(3)
+for step in range(cfg.get("steps", 3)):
+    mle.log.update({"step": step}, {"loss": cfg.lrate * (10 - step) + mle.seed_id}, save=True)
+'''
+
+
+def write(path: Path, text: str) -> Path:
+    """Write dedented ``text`` to ``path`` (parents created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A project: train.py, two configs (lrate 0.1 / 0.2) and a 2 configs x 2 seeds meta.yaml."""
+    write(tmp_path / "train.py", TRAIN_PY)
+    write(tmp_path / "configs" / "a.json", '{"train_config": {"lrate": 0.1}}\n')
+    write(tmp_path / "configs" / "b.json", '{"train_config": {"lrate": 0.2}}\n')
+    write(tmp_path / "meta.yaml", """\
+        meta_job_args:
+          project_name: demo
+          experiment_type: multiple-configs
+          base_train_fname: train.py
+          experiment_dir: out
+        multi_config_args:
+          config_fnames: [configs/a.json, configs/b.json]
+          num_seeds: 2
+        """)
+    return tmp_path
+
+
+def run_mle(*args: str | os.PathLike[str], cwd: Path | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m mle_toolbox ARGS`` and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "mle_toolbox", *map(str, args)], cwd=cwd,
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+@pytest.fixture
+def mle() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The ``run_mle`` function as a fixture."""
+    return run_mle
