@@ -102,7 +102,7 @@ def run_ids(paths: tuple[Path, ...], *, meta_display: str) -> list[str]:
 def _safe_id(path: Path, depth: int) -> str:
     parts = [*path.parent.parts[len(path.parent.parts) - depth + 1:], path.stem]
     text = _UNSAFE.sub("_", "_".join(p for p in parts if p not in ("/", "")))
-    return text.lstrip("._-") or "config"
+    return text.strip("._-") or "config"
 
 
 def _clashing(ids: dict[Path, str]) -> list[Path]:

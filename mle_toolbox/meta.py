@@ -6,6 +6,7 @@ ConfigError naming file, key path and line; unknown keys are warnings.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,7 +106,7 @@ def load_meta(path: Path) -> MetaConfig:
     kind = _experiment_type(root, meta)
     base = path.parent
     script = _existing_file(meta, "base_train_fname", base=base, what="train script")
-    job = root.section("single_job_args") or Node({}, src=src, path=("single_job_args",))
+    job = _optional(root, "single_job_args")
     job.check_keys(JOB_KEYS + IGNORED_KEYS[("single_job_args",)])
     _warn_ignored(job)
     configs, seeds, search = _runs(root, meta, kind=kind, base=base)
@@ -210,11 +211,11 @@ def _seeds(node: Node, *, count_key: str = "num_seeds") -> tuple[int, ...]:
 
 def _search(node: Node) -> SearchConfig:
     node.check_keys(("search_logging", "search_resources", "search_config"))
-    logging = node.section("search_logging") or Node({}, src=node.src, path=(*node.path, "x"))
+    logging = _optional(node, "search_logging")
     logging.check_keys(("max_objective", "aggregate_seeds", "problem_type", "eval_metrics")
                        + IGNORED_KEYS[("param_search_args", "search_logging")])
     _warn_ignored(logging)
-    res = node.section("search_resources") or Node({}, src=node.src, path=(*node.path, "x"))
+    res = _optional(node, "search_resources")
     res.check_keys(("num_search_batches", "num_evals_per_batch", "num_total_evals",
                     "max_running_jobs", "num_seeds_per_eval", "random_seeds"))
     cfg = node.section("search_config", required=True)
@@ -246,9 +247,14 @@ def _search(node: Node) -> SearchConfig:
     )
 
 
+def _optional(node: Node, key: str) -> Node:
+    """The section ``key`` of ``node``, or an empty one with the right key path."""
+    return node.section(key) or Node({}, src=node.src, path=(*node.path, key))
+
+
 def _experiment_dir(meta: Node, *, base: Path, stem: str) -> Path:
     name = meta.string("experiment_dir") or f"experiments/{stem}"
-    return (base / name).absolute()
+    return Path(os.path.normpath(base / name))
 
 
 def _resources(job: Node) -> Resources:

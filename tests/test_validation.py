@@ -1,0 +1,231 @@
+"""Malformed meta YAMLs and configs: one exact message, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mle_toolbox.configs import load_configs
+from mle_toolbox.errors import ConfigError
+from mle_toolbox.expand import expand
+from mle_toolbox.meta import load_meta
+from tests.conftest import run_mle, write
+
+HEAD = "meta_job_args:\n  base_train_fname: train.py\n"
+SINGLE = HEAD + "  base_train_config: a.json\n"
+SEARCH = HEAD + ("  experiment_type: hyperparameter-search\n  base_train_config: a.json\n"
+                 "param_search_args:\n  search_config:\n")
+SPACE = "    search_type: grid\n    search_params:\n"
+
+# (case id, meta.yaml text, the exact error after "mle: error: ")
+CASES = [
+    ("yaml-syntax", SINGLE + "  foo: [\n",
+     "meta.yaml:5: YAML syntax error: expected the node content, but found '<stream end>'"),
+    ("not-a-mapping", "- a\n- b\n",
+     "meta.yaml:1: meta YAML must be a mapping of keys to values, got list"),
+    ("empty-file", "", "meta.yaml: meta YAML is empty"),
+    ("duplicate-key", SINGLE + "  base_train_config: a.json\n",
+     "meta.yaml:4: meta_job_args.base_train_config: duplicate key"),
+    ("no-train-script-key", "meta_job_args:\n  base_train_config: a.json\n",
+     "meta.yaml:1: meta_job_args.base_train_fname: required key is missing"),
+    ("train-script-missing", "meta_job_args:\n  base_train_fname: nope.py\n"
+     "  base_train_config: a.json\n",
+     "meta.yaml:2: meta_job_args.base_train_fname: train script 'nope.py' does not exist"),
+    ("config-missing", HEAD + "  base_train_config: missing.json\n",
+     "meta.yaml:3: meta_job_args.base_train_config: base config 'missing.json' does not exist"),
+    ("config-is-dir", HEAD + "  base_train_config: cfgdir\n",
+     "meta.yaml:3: meta_job_args.base_train_config: base config 'cfgdir' is not a file"),
+    ("config-not-mapping", HEAD + "  base_train_config: list.json\n",
+     "list.json:1: config file must be a mapping of keys to values, got list"),
+    ("config-json-syntax", HEAD + "  base_train_config: bad.json\n",
+     "bad.json:4: JSON syntax error: unexpected '}'"),
+    ("config-commentjson-syntax", HEAD + "  base_train_config: badc.json\n",
+     "badc.json:3: JSON syntax error: unexpected ','"),
+    ("config-yaml-syntax", HEAD + "  base_train_config: bad.yaml\n",
+     "bad.yaml:2: YAML syntax error: expected ',' or ']', but got '<stream end>'"),
+    ("multi-config-missing", HEAD + "multi_config_args:\n  config_fnames: [a.json, gone.json]\n",
+     "meta.yaml:4: multi_config_args.config_fnames[1]: config file 'gone.json' does not exist"),
+    ("random-seeds-string", SINGLE + "multi_config_args:\n  random_seeds: abc\n",
+     "meta.yaml:5: multi_config_args.random_seeds: expected a list of integers, got 'abc'"),
+    ("random-seeds-item", SINGLE + "multi_config_args:\n  random_seeds: [1, abc]\n",
+     "meta.yaml:5: multi_config_args.random_seeds: expected a list of integers, got [1, 'abc']"),
+    ("random-seeds-duplicate", HEAD + "multi_config_args:\n  config_fnames: [a.json]\n"
+     "  random_seeds: [1, 1]\n",
+     "meta.yaml:5: multi_config_args.random_seeds: seed 1 is listed twice"),
+    ("num-seeds-zero", HEAD + "multi_config_args:\n  config_fnames: [a.json]\n  num_seeds: 0\n",
+     "meta.yaml:5: multi_config_args.num_seeds: must be at least 1, got 0"),
+    ("num-seeds-bool", HEAD + "multi_config_args:\n  config_fnames: [a.json]\n"
+     "  num_seeds: true\n",
+     "meta.yaml:5: multi_config_args.num_seeds: expected an integer, got True"),
+    ("num-seeds-mismatch", HEAD + "multi_config_args:\n  config_fnames: [a.json]\n"
+     "  num_seeds: 2\n  random_seeds: [1, 2, 3]\n",
+     "meta.yaml:5: multi_config_args.num_seeds: is 2 but random_seeds lists 3 seeds"),
+    ("old-dialect-num-seeds", HEAD + "  job_type: multiple-experiments\n"
+     "multi_experiment_args:\n  config_fnames: [a.json]\n  num_seeds: -1\n",
+     "meta.yaml:6: multi_experiment_args.num_seeds: must be at least 1, got -1"),
+    ("both-multi-sections", HEAD + "multi_config_args:\n  config_fnames: [a.json]\n"
+     "multi_experiment_args:\n  config_fnames: [a.json]\n",
+     "meta.yaml:5: multi_experiment_args: give multi_config_args or multi_experiment_args "
+     "(older name), not both"),
+    ("unknown-experiment-type", HEAD + "  experiment_type: multi-configs\n"
+     "multi_config_args:\n  config_fnames: [a.json]\n",
+     "meta.yaml:3: meta_job_args.experiment_type: expected one of hyperparameter-search, "
+     "multiple-configs, multiple-experiments, single-config, single-experiment; "
+     "got 'multi-configs'"),
+    ("type-and-job-type", HEAD + "  experiment_type: multiple-configs\n"
+     "  job_type: multiple-configs\nmulti_config_args:\n  config_fnames: [a.json]\n",
+     "meta.yaml:4: meta_job_args.job_type: give experiment_type or job_type, not both"),
+    ("config-listed-twice", HEAD + "multi_config_args:\n  config_fnames: [a.json, a.json]\n",
+     "meta.yaml: multi_config_args.config_fnames: config file 'a.json' is listed twice "
+     "(entries 0 and 1)"),
+    ("cores-zero", SINGLE + "single_job_args:\n  num_logical_cores: 0\n",
+     "meta.yaml:5: single_job_args.num_logical_cores: must be at least 1, got 0"),
+    ("cores-string", SINGLE + "single_job_args:\n  num_logical_cores: two\n",
+     "meta.yaml:5: single_job_args.num_logical_cores: expected an integer, got 'two'"),
+    ("time-format", SINGLE + "single_job_args:\n  time_per_job: 1h\n",
+     "meta.yaml:5: single_job_args.time_per_job: expected a time as HH:MM:SS, got '1h'"),
+    ("memory-format", SINGLE + "single_job_args:\n  memory_per_job: lots\n",
+     "meta.yaml:5: single_job_args.memory_per_job: expected memory in MB (e.g. 2000) or with "
+     "a unit (e.g. '4G'), got 'lots'"),
+    ("venv-missing", SINGLE + "single_job_args:\n  env_name: ./venv\n",
+     "meta.yaml:5: single_job_args.env_name: 'venv' is not a virtual environment "
+     "(no bin/activate)"),
+    ("resource-unknown", SINGLE + "resource_to_run: aws\n",
+     "meta.yaml:4: resource_to_run: expected one of local, sge-cluster, slurm-cluster; "
+     "got 'aws'"),
+    ("max-running-zero", SINGLE + "max_running_jobs: 0\n",
+     "meta.yaml:4: max_running_jobs: must be at least 1, got 0"),
+    ("hostile-extra-arg-name", SINGLE + "single_job_args:\n  extra_cmd_line_input:\n"
+     "    \"a;$(touch pwned)\": 1\n",
+     "meta.yaml:6: single_job_args.extra_cmd_line_input.a;$(touch pwned): argument names "
+     "must be identifiers"),
+    ("extra-arg-dict", SINGLE + "single_job_args:\n  extra_cmd_line_input:\n    ab: {x: 1}\n",
+     "meta.yaml:6: single_job_args.extra_cmd_line_input.ab: expected a single value, "
+     "got {'x': 1}"),
+    ("search-type", SEARCH + "    search_type: hyperopt\n    search_params:\n"
+     "      categorical: {x: [1]}\n",
+     "meta.yaml:7: param_search_args.search_config.search_type: 'hyperopt' is not supported; "
+     "supported: grid, random"),
+    ("grid-without-bins", SEARCH + SPACE + "      real: {x: {begin: 1, end: 2}}\n",
+     "meta.yaml:9: param_search_args.search_config.search_params.real.x.bins: grid search "
+     "needs the number of grid points (bins)"),
+    ("range-reversed", SEARCH + SPACE + "      real: {x: {begin: 2, end: 1, bins: 2}}\n",
+     "meta.yaml:9: param_search_args.search_config.search_params.real.x.end: must be greater "
+     "than begin (2.0), got 1.0"),
+    ("log-uniform-zero", SEARCH + SPACE
+     + "      real: {x: {begin: 0, end: 1, bins: 2, prior: log-uniform}}\n",
+     "meta.yaml:9: param_search_args.search_config.search_params.real.x.begin: log-uniform "
+     "prior needs begin > 0, got 0.0"),
+    ("prior-unknown", SEARCH + SPACE
+     + "      real: {x: {begin: 1, end: 2, bins: 2, prior: normal}}\n",
+     "meta.yaml:9: param_search_args.search_config.search_params.real.x.prior: expected one "
+     "of log-uniform, uniform; got 'normal'"),
+    ("integer-fraction", SEARCH + SPACE + "      integer: {x: {begin: 1.5, end: 3, bins: 2}}\n",
+     "meta.yaml:9: param_search_args.search_config.search_params.integer.x: integer range "
+     "needs whole numbers, got 1.5 .. 3.0"),
+    ("categorical-empty", SEARCH + SPACE + "      categorical: {x: []}\n",
+     "meta.yaml:9: param_search_args.search_config.search_params.categorical.x: expected a "
+     "non-empty list of values, got []"),
+    ("search-space-empty", SEARCH + "    search_type: grid\n    search_params: {}\n",
+     "meta.yaml:8: param_search_args.search_config.search_params: no parameters to search: "
+     "give real, integer or categorical"),
+    ("random-without-budget", SEARCH + "    search_type: random\n    search_params:\n"
+     "      categorical: {x: [1, 2]}\n",
+     "meta.yaml:5: param_search_args.search_resources: random search needs num_total_evals, "
+     "or num_search_batches and num_evals_per_batch"),
+    ("param-into-non-mapping", SEARCH + SPACE + "      categorical: {lrate.deep: [1, 2]}\n",
+     "meta.yaml: param_search_args.search_config.search_params: cannot set search parameter "
+     "'lrate.deep': lrate is not a mapping in the base config"),
+]
+
+
+def _project(root: Path) -> None:
+    write(root / "train.py", "print('ran')\n")
+    write(root / "a.json", '{"train_config": {"lrate": 0.1}, "lrate": 3}\n')
+    (root / "cfgdir").mkdir()
+    write(root / "list.json", "[1, 2]\n")
+    write(root / "bad.json", '{\n "a": 1,\n "b": \n}\n')
+    write(root / "badc.json", '// comment\n{\n "a": 1,,\n}\n')
+    write(root / "bad.yaml", "a: [1\n")
+
+
+def _snapshot(root: Path) -> dict[str, float]:
+    return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*")}
+
+
+@pytest.mark.parametrize(("text", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_exits_2_with_one_message_and_writes_nothing(
+    tmp_path: Path, text: str, message: str,
+) -> None:
+    _project(tmp_path)
+    write(tmp_path / "meta.yaml", text)
+    before = _snapshot(tmp_path)
+    result = run_mle("run", "meta.yaml", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines()[-1] == f"mle: error: {message}"
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert _snapshot(tmp_path) == before  # nothing written, no job started
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 25
+    assert len({c[0] for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", ["random-seeds-string", "config-listed-twice",
+                                  "param-into-non-mapping"])
+def test_python_api_raises_config_error_with_the_same_message(tmp_path: Path,
+                                                              case: str) -> None:
+    _, text, message = next(c for c in CASES if c[0] == case)
+    _project(tmp_path)
+    meta_path = write(tmp_path / "meta.yaml", text)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)  # messages name files relative to the working directory
+    try:
+        with pytest.raises(ConfigError) as caught:
+            meta = load_meta(meta_path)
+            expand(meta, configs=load_configs(meta.config_files))
+    finally:
+        os.chdir(cwd)
+    assert str(caught.value) == message
+
+
+def test_unknown_key_warns_with_valid_keys_and_suggestion(tmp_path: Path) -> None:
+    _project(tmp_path)
+    write(tmp_path / "meta.yaml", SINGLE + "  experimnt_dir: out\n")
+    result = run_mle("run", "meta.yaml", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warning = result.stderr.splitlines()[0]
+    assert warning.startswith("mle: warning: meta.yaml:4: meta_job_args.experimnt_dir: "
+                              "unknown key")
+    assert "unknown key, ignored. Did you mean 'experiment_dir'? Valid keys here:" in warning
+    assert "base_train_config" in warning and "project_name" in warning
+
+
+def test_ignored_legacy_keys_warn_and_run(tmp_path: Path) -> None:
+    _project(tmp_path)
+    write(tmp_path / "meta.yaml", SINGLE + "  experiment_dir: out\nsingle_job_args:\n"
+          "  log_file: log\n  err_file: err\n")
+    result = run_mle("run", "meta.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "single_job_args.log_file: has no effect in mle_toolbox, ignored" in result.stderr
+    assert (tmp_path / "out" / "a" / "jobs" / "seed_0" / "exit_code").read_text() == "0\n"
+
+
+def test_hostile_config_names_get_safe_run_ids_and_run_nothing_else(tmp_path: Path) -> None:
+    _project(tmp_path)
+    hostile = ["we ird's.json", "a;touch pwned.json", "$(touch pwned2).json"]
+    for name in hostile:
+        write(tmp_path / "cfgs" / name, '{"train_config": {}}\n')
+    names = ", ".join(f'"cfgs/{n}"' for n in hostile)
+    write(tmp_path / "meta.yaml", HEAD + f"  experiment_dir: out\nmulti_config_args:\n"
+          f"  config_fnames: [{names}]\n")
+    result = run_mle("run", "meta.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = sorted(p.name for p in (tmp_path / "out").iterdir() if p.is_dir()
+                  and not p.name.startswith("."))
+    assert runs == ["a_touch_pwned", "touch_pwned2", "we_ird_s"]
+    assert not list(tmp_path.rglob("pwned*"))
