@@ -44,8 +44,8 @@ def _finite(value: Any) -> Any:
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_finite(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):
-        return _finite(value.item())
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        return _finite(value.tolist())  # numpy scalars and arrays of any shape
     return value
 
 
