@@ -138,9 +138,10 @@ def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]
         points = random_points(search.params, count=search.num_evals, seed=search.sampler_seed)
     per_batch = search.num_evals_per_batch or len(points) or 1
     source = meta.config_files[0]
+    shown = display_name(meta.path)
     return tuple(
         _run(f"b_{i // per_batch + 1}_eval_{i}", source=source,
-             config=apply_params(base, point, meta_display=display_name(meta.path)),
+             config=apply_params(base, point, meta_display=shown),
              params=point)
         for i, point in enumerate(points)
     )

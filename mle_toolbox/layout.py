@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_SUFFIX = ".json"
+# Names of a job's own files inside its job dir (JobTask uses them too).
+STDOUT_NAME = "stdout.log"
+STDERR_NAME = "stderr.log"
+EXIT_CODE_NAME = "exit_code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,17 +56,17 @@ class JobLayout:
     @property
     def stdout(self) -> Path:
         """The job's standard output."""
-        return self.job_dir / "stdout.log"
+        return self.job_dir / STDOUT_NAME
 
     @property
     def stderr(self) -> Path:
         """The job's standard error."""
-        return self.job_dir / "stderr.log"
+        return self.job_dir / STDERR_NAME
 
     @property
     def exit_code(self) -> Path:
         """Written by the job wrapper, atomically, once the command ended."""
-        return self.job_dir / "exit_code"
+        return self.job_dir / EXIT_CODE_NAME
 
     @property
     def status(self) -> Path:

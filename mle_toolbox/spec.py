@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .layout import EXIT_CODE_NAME, STDERR_NAME, STDOUT_NAME
+
 
 class JobState(enum.Enum):
     """Life cycle of one job (one config x one seed)."""
@@ -101,17 +103,31 @@ class JobTask:
     argv: tuple[str, ...]
     cwd: Path
     job_dir: Path
-    stdout: Path
-    stderr: Path
-    exit_code_file: Path
     resources: Resources
     environment: Environment
     env: tuple[tuple[str, str], ...] = ()
+    internal_dir: Path | None = None  # the experiment's .mle/: scripts and task lists
 
     @property
     def job_id(self) -> str:
         """The id of the job this task runs."""
         return self.job.job_id
+
+    # Derived on use, not stored: planning 100,000 tasks stays cheap.
+    @property
+    def stdout(self) -> Path:
+        """The job's standard output file."""
+        return self.job_dir / STDOUT_NAME
+
+    @property
+    def stderr(self) -> Path:
+        """The job's standard error file."""
+        return self.job_dir / STDERR_NAME
+
+    @property
+    def exit_code_file(self) -> Path:
+        """Written by the job wrapper when the command ended."""
+        return self.job_dir / EXIT_CODE_NAME
 
 
 @dataclass(frozen=True, slots=True)
