@@ -21,7 +21,7 @@ from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
 from .results import summarize_run
 from .runner import RunReport, run_jobs
-from .spec import JobResult, JobState
+from .spec import JobResult, JobState, JobTask
 from .tasks import make_tasks
 
 log = logging.getLogger("mle_toolbox")
@@ -142,6 +142,16 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
               f"\n    files   {task.job_dir}/")
     if len(shown) < len(todo):
         print(f"  ... and {len(todo) - len(shown)} more jobs (--all lists every job)")
+    _print_scripts(backend, make_tasks(plan, layout=layout, jobs=todo), max_running)
+
+
+def _print_scripts(backend: Backend, tasks: list[JobTask], max_running: int) -> None:
+    # Cluster backends render job scripts; show them exactly as they would be submitted.
+    scripts = getattr(backend, "scripts", None)
+    if scripts is None or not tasks:
+        return
+    for argv, text in scripts(tasks, max_running=max_running):
+        print(f"submit      {shlex.join(argv)} SCRIPT\n--- SCRIPT\n{text}---")
 
 
 def _describe_resources(meta: MetaConfig) -> str:

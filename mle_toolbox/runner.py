@@ -101,12 +101,21 @@ def _drive(loop: _Loop) -> None:
 
 
 def _submit_free_slots(loop: _Loop) -> bool:
-    free = loop.max_running - len(loop.live)
-    if free <= 0 or not loop.queue:
+    if not loop.queue:
         return False
-    batch = [loop.queue.popleft() for _ in range(min(free, len(loop.queue)))]
+    if loop.backend.throttles:
+        # The scheduler caps concurrency itself (array -tc / %M): submit everything now.
+        batch = list(loop.queue)
+        loop.queue.clear()
+        handles = loop.backend.submit(batch, max_running=loop.max_running)
+    else:
+        free = loop.max_running - len(loop.live)
+        if free <= 0:
+            return False
+        batch = [loop.queue.popleft() for _ in range(min(free, len(loop.queue)))]
+        handles = loop.backend.submit(batch)
     now = loop.clock()
-    for handle, task in zip(loop.backend.submit(batch), batch, strict=True):
+    for handle, task in zip(handles, batch, strict=True):
         loop.live[handle] = _Live(task=task, submitted=now)
     return True
 

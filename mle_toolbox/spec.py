@@ -107,6 +107,7 @@ class JobTask:
     environment: Environment
     env: tuple[tuple[str, str], ...] = ()
     internal_dir: Path | None = None  # the experiment's .mle/: scripts and task lists
+    sweep_name: str = "mle"  # single_job_args.job_name: schedulers show it for the array
 
     @property
     def job_id(self) -> str:

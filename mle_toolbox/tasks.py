@@ -64,5 +64,5 @@ class _TaskMaker:
                   *meta.extra_args),
             cwd=meta.base_dir, job_dir=self.layout.job(job.run_id, job.seed).job_dir,
             resources=meta.resources, environment=meta.environment, env=self.env,
-            internal_dir=self.internal_dir,
+            internal_dir=self.internal_dir, sweep_name=meta.job_name,
         )

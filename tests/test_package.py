@@ -48,3 +48,4 @@ def test_wheel_contains_package_and_templates(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "mle_toolbox/cli.py" in names
     assert "mle_toolbox/_templates/job_wrapper.sh" in names
+    assert "mle_toolbox/_templates/sge_job.sh" in names

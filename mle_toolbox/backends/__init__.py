@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..errors import BackendUnavailable
 from .base import Backend
 
-BACKEND_NAMES = ("local",)
+BACKEND_NAMES = ("local", "sge")
 
 
 def _local() -> Backend:
@@ -16,7 +16,18 @@ def _local() -> Backend:
     return LocalBackend()
 
 
-_FACTORIES: dict[str, Callable[[], Backend]] = {"local": _local}
+def _sge() -> Backend:
+    from .sge import SgeBackend, sge_available
+
+    if not sge_available():
+        raise BackendUnavailable(
+            "backend 'sge' needs Grid Engine's qsub on PATH and SGE_ROOT set (source your "
+            "cluster's settings.sh; on a single machine scripts/sge-local.sh sets one up)"
+        )
+    return SgeBackend()
+
+
+_FACTORIES: dict[str, Callable[[], Backend]] = {"local": _local, "sge": _sge}
 
 
 def get_backend(name: str) -> Backend:

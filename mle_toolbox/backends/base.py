@@ -18,8 +18,12 @@ class Backend(Protocol):
     """What the runner needs from a way of running jobs."""
 
     name: ClassVar[str]
+    # True when the scheduler enforces max_running itself (array throttles): the
+    # runner then submits every task at once and passes max_running along.
+    throttles: ClassVar[bool]
 
-    def submit(self, tasks: Sequence[JobTask]) -> list[JobHandle]:
+    def submit(self, tasks: Sequence[JobTask], *,
+               max_running: int | None = None) -> list[JobHandle]:
         """Start or queue the tasks; one handle per task, same order."""
         ...
 

@@ -28,6 +28,7 @@ class LocalBackend:
     """Runs each job as ``bash job_wrapper.sh JOB_DIR COMMAND...`` on this machine."""
 
     name: ClassVar[str] = "local"
+    throttles: ClassVar[bool] = False
 
     def __init__(self, *, gpus: Sequence[str] | None = None) -> None:
         self._wrapper = str(template_path("job_wrapper.sh"))
@@ -55,8 +56,9 @@ class LocalBackend:
             slots = min(slots, gpus // resources.gpus)
         return max(1, min(slots, jobs))
 
-    def submit(self, tasks: Sequence[JobTask]) -> list[JobHandle]:
-        """Start every task now."""
+    def submit(self, tasks: Sequence[JobTask], *,
+               max_running: int | None = None) -> list[JobHandle]:
+        """Start every task now (the runner keeps within max_running)."""
         return [self._start(task) for task in tasks]
 
     def _start(self, task: JobTask) -> JobHandle:

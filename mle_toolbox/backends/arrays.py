@@ -1,0 +1,50 @@
+"""What cluster backends share: array chunks, task lists and scheduler-safe names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..fsutil import write_text_atomic
+from ..spec import JobTask
+
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+MAX_NAME = 64
+
+
+def chunks(tasks: Sequence[JobTask], size: int) -> list[list[JobTask]]:
+    """``tasks`` cut into consecutive arrays of at most ``size`` tasks."""
+    size = max(1, size)
+    return [list(tasks[i:i + size]) for i in range(0, len(tasks), size)]
+
+
+def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:
+    """Each job's NUL-separated argv in its job dir, and the array's list of job dirs.
+
+    Task ``k`` (1-based) of the array runs the ``k``-th directory of ``task_list``.
+    NUL separation keeps any byte of a path or argument intact; nothing is parsed
+    by a shell.
+    """
+    for task in tasks:
+        task.job_dir.mkdir(parents=True, exist_ok=True)
+        argv_file = task.job_dir / "argv"
+        write_text_atomic(argv_file, "".join(f"{arg}\0" for arg in task.argv))
+    task_list.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(task_list, "".join(f"{task.job_dir}\0" for task in tasks))
+
+
+def scheduler_name(name: str, *, suffix: str = "") -> str:
+    """A job name every scheduler accepts: safe characters, not starting with a digit."""
+    text = _NAME_UNSAFE.sub("_", name).strip("_.-") or "mle"
+    if not text[0].isalpha():
+        text = f"j{text}"
+    return text[:MAX_NAME - len(suffix)] + suffix
+
+
+def shared_value(tasks: Sequence[JobTask], what: str) -> object:
+    """The value of attribute ``what`` that every task of one array must share."""
+    values = {getattr(task, what) for task in tasks}
+    if len(values) != 1:
+        raise ValueError(f"tasks of one array differ in {what}: {sorted(map(str, values))}")
+    return values.pop()

@@ -1,0 +1,202 @@
+"""Sun/Son of Grid Engine through qsub / qstat / qdel.
+
+A sweep goes in as array jobs (``qsub -t 1-N -tc M``), one rendered script per
+array; task k finds its job directory in a task list written at submit. Status
+comes from one ``qstat -xml`` per poll plus each job's own ``exit_code`` file,
+which is the truth about success. No loops over time and no sleeps here, except
+the bounded back-off of a retried submission.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from .arrays import chunks, scheduler_name, write_task_files
+from .base import read_exit_code, status_from_exit_code
+from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
+from .sge_parse import (
+    parse_error_reason,
+    parse_max_aj_tasks,
+    parse_qstat_xml,
+    parse_qsub_terse,
+    queue_states,
+)
+from .sge_script import SgeOptions, qsub_argv, render_script, sge_dir
+
+# qmaster hiccups after configuration changes or under load (notes/real-clusters.md).
+TRANSIENT = ("Error reading answer list from qmaster", "failed receiving gdi request",
+             "unable to contact qmaster", "commlib error")
+QDEL_CHUNK = 200
+
+
+@dataclass
+class _Tracked:
+    task: JobTask
+    missing_since: float | None = None
+    final: JobStatus | None = None
+
+
+@dataclass
+class SgeBackend:
+    """Submits array jobs to Grid Engine with qsub and follows them with qstat."""
+
+    name: ClassVar[str] = "sge"
+    throttles: ClassVar[bool] = True
+
+    options: SgeOptions = field(default_factory=SgeOptions.from_env)
+    run: Runner = field(default=run_command)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    _jobs: dict[str, _Tracked] = field(default_factory=dict)
+    _max_tasks: int | None = None
+
+    def default_max_running(self, resources: Resources, *, jobs: int) -> int:
+        """The scheduler decides; no cap unless the user asks for one."""
+        return max(1, jobs)
+
+    def wait_fds(self) -> Sequence[int]:
+        """Nothing to wait on: the runner polls with back-off."""
+        return ()
+
+    def max_array_tasks(self) -> int:
+        """The cluster's ``max_aj_tasks`` (asked once)."""
+        if self._max_tasks is None:
+            output = self.run(["qconf", "-sconf"])
+            self._max_tasks = parse_max_aj_tasks(output.stdout if output.returncode == 0 else "")
+        return self._max_tasks
+
+    def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                ) -> list[tuple[list[str], str]]:
+        """(qsub argv, script text) of every array the tasks would be submitted as."""
+        out = []
+        for number, chunk in enumerate(chunks(tasks, self.max_array_tasks()), start=1):
+            name = self._array_name(chunk, number=number, token="XXXXXX")
+            task_list = self._task_list(chunk, name=name)
+            out.append((qsub_argv(chunk),
+                        render_script(chunk, task_list=task_list, name=name,
+                                      max_running=max_running, options=self.options)))
+        return out
+
+    def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+               ) -> list[JobHandle]:
+        """Submit the tasks as few array jobs; one handle per task, same order."""
+        handles: list[JobHandle] = []
+        token = secrets.token_hex(3)
+        for number, chunk in enumerate(chunks(tasks, self.max_array_tasks()), start=1):
+            handles += self._submit_array(chunk, name=self._array_name(
+                chunk, number=number, token=token), max_running=max_running)
+        return handles
+
+    def _array_name(self, chunk: Sequence[JobTask], *, number: int, token: str) -> str:
+        # Unique per launch and chunk: a retried qsub can look itself up in qstat.
+        return scheduler_name(chunk[0].sweep_name, suffix=f"_{number}_{token}")
+
+    def _task_list(self, chunk: Sequence[JobTask], *, name: str) -> Path:
+        return sge_dir(chunk[0]) / f"{name}.tasks"
+
+    def _submit_array(self, chunk: list[JobTask], *, name: str,
+                      max_running: int | None) -> list[JobHandle]:
+        task_list = self._task_list(chunk, name=name)
+        write_task_files(chunk, task_list=task_list)
+        script = task_list.with_suffix(".sh")
+        script.write_text(render_script(chunk, task_list=task_list, name=name,
+                                        max_running=max_running, options=self.options),
+                          encoding="utf-8")
+        (task_list.parent / "out").mkdir(exist_ok=True)
+        argv = [*qsub_argv(chunk), str(script)]
+        output = run_with_retry(
+            lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
+            before_retry=lambda: self._already_queued(name, count=len(chunk)),
+            policy=self.retry, sleep=self.sleep,
+        )
+        if output.returncode != 0:
+            raise output.error("qsub refused the job")
+        number = parse_qsub_terse(output.stdout).job_number
+        handles = []
+        for index, task in enumerate(chunk, start=1):
+            native = f"{number}.{index}"
+            self._jobs[native] = _Tracked(task=task)
+            handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
+        return handles
+
+    def _already_queued(self, name: str, *, count: int) -> Output | None:
+        # qsub may have failed after the qmaster accepted the job: never submit twice.
+        listing = self.run(["qstat", "-xml", "-u", getpass.getuser()])
+        for job in parse_qstat_xml(listing.stdout if listing.returncode == 0 else ""):
+            if job.name == name:
+                return Output(argv=("qsub",), returncode=0,
+                              stdout=f"{job.job_number}.1-{count}:1\n", stderr="")
+        return None
+
+    def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
+        """One qstat for all handles; the exit_code files decide how jobs ended."""
+        listing = self.run(["qstat", "-xml", "-u", getpass.getuser()])
+        if listing.returncode != 0:
+            raise listing.error("cannot read the queue")
+        queue = queue_states(parse_qstat_xml(listing.stdout))
+        now = self.clock()
+        return {handle: self._status_of(handle, queue, now=now) for handle in handles}
+
+    def _status_of(self, handle: JobHandle, queue: Mapping[str, str], *,
+                   now: float) -> JobStatus:
+        tracked = self._jobs.get(handle.native_id)
+        if tracked is None:
+            return JobStatus(JobState.FAILED, reason="not submitted by this launcher")
+        if tracked.final is not None:
+            return tracked.final
+        code = read_exit_code(tracked.task.exit_code_file)
+        if code is not None:
+            tracked.final = status_from_exit_code(code)
+        elif handle.native_id in queue:
+            tracked.missing_since = None
+            return self._queued_status(handle, tracked, queue[handle.native_id])
+        elif tracked.missing_since is None:
+            tracked.missing_since = now
+        elif now - tracked.missing_since > self.options.vanish_grace_s:
+            tracked.final = JobStatus(JobState.FAILED, reason=(
+                "left the queue without writing its exit code (killed by the scheduler, "
+                f"or the node failed); see {tracked.task.stderr}"))
+        return tracked.final or JobStatus(JobState.RUNNING)
+
+    def _queued_status(self, handle: JobHandle, tracked: _Tracked, state: str) -> JobStatus:
+        if "E" in state:
+            job_number = handle.native_id.split(".")[0]
+            detail = self.run(["qstat", "-j", job_number])
+            why = parse_error_reason(detail.stdout) or "no reason given by qstat -j"
+            self.cancel([handle], force=True)
+            tracked.final = JobStatus(JobState.FAILED, reason=f"SGE error state {state}: {why}")
+            return tracked.final
+        if "r" in state or "t" in state or "d" in state:
+            return JobStatus(JobState.RUNNING)
+        return JobStatus(JobState.PENDING)
+
+    def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
+        """qdel every handle (chunked); jobs already gone are fine."""
+        ids = [h.native_id for h in handles]
+        for start in range(0, len(ids), QDEL_CHUNK):
+            argv = ["qdel", *(["-f"] if force else []), *ids[start:start + QDEL_CHUNK]]
+            output = self.run(argv)
+            if output.returncode != 0 and not _only_gone(output):
+                raise output.error("qdel failed")
+
+
+def _only_gone(output: Output) -> bool:
+    lines = [ln for ln in f"{output.stdout}\n{output.stderr}".splitlines() if ln.strip()]
+    return all("does not exist" in ln or "has already been" in ln or "registered" in ln
+               or "deleted" in ln for ln in lines)
+
+
+def sge_available() -> bool:
+    """True when a qsub client is on PATH (and SGE_ROOT is set)."""
+    from shutil import which
+
+    return which("qsub") is not None and bool(os.environ.get("SGE_ROOT"))

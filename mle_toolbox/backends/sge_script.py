@@ -1,0 +1,120 @@
+"""Rendering of Grid Engine array job scripts from ``templates/sge_job.sh``.
+
+``single_job_args`` become ``#$`` directives; every value is ``shlex.quote``d so
+that neither qsub's directive parser nor bash can be made to run anything.
+Site-specific names (parallel environment, memory and GPU resources) come from
+``MLE_SGE_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from ..errors import ConfigError
+from ..spec import JobTask, Resources
+from ..templates import read_template, template_path
+from .arrays import shared_value
+
+
+@dataclass(frozen=True, slots=True)
+class SgeOptions:
+    """Names that differ between Grid Engine sites."""
+
+    pe_name: str = "smp"
+    memory_resource: str = "h_vmem"
+    gpu_resource: str = "gpu"
+    notify: bool = True
+    vanish_grace_s: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SgeOptions:
+        """Options from ``MLE_SGE_PE``, ``MLE_SGE_MEMORY``, ``MLE_SGE_GPU``, ``MLE_SGE_GRACE``."""
+        env = os.environ if env is None else env
+        grace = env.get("MLE_SGE_GRACE", "30")
+        try:
+            grace_s = float(grace)
+        except ValueError:
+            raise ConfigError(f"expected seconds, got {grace!r}", key="MLE_SGE_GRACE") from None
+        return cls(pe_name=env.get("MLE_SGE_PE", "smp"),
+                   memory_resource=env.get("MLE_SGE_MEMORY", "h_vmem"),
+                   gpu_resource=env.get("MLE_SGE_GPU", "gpu"), vanish_grace_s=grace_s)
+
+
+def directives(resources: Resources, *, name: str, tasks: int, max_running: int | None,
+               options: SgeOptions) -> list[list[str]]:
+    """The qsub options of one array, as argument lists."""
+    out: list[list[str]] = [["-N", name], ["-t", f"1-{tasks}"]]
+    if max_running is not None and max_running < tasks:
+        out.append(["-tc", str(max_running)])
+    if options.notify:
+        out.append(["-notify"])  # SIGUSR1/2 before suspend/kill reach the wrapper
+    if resources.cores > 1:
+        out.append(["-pe", options.pe_name, str(resources.cores)])
+    memory = _memory_per_slot(resources)
+    if memory is not None:
+        out.append(["-l", f"{options.memory_resource}={memory}M"])
+    if resources.time_limit:
+        out.append(["-l", f"h_rt={resources.time_limit}"])
+    if resources.gpus:
+        out.append(["-l", f"{options.gpu_resource}={resources.gpus}"])
+    if resources.queue:
+        out.append(["-q", resources.queue])
+    if resources.project:
+        out.append(["-P", resources.project])
+    return out
+
+
+def _memory_per_slot(resources: Resources) -> int | None:
+    # SGE memory requests count per slot: a job's total is split over its cores.
+    if resources.memory_per_cpu_mb is not None:
+        return resources.memory_per_cpu_mb
+    if resources.memory_mb is not None:
+        return -(-resources.memory_mb // resources.cores)
+    return None
+
+
+def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
+                  max_running: int | None, options: SgeOptions) -> str:
+    """The job script of one array of ``tasks``."""
+    resources = shared_value(tasks, "resources")
+    assert isinstance(resources, Resources)
+    lines = [f"#$ {shlex.join(args)}" for args in directives(
+        resources, name=name, tasks=len(tasks), max_running=max_running, options=options)]
+    for extra in resources.extra_directives:
+        if "\n" in extra or "\r" in extra:
+            raise ConfigError("a directive cannot contain a line break",
+                              key="single_job_args.extra_directives")
+        lines.append(f"#$ {extra}")
+    env = shared_value(tasks, "env")
+    assert isinstance(env, tuple)
+    exports = [f"export {key}={shlex.quote(value)}" for key, value in env]
+    return Template(read_template("sge_job.sh")).substitute(
+        directives="\n".join(lines), exports="\n".join(exports),
+        task_list=shlex.quote(str(task_list)),
+        workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
+        wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),
+    )
+
+
+def sge_dir(task: JobTask) -> Path:
+    """Where the launcher keeps scripts, task lists and scheduler logs of SGE arrays."""
+    return (task.internal_dir or task.job_dir.parent) / "sge"
+
+
+def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:
+    """qsub and the options kept off the script: scheduler logs of the array.
+
+    Paths go on the command line (an argv list, no shell) because qsub's ``-o``
+    syntax treats ``:`` as a host separator; each job's own stdout and stderr are
+    redirected into its job dir by the script.
+    """
+    out_dir = sge_dir(tasks[0]) / "out"
+    if ":" in str(out_dir):
+        raise ConfigError(f"Grid Engine cannot write logs to a path with ':' ({out_dir}); "
+                          "choose an experiment_dir without ':'", key="experiment_dir")
+    return ["qsub", "-terse", "-o", f"{out_dir}/", "-e", f"{out_dir}/"]
