@@ -89,7 +89,7 @@ def run_ids(paths: tuple[Path, ...], *, meta_display: str) -> list[str]:
         seen[path] = index
     depth = {path: 1 for path in paths}
     ids = {path: _safe_id(path, 1) for path in paths}
-    for _ in range(max(len(p.parts) for p in paths)):
+    for _ in range(max((len(p.parts) for p in paths), default=0)):
         clashes = _clashing(ids)
         if not clashes:
             break
@@ -100,7 +100,7 @@ def run_ids(paths: tuple[Path, ...], *, meta_display: str) -> list[str]:
 
 
 def _safe_id(path: Path, depth: int) -> str:
-    parts = [*path.parent.parts[len(path.parent.parts) - depth + 1:], path.stem]
+    parts = [*path.parent.parts[max(0, len(path.parent.parts) - depth + 1):], path.stem]
     text = _UNSAFE.sub("_", "_".join(p for p in parts if p not in ("/", "")))
     return text.strip("._-") or "config"
 

@@ -43,7 +43,7 @@ class ConfigDict(dict[str, Any]):
     def __init__(self, data: dict[str, Any] | None = None) -> None:
         super().__init__()
         for key, value in (data or {}).items():
-            self[key] = ConfigDict(value) if isinstance(value, dict) else value
+            self[key] = _attr_access(value)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -53,6 +53,15 @@ class ConfigDict(dict[str, Any]):
 
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
+
+
+def _attr_access(value: Any) -> Any:
+    # Dicts inside lists too, as DotMap does: ``cfg.layers[0].width``.
+    if isinstance(value, dict):
+        return ConfigDict(value)
+    if isinstance(value, list):
+        return [_attr_access(item) for item in value]
+    return value
 
 
 def parse_job_args(argv: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -99,6 +108,13 @@ def load_config(path: Path) -> dict[str, Any]:
     return data
 
 
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise SystemExit(f"MLExperiment: -seed must be an integer, got {text!r}") from None
+
+
 class MLExperiment:
     """Config, seed, metrics log and status file of one training job."""
 
@@ -115,7 +131,7 @@ class MLExperiment:
                                                        self.config.get("net_config", {})))
         self.net_config = self.model_config
         self.log_config = ConfigDict(self.config.get("log_config", {}))
-        self.seed_id = int(known["seed"]) if "seed" in known else (seed_id or 0)
+        self.seed_id = _seed(known["seed"]) if "seed" in known else (seed_id or 0)
         self.experiment_dir = (known.get("exp_dir") or experiment_dir
                                or str(self.log_config.get("experiment_dir", "experiments")))
         self.files = JobLayout(run_dir=Path(self.experiment_dir), seed=self.seed_id)
@@ -173,9 +189,14 @@ class MLExperiment:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         text = None
-        if kind is not None and value is not None:
+        if kind is not None and value is not None and not _clean_exit(value):
             text = "".join(traceback.format_exception_only(kind, value)).strip()
         self.finish(error=text)
+
+
+def _clean_exit(error: BaseException) -> bool:
+    """``sys.exit()`` / ``sys.exit(0)`` end a script successfully."""
+    return isinstance(error, SystemExit) and error.code in (None, 0)
 
 
 def seed_everything(seed: int) -> None:

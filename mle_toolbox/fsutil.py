@@ -8,6 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+# mkstemp creates files as 0600; give the final file the mode open() would give it,
+# so that colleagues on a shared cluster can read plans, reports and summaries.
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temp file beside ``path`` and rename it into place."""
@@ -15,6 +21,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), FILE_MODE)
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:

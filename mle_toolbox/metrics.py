@@ -8,6 +8,7 @@ are stored as null. Readers skip a torn last line left by a crash.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -54,12 +55,14 @@ class MetricLogger:
 
     def _open(self) -> IO[str]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115
-        # A crash may have left a torn last line: start ours on a fresh line.
+        handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        # A crash may have left a torn last line: start ours on a fresh line. The
+        # last byte is read in binary: a torn line may end inside a UTF-8 character.
         if handle.tell() > 0:
-            handle.seek(handle.tell() - 1)
-            if handle.read(1) != "\n":
-                handle.write("\n")
+            with open(self.path, "rb") as raw:
+                raw.seek(-1, os.SEEK_END)
+                if raw.read(1) != b"\n":
+                    handle.write("\n")
         self._file = handle
         return handle
 
@@ -73,7 +76,8 @@ class MetricLogger:
 
 def read_rows(path: Path) -> Iterator[dict[str, Any]]:
     """Rows of a metrics log; lines that are not complete JSON objects are skipped."""
-    with open(path, encoding="utf-8") as handle:
+    # errors="replace": bytes torn inside a UTF-8 character only spoil their own line.
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             if not line.endswith("\n"):
                 return  # torn last line of a crashed writer

@@ -11,6 +11,7 @@ import json
 import math
 import re
 import statistics
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,20 @@ def seed_logs(run_dir: Path) -> dict[int, Path]:
 
 
 def read_series(path: Path) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
-    """Columns of one metrics log: (time columns, stats columns)."""
+    """Columns of one metrics log: (time columns, stats columns).
+
+    Every column has one entry per row: None where a row lacks the key, so that
+    ``stats.acc[i]`` belongs to ``time.step[i]`` even when keys come and go.
+    """
     times: dict[str, list[Any]] = {}
     stats: dict[str, list[Any]] = {}
-    for row in read_rows(path):
+    for index, row in enumerate(read_rows(path)):
         for target, part in ((times, row.get("time") or {}), (stats, row.get("stats") or {})):
             for key, value in part.items():
-                target.setdefault(key, []).append(value)
+                target.setdefault(key, [None] * index).append(value)
+        for column in (*times.values(), *stats.values()):
+            if len(column) == index:
+                column.append(None)
     return times, stats
 
 
@@ -116,13 +124,19 @@ def _seed_log(path: Path) -> AttrDict:
     import numpy as np
 
     times, stats = read_series(path)
-    as_arrays = {k: np.asarray([np.nan if v is None else v for v in col]) for k, col in
-                 {**{f"time.{k}": v for k, v in times.items()},
-                  **{f"stats.{k}": v for k, v in stats.items()}}.items()}
-    return AttrDict(
-        time=AttrDict({k[5:]: v for k, v in as_arrays.items() if k.startswith("time.")}),
-        stats=AttrDict({k[6:]: v for k, v in as_arrays.items() if k.startswith("stats.")}),
-    )
+    return AttrDict(time=AttrDict({k: _array(np, v) for k, v in times.items()}),
+                    stats=AttrDict({k: _array(np, v) for k, v in stats.items()}))
+
+
+def _array(np: Any, column: list[Any]) -> Any:
+    """Numbers (None as NaN) as a float/int array; anything else as it comes."""
+    if all(v is None or isinstance(v, int | float) for v in column):
+        return np.asarray([np.nan if v is None else v for v in column])
+    if any(v is None for v in column):
+        out = np.empty(len(column), dtype=object)
+        out[:] = column
+        return out
+    return np.asarray(column)
 
 
 def _aggregate(seeds: dict[str, AttrDict]) -> AttrDict:
@@ -134,13 +148,19 @@ def _aggregate(seeds: dict[str, AttrDict]) -> AttrDict:
         for name in sorted(names):
             columns = [log[part][name] for log in seeds.values()]
             length = min(len(c) for c in columns)
-            stack = np.vstack([c[:length].astype(float) for c in columns])
             if part == "time":
-                out.time[name] = stack[0]
+                out.time[name] = columns[0][:length]
                 continue
-            agg = AttrDict(mean=np.nanmean(stack, axis=0), std=np.nanstd(stack, axis=0))
-            for q in PERCENTILES:
-                agg[f"p{q}"] = np.nanpercentile(stack, q, axis=0)
+            if (any(c.dtype.kind not in "biuf" for c in columns)
+                    or len({c.shape[1:] for c in columns}) > 1):
+                continue  # text, or shapes that differ between seeds: nothing to average
+            # axis 0 is the seed; a step with no finite value gives NaN, quietly.
+            stack = np.stack([c[:length].astype(float) for c in columns])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                agg = AttrDict(mean=np.nanmean(stack, axis=0), std=np.nanstd(stack, axis=0))
+                for q in PERCENTILES:
+                    agg[f"p{q}"] = np.nanpercentile(stack, q, axis=0)
             out.stats[name] = agg
     return out
 
@@ -178,7 +198,7 @@ class MetaLog(AttrDict):
         for run_id in self["eval_ids"]:
             run = self[run_id]
             for seed_id in run.get("seed_ids", []):
-                log = run[seed_id]
+                log = run.get(seed_id)  # absent in aggregated logs
                 if not isinstance(log, dict) or "stats" not in log:
                     continue
                 length = max((len(v) for v in log["stats"].values()), default=0)

@@ -42,10 +42,15 @@ class SearchParam:
         if self.kind == "categorical":
             return self.values[rng.randrange(len(self.values))]
         assert self.begin is not None and self.end is not None
+        if self.prior == "log-uniform":
+            value = math.exp(rng.uniform(math.log(self.begin), math.log(self.end)))
+            # exp(log(x)) may miss x by a rounding error: keep the value inside the range.
+            # An integer on a log scale is rounded, as its grid points are.
+            if self.kind == "integer":
+                return min(max(round(value), int(self.begin)), int(self.end))
+            return min(max(value, float(self.begin)), float(self.end))
         if self.kind == "integer":
             return rng.randint(int(self.begin), int(self.end))
-        if self.prior == "log-uniform":
-            return math.exp(rng.uniform(math.log(self.begin), math.log(self.end)))
         return rng.uniform(self.begin, self.end)
 
 

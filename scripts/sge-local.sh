@@ -60,7 +60,17 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-log() { printf 'sge-local: %s\n' "$*" >&2; }
+log() { printf 'sge-local [%3ss]: %s\n' "$SECONDS" "$*" >&2; }
+
+# quiet CMD...: run CMD, show its output only when it fails
+quiet() {
+    local out
+    if ! out=$("$@" 2>&1); then
+        log "command failed: $*"
+        printf '%s\n' "$out" >&2
+        return 1
+    fi
+}
 
 # ---------------------------------------------------------------- environment
 drmaa_lib() {
@@ -108,7 +118,7 @@ diagnose() {
     local f
     {
         echo "==================== sge-local diagnostics ===================="
-        echo "--- processes"; ps -eo pid,user,args | grep '[s]ge_' || echo "(no sge_ daemon running)"
+        echo "--- processes"; pgrep -a 'sge_' || echo "(no sge_ daemon running)"
         echo "--- hostname: $(hostname)  resolves to: $(getent hosts "$(hostname)" || echo NONE)"
         echo "--- $COMMON/act_qmaster: $(cat "$COMMON/act_qmaster" 2>/dev/null || echo missing)"
         echo "--- $COMMON/host_aliases:"; cat "$COMMON/host_aliases" 2>/dev/null || true
@@ -188,8 +198,8 @@ local_names() {
     {
         echo localhost; echo "$h"; hostname -s 2>/dev/null || true; hostname -f 2>/dev/null || true
         cat "$COMMON/act_qmaster" 2>/dev/null || true
-        for ip in $(getent ahostsv4 "$h" 2>/dev/null | awk '{print $1}' | sort -u) 127.0.0.1; do
-            getent hosts "$ip" 2>/dev/null | awk '{for (i = 2; i <= NF; i++) print $i}'
+        for ip in $({ getent ahostsv4 "$h" 2>/dev/null || true; } | awk '{print $1}' | sort -u) 127.0.0.1; do
+            { getent hosts "$ip" 2>/dev/null || true; } | awk '{for (i = 2; i <= NF; i++) print $i}'
         done
     } | awk 'NF && !seen[$1]++ {print $1}'
 }
@@ -217,9 +227,9 @@ daemon_pid() {  # daemon_pid sge_qmaster|sge_execd -> pids (empty: not running)
 }
 
 stop_daemon() {  # stop_daemon INIT_SCRIPT PROCESS_NAME
-    local pid t
+    local pid
     "/etc/init.d/$1" stop >/dev/null 2>&1 || true
-    for t in $(seq 50); do
+    for _ in $(seq 50); do
         [ -z "$(daemon_pid "$2")" ] && return 0
         sleep 0.2
     done
@@ -283,7 +293,7 @@ configure_global() {
     same "$cur" "$new" && return 0
     log "global configuration: min_uid 0, min_gid 0, accounting flush 1 s"
     grep -v '^#' "$new" >"$new.tmp" && mv "$new.tmp" "$new"
-    qconf -Mconf "$new" >/dev/null
+    quiet qconf -Mconf "$new"
     CHANGED=1
 }
 
@@ -295,7 +305,7 @@ configure_scheduler() {
         schedd_job_info true
     same "$cur" "$new" && return 0
     log "scheduler: schedule_interval 0:0:1, flush_submit_sec 1, flush_finish_sec 1"
-    qconf -Msconf "$new" >/dev/null
+    quiet qconf -Msconf "$new"
     CHANGED=1
 }
 
@@ -305,16 +315,16 @@ configure_complex() {
     awk '$1 == "gpu" {found = 1} END {exit !found}' "$f" && return 0
     log "complex: adding consumable gpu"
     printf '%s\n' 'gpu                 gpu        INT       <=    YES         YES        0        0' >>"$f"
-    qconf -Mc "$f" >/dev/null
+    quiet qconf -Mc "$f"
     CHANGED=1
 }
 
 configure_hosts() {
     if ! qconf -sh 2>/dev/null | grep -qx "$HOST"; then
-        log "admin host: $HOST"; qconf -ah "$HOST" >/dev/null; CHANGED=1
+        log "admin host: $HOST"; quiet qconf -ah "$HOST"; CHANGED=1
     fi
     if ! qconf -ss 2>/dev/null | grep -qx "$HOST"; then
-        log "submit host: $HOST"; qconf -as "$HOST" >/dev/null; CHANGED=1
+        log "submit host: $HOST"; quiet qconf -as "$HOST"; CHANGED=1
     fi
     if ! qconf -sel 2>/dev/null | grep -qx "$HOST"; then
         log "execution host: $HOST (gpu=$GPUS)"
@@ -329,20 +339,20 @@ xprojects             NONE
 usage_scaling         NONE
 report_variables      NONE
 EOF
-        qconf -Ae "$TMPD/exechost" >/dev/null
+        quiet qconf -Ae "$TMPD/exechost"
         CHANGED=1
     elif [ "$(qconf -se "$HOST" | awk '$1 == "complex_values" {print $2}')" != "gpu=$GPUS" ]; then
         log "execution host: complex_values gpu=$GPUS"
-        qconf -rattr exechost complex_values "gpu=$GPUS" "$HOST" >/dev/null
+        quiet qconf -rattr exechost complex_values "gpu=$GPUS" "$HOST"
         CHANGED=1
     fi
     if ! qconf -shgrp @allhosts >/dev/null 2>&1; then
         log "host group: @allhosts"
         printf 'group_name @allhosts\nhostlist %s\n' "$HOST" >"$TMPD/allhosts"
-        qconf -Ahgrp "$TMPD/allhosts" >/dev/null
+        quiet qconf -Ahgrp "$TMPD/allhosts"
         CHANGED=1
     elif ! qconf -shgrp @allhosts | awk '$1 == "hostlist"' | grep -qw "$HOST"; then
-        qconf -aattr hostgroup hostlist "$HOST" @allhosts >/dev/null
+        quiet qconf -aattr hostgroup hostlist "$HOST" @allhosts
         CHANGED=1
     fi
 }
@@ -365,11 +375,11 @@ qsort_args         NONE
 EOF
     if ! qconf -sp smp >"$cur" 2>/dev/null; then
         log "parallel environment: smp (\$pe_slots)"
-        qconf -Ap "$new" >/dev/null
+        quiet qconf -Ap "$new"
         CHANGED=1
     elif ! same "$cur" "$new"; then
         log "parallel environment: updating smp"
-        qconf -Mp "$new" >/dev/null
+        quiet qconf -Mp "$new"
         CHANGED=1
     fi
 }
@@ -388,7 +398,7 @@ configure_queue() {
         rerun FALSE
     [ "$verb" = -Mq ] && same "$cur" "$new" && return 0
     log "queue all.q: slots $SLOTS, pe_list smp, shell /bin/bash ($verb)"
-    qconf "$verb" "$new" >/dev/null
+    quiet qconf "$verb" "$new"
     CHANGED=1
 }
 
@@ -405,7 +415,7 @@ configure() {
 # queue_state: the states column of all.q@HOST in `qstat -f` ("" = ok, "-" = no
 # such queue instance, "u" = execd not heard of yet, "E" = error, ...)
 queue_state() {
-    timeout 10 qstat -f -q "all.q@$HOST" 2>/dev/null \
+    { timeout 10 qstat -f -q "all.q@$HOST" 2>/dev/null || true; } \
         | awk -v q="all.q@$HOST" '$1 == q {print (NF >= 6 ? $6 : ""); found = 1}
                                   END {if (!found) print "-"}'
 }
@@ -468,8 +478,7 @@ write_env_file() {
 
 # ----------------------------------------------------------------------- main
 main() {
-    local t0 restart=0
-    t0=$(date +%s)
+    local restart=0
     install_packages
     start_deadline
     ensure_host_aliases && restart=1
@@ -484,7 +493,7 @@ main() {
     wait_until "test job (qsub -sync y -b y true)" run_check_job \
         || fail "test job did not succeed: $LAST_JOB_OUTPUT"
     write_env_file
-    log "SGE works: queue all.q@$HOST, $SLOTS slots, pe smp, gpu=$GPUS ($(( $(date +%s) - t0 ))s)"
+    log "SGE works: queue all.q@$HOST, $SLOTS slots, pe smp, gpu=$GPUS; configuration changed: $([ "$CHANGED" = 1 ] && echo yes || echo no)"
     echo "# environment for SGE clients (also in $ENV_FILE):"
     env_lines
 }
