@@ -1,4 +1,4 @@
-"""Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``.
+"""Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``, ``mle cancel``.
 
 Never prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job
 failed, 2 bad input or unusable experiment directory, 130 interrupted.
@@ -34,8 +34,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="at most N jobs at once (default: cores // num_logical_cores "
                      "locally; max_running_jobs from the YAML)")
     run.add_argument("--backend", metavar="NAME",
-                     help="where jobs run: local (default: resource_to_run or local)")
+                     help="where jobs run: local, sge, sge-drmaa (default: resource_to_run "
+                     "or local)")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
+    cancel = sub.add_parser("cancel", help="remove an experiment's cluster jobs (qdel)",
+                            description="Cancel the queued and running Grid Engine jobs "
+                            "of an experiment directory.")
+    cancel.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
+    cancel.add_argument("--force", action="store_true", help="qdel -f")
     return parser
 
 
@@ -63,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A scheduler or a parent may stop us with SIGTERM: clean up like Ctrl+C.
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
+        if args.command == "cancel":
+            from .cancel import cancel_command
+
+            return cancel_command(args)
         from .launch import run_command
 
         return run_command(args)

@@ -197,10 +197,11 @@ class MetaLog(AttrDict):
         rows = []
         for run_id in self["eval_ids"]:
             run = self[run_id]
+            if "stats" in run:
+                raise ValueError("to_dataframe() needs the log of every seed: "
+                                 "load it with load_meta_log(..., aggregate_seeds=False)")
             for seed_id in run.get("seed_ids", []):
-                log = run.get(seed_id)  # absent in aggregated logs
-                if not isinstance(log, dict) or "stats" not in log:
-                    continue
+                log = run[seed_id]
                 length = max((len(v) for v in log["stats"].values()), default=0)
                 for step in range(length):
                     row = {"run_id": run_id, "seed": seed_id, "step": step}

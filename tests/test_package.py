@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 import mle_toolbox
-from mle_toolbox.templates import template_path
+from mle_toolbox.errors import MleError
+from mle_toolbox.templates import read_template, template_dir, template_path
 from tests.conftest import REPO, run_mle
 
 HEAVY = ["numpy", "yaml", "commentjson", "drmaa", "matplotlib", "rich", "pandas", "torch"]
@@ -49,3 +55,97 @@ def test_wheel_contains_package_and_templates(tmp_path: Path) -> None:
     assert "mle_toolbox/cli.py" in names
     assert "mle_toolbox/_templates/job_wrapper.sh" in names
     assert "mle_toolbox/_templates/sge_job.sh" in names
+
+
+def _light(code: str) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", "import sys, json\n" + code + "\n"
+                           f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"],
+                          capture_output=True, text=True, check=True, timeout=30)
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.mark.parametrize("code", [
+    "import mle_toolbox",
+    "from mle_toolbox import MLExperiment",
+    "from mle_toolbox import MLExperiment, MetricLogger, experiment, load_log, load_meta_log",
+    "import mle_toolbox.experiment, mle_toolbox.metrics, mle_toolbox.results, "
+    "mle_toolbox.layout, mle_toolbox.fsutil",
+])
+def test_the_job_side_imports_stay_light(code: str) -> None:
+    assert _light(code) == []
+
+
+def test_the_version_is_the_packages(tmp_path: Path) -> None:
+    assert re.fullmatch(r"\d+\.\d+\.\d+", mle_toolbox.__version__)
+    done = subprocess.run([sys.executable, "-m", "mle_toolbox", "--version"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0, f"mle_toolbox {mle_toolbox.__version__}\n", "")
+
+
+def test_help_exits_zero_and_lists_the_commands(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "mle_toolbox", "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("usage: mle ")
+    assert "run" in done.stdout and "cancel" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("mle") is None, reason="console script not on PATH")
+def test_the_mle_console_script_is_the_same_cli() -> None:
+    done = subprocess.run(["mle", "--version"], capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert (done.returncode, done.stdout) == (0, f"mle_toolbox {mle_toolbox.__version__}\n")
+
+
+def test_template_dir_holds_the_job_wrapper() -> None:
+    folder = template_dir()
+    assert (folder / "job_wrapper.sh").is_file()
+    assert template_path("job_wrapper.sh") == folder / "job_wrapper.sh"
+    assert read_template("job_wrapper.sh").startswith("#!/usr/bin/env bash\n")
+    with pytest.raises(MleError, match=re.escape("template 'nope.sh' missing from")):
+        template_path("nope.sh")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation",
+                    "--outdir", str(out), str(REPO)], check=True, capture_output=True,
+                   timeout=300)
+    (found,) = out.glob("mle_toolbox-*.whl")
+    return found
+
+
+def test_wheel_metadata_entry_point_and_modules(wheel: Path) -> None:
+    assert wheel.name.startswith(f"mle_toolbox-{mle_toolbox.__version__}-py3-none-any")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        info = f"mle_toolbox-{mle_toolbox.__version__}.dist-info"
+        metadata = archive.read(f"{info}/METADATA").decode()
+        entry_points = archive.read(f"{info}/entry_points.txt").decode()
+        wrapper = archive.getinfo("mle_toolbox/_templates/job_wrapper.sh")
+    assert f"Version: {mle_toolbox.__version__}\n" in metadata
+    assert "mle = mle_toolbox.cli:main" in entry_points
+    assert {"mle_toolbox/cli.py", "mle_toolbox/__main__.py", "mle_toolbox/experiment.py",
+            "mle_toolbox/_templates/job_wrapper.sh"} <= names
+    sources = {f"mle_toolbox/{p.relative_to(REPO / 'mle_toolbox').as_posix()}"
+               for p in (REPO / "mle_toolbox").rglob("*.py")}
+    assert sources <= names
+    assert not any(n.startswith(("tests/", "experiments/", "benchmarks/")) for n in names)
+    assert wrapper.file_size == (REPO / "templates" / "job_wrapper.sh").stat().st_size
+
+
+def test_installed_wheel_finds_its_templates(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
+                    "--quiet", "--target", str(target), str(wheel)], check=True,
+                   capture_output=True, timeout=120)
+    # -S: no site-packages and no editable-install hook, only the unpacked wheel
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", "import mle_toolbox.templates as t; "
+         "print(t.template_path('job_wrapper.sh'))"],
+        env={**os.environ, "PYTHONPATH": str(target)}, cwd=tmp_path, capture_output=True,
+        text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()) == target / "mle_toolbox" / "_templates" / "job_wrapper.sh"

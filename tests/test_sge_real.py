@@ -109,3 +109,61 @@ def test_ctrl_c_removes_every_job_from_the_queue(project: Path) -> None:
     assert _drained("demo_"), "jobs left in qstat after Ctrl+C"
     report = json.loads((project / "out" / "report.json").read_text())
     assert report["counts"] == {"cancelled": 4}
+
+
+DRMAA_ENV = {"DRMAA_LIBRARY_PATH": "/usr/lib/gridengine-drmaa/lib/libdrmaa.so.1.0",
+             "LD_PRELOAD": "/lib/x86_64-linux-gnu/libjemalloc.so.2"}
+
+
+def _mle_env(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mle_toolbox", *args], cwd=cwd,
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=150, check=False)
+
+
+def test_drmaa_backend_runs_the_sweep_and_reports_failures(project: Path) -> None:
+    write(project / "configs" / "b.json", '{"train_config": {"lrate": 0.2, "fail_seeds": [0]}}')
+    result = _mle_env("run", "meta.yaml", "--backend", "sge-drmaa", cwd=project, env=DRMAA_ENV)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "mle: failed: b-seed0: exit code 3" in result.stderr
+    assert "    | boom: seed 0 was told to fail" in result.stderr
+    report = json.loads((project / "out" / "report.json").read_text())
+    assert report["backend"] == "sge-drmaa"
+    assert report["counts"] == {"completed": 3, "failed": 1}
+    rows = (project / "out" / "a" / "logs" / "seed_1.jsonl").read_text().splitlines()
+    assert len(rows) == 3
+
+
+def test_drmaa_without_its_library_says_how_to_fix_it(project: Path) -> None:
+    result = _mle_env("run", "meta.yaml", "--backend", "sge-drmaa", cwd=project,
+                      env={"DRMAA_LIBRARY_PATH": "/nonexistent/libdrmaa.so"})
+    assert result.returncode == 2
+    assert "mle: error: cannot load libdrmaa" in result.stderr
+    assert "DRMAA_LIBRARY_PATH" in result.stderr and "LD_PRELOAD=" in result.stderr
+    assert not (project / "out").exists()
+
+
+@pytest.mark.parametrize("backend", ["sge", "sge-drmaa"])
+def test_mle_cancel_empties_the_queue_of_a_running_sweep(project: Path, backend: str) -> None:
+    write(project / "train.py", "import time\nfrom mle_toolbox import MLExperiment\n"
+          "mle = MLExperiment()\ntime.sleep(300)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml",
+                             "--backend", backend], cwd=project, env={**os.environ,
+                            **DRMAA_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((project / "out").glob("*/jobs/seed_*/status.json")):
+            assert time.monotonic() < deadline, "no job started"
+            time.sleep(0.5)
+        result = run_mle("cancel", "out", cwd=project)
+        assert result.returncode == 0, result.stderr
+        assert "mle: cancelled 1 array job(s)" in result.stdout
+        assert _drained("demo_"), "jobs left in qstat after mle cancel"
+        _, err = proc.communicate(timeout=90)
+        assert proc.returncode == 1, err  # the launcher saw every job end, none completed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    again = run_mle("cancel", "out", cwd=project)
+    assert "nothing of" in again.stdout and again.returncode == 0

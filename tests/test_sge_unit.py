@@ -72,7 +72,7 @@ def test_task_ranges_with_steps_and_lists() -> None:
 
 def test_error_reason_and_config() -> None:
     reason = parse_error_reason(_read("qstat_j_eqw.txt"))
-    assert "can't open output file \"/nonexistent/x/out\"" in reason
+    assert "error: can't open output file \"/nonexistent/dir/out.txt\"" in reason
     assert parse_error_reason("") == ""
     assert parse_max_aj_tasks(_read("qconf_sconf.txt")) == 75000
     assert parse_max_aj_tasks("max_aj_tasks 0\n") == 75000

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..errors import BackendUnavailable
 from .base import Backend
 
-BACKEND_NAMES = ("local", "sge")
+BACKEND_NAMES = ("local", "sge", "sge-drmaa")
 
 
 def _local() -> Backend:
@@ -27,7 +27,15 @@ def _sge() -> Backend:
     return SgeBackend()
 
 
-_FACTORIES: dict[str, Callable[[], Backend]] = {"local": _local, "sge": _sge}
+def _sge_drmaa() -> Backend:
+    from .sge_drmaa import SgeDrmaaBackend
+
+    return SgeDrmaaBackend()
+
+
+_FACTORIES: dict[str, Callable[[], Backend]] = {
+    "local": _local, "sge": _sge, "sge-drmaa": _sge_drmaa,
+}
 
 
 def get_backend(name: str) -> Backend:

@@ -1,0 +1,185 @@
+"""Grid Engine through DRMAA (the optional ``drmaa`` package).
+
+One DRMAA session per launch. Arrays go in as bulk jobs running the same script
+as the qsub backend; the qsub options travel as the native specification. Each
+job's own exit_code file is read first: a new session cannot see the jobs of an
+old one, and DRMAA forgets finished jobs once their status was reaped.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shlex
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import BackendUnavailable
+from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from .arrays import chunks, scheduler_name, write_task_files
+from .base import read_exit_code, status_from_exit_code
+from .sge_script import SgeOptions, directives, render_script, sge_dir
+
+JEMALLOC = "/lib/x86_64-linux-gnu/libjemalloc.so.2"
+MAX_BULK = 75000
+PENDING_STATES = ("queued_active", "system_on_hold", "user_on_hold", "user_system_on_hold")
+RUNNING_STATES = ("running", "system_suspended", "user_suspended", "user_system_suspended")
+
+
+def load_drmaa() -> Any:
+    """The drmaa module, or BackendUnavailable saying how to get it working."""
+    try:
+        import drmaa
+    except ImportError as err:
+        raise BackendUnavailable(
+            "backend 'sge-drmaa' needs the drmaa package: pip install 'mle_toolbox[drmaa]'"
+        ) from err
+    except (OSError, RuntimeError) as err:
+        raise BackendUnavailable(
+            f"cannot load libdrmaa ({err}). Set DRMAA_LIBRARY_PATH to your cluster's "
+            "libdrmaa.so (Debian: /usr/lib/gridengine-drmaa/lib/libdrmaa.so.1.0); if the "
+            "error says 'cannot allocate memory in static TLS block', start mle with "
+            f"LD_PRELOAD={JEMALLOC}"
+        ) from err
+    return drmaa
+
+
+@dataclass
+class _Tracked:
+    task: JobTask
+    missing_since: float | None = None
+    final: JobStatus | None = None
+
+
+class SgeDrmaaBackend:
+    """Submits bulk jobs through one DRMAA session; follows them by job files first."""
+
+    name: ClassVar[str] = "sge-drmaa"
+    throttles: ClassVar[bool] = True
+
+    def __init__(self, *, options: SgeOptions | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.drmaa = load_drmaa()
+        self.options = options or SgeOptions.from_env()
+        self.clock = clock
+        self.session = self.drmaa.Session()
+        self.session.initialize()
+        atexit.register(self.close)
+        self._jobs: dict[str, _Tracked] = {}
+
+    def close(self) -> None:
+        """End the DRMAA session (idempotent)."""
+        if self.session is not None:
+            self.session.exit()
+            self.session = None
+
+    def default_max_running(self, resources: Resources, *, jobs: int) -> int:
+        """The scheduler decides; no cap unless the user asks for one."""
+        return max(1, jobs)
+
+    def wait_fds(self) -> Sequence[int]:
+        """Nothing to wait on: the runner polls with back-off."""
+        return ()
+
+    def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+               ) -> list[JobHandle]:
+        """Submit the tasks as bulk jobs; one handle per task, same order."""
+        token = os.urandom(3).hex()
+        handles: list[JobHandle] = []
+        for number, chunk in enumerate(chunks(tasks, MAX_BULK), start=1):
+            name = scheduler_name(chunk[0].sweep_name, suffix=f"_{number}_{token}")
+            handles += self._submit_bulk(chunk, name=name, max_running=max_running)
+        return handles
+
+    def _submit_bulk(self, chunk: list[JobTask], *, name: str,
+                     max_running: int | None) -> list[JobHandle]:
+        base = sge_dir(chunk[0])
+        task_list = base / f"{name}.tasks"
+        write_task_files(chunk, task_list=task_list)
+        script = task_list.with_suffix(".sh")
+        script.write_text(render_script(chunk, task_list=task_list, name=name,
+                                        max_running=max_running, options=self.options),
+                          encoding="utf-8")
+        (base / "out").mkdir(exist_ok=True)
+        template = self.session.createJobTemplate()
+        try:
+            template.remoteCommand = "/bin/bash"
+            template.args = [str(script)]
+            template.jobName = name
+            template.nativeSpecification = native_specification(
+                chunk, name=name, max_running=max_running, options=self.options)
+            index = self.drmaa.JobTemplate.PARAMETRIC_INDEX
+            template.outputPath = f":{base / 'out' / name}.o{index}"
+            template.errorPath = f":{base / 'out' / name}.e{index}"
+            ids = self.session.runBulkJobs(template, 1, len(chunk), 1)
+        finally:
+            self.session.deleteJobTemplate(template)
+        handles = []
+        for native, task in zip(ids, chunk, strict=True):
+            self._jobs[native] = _Tracked(task=task)
+            handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
+        return handles
+
+    def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
+        """Job files first; DRMAA only for jobs that have not written an exit code."""
+        now = self.clock()
+        return {handle: self._status_of(handle, now=now) for handle in handles}
+
+    def _status_of(self, handle: JobHandle, *, now: float) -> JobStatus:
+        tracked = self._jobs.get(handle.native_id)
+        if tracked is None:
+            return JobStatus(JobState.FAILED, reason="not submitted by this launcher")
+        if tracked.final is None:
+            code = read_exit_code(tracked.task.exit_code_file)
+            if code is not None:
+                tracked.final = status_from_exit_code(code)
+            else:
+                return self._scheduler_status(handle, tracked, now=now)
+        return tracked.final
+
+    def _scheduler_status(self, handle: JobHandle, tracked: _Tracked, *,
+                          now: float) -> JobStatus:
+        state = self._drmaa_state(handle.native_id)
+        if state in PENDING_STATES or state in RUNNING_STATES:
+            tracked.missing_since = None
+            return JobStatus(JobState.PENDING if state in PENDING_STATES else JobState.RUNNING)
+        if state == "failed":
+            tracked.final = JobStatus(JobState.FAILED, reason=(
+                "DRMAA reports the job failed before it wrote an exit code; "
+                f"see {tracked.task.stderr}"))
+        elif tracked.missing_since is None:
+            # done, undetermined or forgotten without an exit code: allow for file-system lag
+            tracked.missing_since = now
+        elif now - tracked.missing_since > self.options.vanish_grace_s:
+            tracked.final = JobStatus(JobState.FAILED, reason=(
+                "ended without writing its exit code (killed by the scheduler, or the node "
+                f"failed); see {tracked.task.stderr}"))
+        return tracked.final or JobStatus(JobState.RUNNING)
+
+    def _drmaa_state(self, native_id: str) -> str:
+        try:
+            return str(self.session.jobStatus(native_id))
+        except self.drmaa.errors.InvalidJobException:
+            return "gone"
+
+    def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
+        """Terminate every job; jobs already gone are fine."""
+        for handle in handles:
+            # InvalidJobException: already finished and gone, nothing to stop.
+            with contextlib.suppress(self.drmaa.errors.InvalidJobException):
+                self.session.control(handle.native_id,
+                                     self.drmaa.JobControlAction.TERMINATE)
+
+
+def native_specification(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
+                         options: SgeOptions) -> str:
+    """The qsub options of the array except name and range, which DRMAA sets itself."""
+    resources = tasks[0].resources
+    args = [arg for arg in directives(resources, name=name, tasks=len(tasks),
+                                      max_running=max_running, options=options)
+            if arg[0] not in ("-N", "-t")]
+    parts = [shlex.join(arg) for arg in args] + list(resources.extra_directives)
+    return " ".join(["-b y", *parts])
