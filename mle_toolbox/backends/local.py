@@ -33,6 +33,7 @@ class LocalBackend:
     def __init__(self, *, gpus: Sequence[str] | None = None) -> None:
         self._wrapper = str(template_path("job_wrapper.sh"))
         self._procs: dict[str, _Proc] = {}
+        self._ended: dict[str, JobStatus] = {}
         self._gpus = tuple(gpus) if gpus is not None else None
         self._free_gpus = list(self._gpus or ())
 
@@ -102,14 +103,17 @@ class LocalBackend:
     def _status(self, handle: JobHandle) -> JobStatus:
         proc = self._procs.get(handle.native_id)
         if proc is None:
-            return JobStatus(JobState.UNKNOWN, reason="not started by this launcher")
+            return self._ended.get(handle.native_id) or JobStatus(
+                JobState.UNKNOWN, reason="not started by this launcher")
         returncode = proc.popen.poll()
         if returncode is None:
             return JobStatus(JobState.RUNNING)
         self._release(handle.native_id)
         code = read_exit_code(proc.task.exit_code_file)
         # No exit_code file: the wrapper itself was killed; its own status is all we have.
-        return status_from_exit_code(returncode if code is None else code)
+        status = status_from_exit_code(returncode if code is None else code)
+        self._ended[handle.native_id] = status  # a final state stays final
+        return status
 
     def _release(self, native_id: str) -> None:
         proc = self._procs.pop(native_id)

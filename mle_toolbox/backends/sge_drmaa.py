@@ -47,6 +47,19 @@ def load_drmaa() -> Any:
     return drmaa
 
 
+_SESSIONS: list[Any] = []
+
+
+def _process_session(drmaa: Any) -> Any:
+    # DRMAA allows one session per process: open it once, end it at exit.
+    if not _SESSIONS:
+        session = drmaa.Session()
+        session.initialize()
+        atexit.register(session.exit)
+        _SESSIONS.append(session)
+    return _SESSIONS[0]
+
+
 @dataclass
 class _Tracked:
     task: JobTask
@@ -65,16 +78,8 @@ class SgeDrmaaBackend:
         self.drmaa = load_drmaa()
         self.options = options or SgeOptions.from_env()
         self.clock = clock
-        self.session = self.drmaa.Session()
-        self.session.initialize()
-        atexit.register(self.close)
+        self.session = _process_session(self.drmaa)
         self._jobs: dict[str, _Tracked] = {}
-
-    def close(self) -> None:
-        """End the DRMAA session (idempotent)."""
-        if self.session is not None:
-            self.session.exit()
-            self.session = None
 
     def default_max_running(self, resources: Resources, *, jobs: int) -> int:
         """The scheduler decides; no cap unless the user asks for one."""
