@@ -74,4 +74,12 @@ while :; do
         break
     fi
 done
+# A job that asks to be requeued (it wrote JOB_DIR/requeue, e.g. after saving a
+# checkpoint on the scheduler's warning signal) is not finished: no exit_code file,
+# and exit 99, which tells Grid Engine to put the job back into the queue.
+if [ -e "$job_dir/requeue" ]; then
+    rm -f "$job_dir/requeue"
+    echo "mle_toolbox: job asked to be requeued (exit $rc); exiting 99" >&2
+    exit 99
+fi
 finish "$rc"

@@ -208,3 +208,37 @@ def test_status_reads_exit_files_queue_states_and_vanished_jobs(tmp_path: Path) 
     clock[0] = 11.0
     final = backend.status(gone)[gone[0]]
     assert final.state is JobState.FAILED and "left the queue" in final.reason
+
+
+def _wrapper(job_dir: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    job_dir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["bash", str(template_path("job_wrapper.sh")), str(job_dir),
+                           *command], capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_wrapper_never_exits_100_and_maps_a_requeue_request_to_99(tmp_path: Path) -> None:
+    hundred = _wrapper(tmp_path / "a", "bash", "-c", "exit 100")
+    assert hundred.returncode == 1  # exit 100 would put an SGE job into error state
+    assert (tmp_path / "a" / "exit_code").read_text() == "100\n"  # reported exactly
+    requeue = _wrapper(tmp_path / "b", "bash", "-c", f"touch {tmp_path / 'b' / 'requeue'}")
+    assert requeue.returncode == 99
+    assert not (tmp_path / "b" / "exit_code").exists()  # not finished: it runs again
+    assert not (tmp_path / "b" / "requeue").exists()
+    assert "asked to be requeued" in requeue.stderr
+
+
+def test_error_state_is_failed_with_the_reason_and_deleted(tmp_path: Path) -> None:
+    queue = ScriptedQueue({"qconf": [_out("")], "qsub": [_out("6\n")],
+                           "qstat": [_out(_read("qstat_eqw.xml")),
+                                     _out(_read("qstat_j_eqw.txt")), EMPTY_QUEUE],
+                           "qdel": [_out("root has deleted job 6\n")]})
+    backend = SgeBackend(options=SgeOptions(), run=queue)
+    [handle] = backend.submit([_task(tmp_path)])
+    handle = dataclasses.replace(handle, native_id="6")
+    backend._jobs["6"] = backend._jobs.pop("6.1")
+    status = backend.status([handle])[handle]
+    assert status.state is JobState.FAILED
+    assert status.reason.startswith("SGE error state Eqw: ")
+    assert "can't open output file" in status.reason
+    assert ("qdel", "-f", "6") in queue.calls
+    assert backend.status([handle])[handle] == status  # reported once, stays failed
