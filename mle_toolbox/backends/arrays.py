@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..fsutil import write_text_atomic
-from ..spec import JobTask
+from ..spec import JobState, JobStatus, JobTask
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_NAME = 64
@@ -48,3 +49,30 @@ def shared_value(tasks: Sequence[JobTask], what: str) -> object:
     if len(values) != 1:
         raise ValueError(f"tasks of one array differ in {what}: {sorted(map(str, values))}")
     return values.pop()
+
+
+@dataclass
+class Tracked:
+    """What a cluster backend remembers of one submitted job."""
+
+    task: JobTask
+    missing_since: float | None = None
+    final: JobStatus | None = None
+
+    def seen(self) -> None:
+        """The scheduler lists the job: it is not missing."""
+        self.missing_since = None
+
+    def missing(self, *, now: float, grace_s: float) -> JobStatus:
+        """Not listed and no exit code yet: RUNNING within the grace, then FAILED.
+
+        The grace allows for the lag of shared file systems between the node
+        writing exit_code and this machine seeing it.
+        """
+        if self.missing_since is None:
+            self.missing_since = now
+        elif now - self.missing_since > grace_s:
+            self.final = JobStatus(JobState.FAILED, reason=(
+                "left the queue without writing its exit code (killed by the scheduler, "
+                f"or the node failed); see {self.task.stderr}"))
+        return self.final or JobStatus(JobState.RUNNING)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
-from .arrays import chunks, scheduler_name, write_task_files
+from .arrays import Tracked, chunks, scheduler_name, write_task_files
 from .base import read_exit_code, status_from_exit_code
 from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
 from .sge_parse import (
@@ -37,12 +37,6 @@ TRANSIENT = ("Error reading answer list from qmaster", "failed receiving gdi req
 QDEL_CHUNK = 200
 
 
-@dataclass
-class _Tracked:
-    task: JobTask
-    missing_since: float | None = None
-    final: JobStatus | None = None
-
 
 @dataclass
 class SgeBackend:
@@ -56,7 +50,7 @@ class SgeBackend:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    _jobs: dict[str, _Tracked] = field(default_factory=dict)
+    _jobs: dict[str, Tracked] = field(default_factory=dict)
     _max_tasks: int | None = None
 
     def default_max_running(self, resources: Resources, *, jobs: int) -> int:
@@ -124,7 +118,7 @@ class SgeBackend:
         handles = []
         for index, task in enumerate(chunk, start=1):
             native = f"{number}.{index}"
-            self._jobs[native] = _Tracked(task=task)
+            self._jobs[native] = Tracked(task=task)
             handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
         return handles
 
@@ -157,17 +151,13 @@ class SgeBackend:
         if code is not None:
             tracked.final = status_from_exit_code(code)
         elif handle.native_id in queue:
-            tracked.missing_since = None
+            tracked.seen()
             return self._queued_status(handle, tracked, queue[handle.native_id])
-        elif tracked.missing_since is None:
-            tracked.missing_since = now
-        elif now - tracked.missing_since > self.options.vanish_grace_s:
-            tracked.final = JobStatus(JobState.FAILED, reason=(
-                "left the queue without writing its exit code (killed by the scheduler, "
-                f"or the node failed); see {tracked.task.stderr}"))
-        return tracked.final or JobStatus(JobState.RUNNING)
+        else:
+            return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
+        return tracked.final
 
-    def _queued_status(self, handle: JobHandle, tracked: _Tracked, state: str) -> JobStatus:
+    def _queued_status(self, handle: JobHandle, tracked: Tracked, state: str) -> JobStatus:
         if "E" in state:
             job_number = handle.native_id.split(".")[0]
             detail = self.run(["qstat", "-j", job_number])

@@ -14,12 +14,11 @@ import os
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
-from .arrays import chunks, scheduler_name, write_task_files
+from .arrays import Tracked, chunks, scheduler_name, write_task_files
 from .base import read_exit_code, status_from_exit_code
 from .sge_script import SgeOptions, directives, render_script, sge_dir
 
@@ -60,12 +59,6 @@ def _process_session(drmaa: Any) -> Any:
     return _SESSIONS[0]
 
 
-@dataclass
-class _Tracked:
-    task: JobTask
-    missing_since: float | None = None
-    final: JobStatus | None = None
-
 
 class SgeDrmaaBackend:
     """Submits bulk jobs through one DRMAA session; follows them by job files first."""
@@ -79,7 +72,7 @@ class SgeDrmaaBackend:
         self.options = options or SgeOptions.from_env()
         self.clock = clock
         self.session = _process_session(self.drmaa)
-        self._jobs: dict[str, _Tracked] = {}
+        self._jobs: dict[str, Tracked] = {}
 
     def default_max_running(self, resources: Resources, *, jobs: int) -> int:
         """The scheduler decides; no cap unless the user asks for one."""
@@ -124,7 +117,7 @@ class SgeDrmaaBackend:
             self.session.deleteJobTemplate(template)
         handles = []
         for native, task in zip(ids, chunk, strict=True):
-            self._jobs[native] = _Tracked(task=task)
+            self._jobs[native] = Tracked(task=task)
             handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
         return handles
 
@@ -145,24 +138,19 @@ class SgeDrmaaBackend:
                 return self._scheduler_status(handle, tracked, now=now)
         return tracked.final
 
-    def _scheduler_status(self, handle: JobHandle, tracked: _Tracked, *,
+    def _scheduler_status(self, handle: JobHandle, tracked: Tracked, *,
                           now: float) -> JobStatus:
         state = self._drmaa_state(handle.native_id)
         if state in PENDING_STATES or state in RUNNING_STATES:
-            tracked.missing_since = None
+            tracked.seen()
             return JobStatus(JobState.PENDING if state in PENDING_STATES else JobState.RUNNING)
         if state == "failed":
             tracked.final = JobStatus(JobState.FAILED, reason=(
                 "DRMAA reports the job failed before it wrote an exit code; "
                 f"see {tracked.task.stderr}"))
-        elif tracked.missing_since is None:
-            # done, undetermined or forgotten without an exit code: allow for file-system lag
-            tracked.missing_since = now
-        elif now - tracked.missing_since > self.options.vanish_grace_s:
-            tracked.final = JobStatus(JobState.FAILED, reason=(
-                "ended without writing its exit code (killed by the scheduler, or the node "
-                f"failed); see {tracked.task.stderr}"))
-        return tracked.final or JobStatus(JobState.RUNNING)
+            return tracked.final
+        # done, undetermined or forgotten, and no exit code yet
+        return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
 
     def _drmaa_state(self, native_id: str) -> str:
         try:
