@@ -12,7 +12,7 @@
 #   - global conf: min_uid/min_gid 0 (root may submit), accounting flushed
 #     every second (qacct), load reports every 10 s;
 #   - scheduler: schedule_interval 0:0:1, flush_submit_sec/flush_finish_sec 1;
-#   - complex "gpu" (consumable INT), exec host "localhost" with gpu=$GPUS;
+#   - complex "gpu" (consumable INT, per job), exec host "localhost" with gpu=$GPUS;
 #   - host group @allhosts, parallel environment "smp" ($pe_slots),
 #     queue all.q (slots=$SLOTS, shell /bin/bash, no load thresholds).
 # Every step checks first and changes only what differs, so a second run on a
@@ -310,12 +310,15 @@ configure_scheduler() {
 }
 
 configure_complex() {
-    local f=$TMPD/complex
-    qconf -sc >"$f"
-    awk '$1 == "gpu" {found = 1} END {exit !found}' "$f" && return 0
-    log "complex: adding consumable gpu"
-    printf '%s\n' 'gpu                 gpu        INT       <=    YES         YES        0        0' >>"$f"
-    quiet qconf -Mc "$f"
+    # consumable JOB: a job asks for gpu=N once, whatever its slot count
+    # (with YES, "-pe smp 2 -l gpu=1" would need 2 and never start).
+    local cur=$TMPD/cur.complex new=$TMPD/complex
+    local line='gpu                 gpu        INT       <=    YES         JOB        0        0'
+    qconf -sc >"$cur"
+    awk -v l="$line" '$1 == "gpu" {next} {print} END {print l}' "$cur" >"$new"
+    [ "$(awk '$1 == "gpu"' "$cur" | tr -s ' ')" = "$(echo "$line" | tr -s ' ')" ] && return 0
+    log "complex: consumable gpu (INT, per job)"
+    quiet qconf -Mc "$new"
     CHANGED=1
 }
 
