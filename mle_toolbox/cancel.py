@@ -8,15 +8,14 @@ sge and sge-drmaa backends alike.
 from __future__ import annotations
 
 import argparse
-import getpass
 from pathlib import Path
 
 from .backends.commands import run_command
+from .backends.sge import qdel, qstat_xml
 from .backends.sge_parse import parse_qstat_xml
+from .backends.sge_script import SGE_DIR
 from .errors import ExperimentDirError
 from .layout import ExperimentLayout
-
-QDEL_CHUNK = 200
 
 
 def cancel_command(args: argparse.Namespace) -> int:
@@ -25,21 +24,17 @@ def cancel_command(args: argparse.Namespace) -> int:
     if not layout.plan.is_file():
         raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment "
                                  "directory (no plan.json)")
-    names = {p.stem for p in (layout.internal_dir / "sge").glob("*.tasks")}
+    names = {p.stem for p in (layout.internal_dir / SGE_DIR).glob("*.tasks")}
     if not names:
         print(f"mle: no cluster jobs were submitted from {layout.root}; local jobs stop "
               "with their launcher (Ctrl+C)")
         return 0
-    listing = run_command(["qstat", "-xml", "-u", getpass.getuser()])
+    listing = qstat_xml(run_command)
     if listing.returncode != 0:
         raise listing.error("cannot read the queue")
     numbers = sorted({job.job_number for job in parse_qstat_xml(listing.stdout)
                       if job.name in names}, key=int)
-    for start in range(0, len(numbers), QDEL_CHUNK):
-        flags = ["-f"] if args.force else []
-        output = run_command(["qdel", *flags, *numbers[start:start + QDEL_CHUNK]])
-        if output.returncode != 0 and "does not exist" not in output.stderr + output.stdout:
-            raise output.error("qdel failed")
+    qdel(numbers, force=args.force, run=run_command)
     print(f"mle: cancelled {len(numbers)} array job(s) of {layout.root}"
           if numbers else f"mle: nothing of {layout.root} is queued or running")
     return 0

@@ -21,7 +21,7 @@ from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
 from .results import summarize_run
 from .runner import RunReport, run_jobs
-from .spec import JobResult, JobState, JobTask
+from .spec import JobResult, JobState
 from .tasks import make_tasks
 
 log = logging.getLogger("mle_toolbox")
@@ -136,21 +136,22 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
           f"(seeds {' '.join(map(str, meta.seeds))})")
     for note in plan.notes:
         print(f"note        {note}")
-    shown = todo if show_all else todo[:DRY_RUN_JOBS_SHOWN]
-    for task in make_tasks(plan, layout=layout, jobs=shown):
+    shown = len(todo) if show_all else min(len(todo), DRY_RUN_JOBS_SHOWN)
+    # Cluster backends render scripts of every job; otherwise only the listed ones are built.
+    scripts = getattr(backend, "scripts", None)
+    tasks = make_tasks(plan, layout=layout, jobs=todo if scripts else todo[:shown])
+    for task in tasks[:shown]:
         print(f"  {task.job_id}\n    cwd     {task.cwd}\n    command {shlex.join(task.argv)}"
               f"\n    files   {task.job_dir}/")
-    if len(shown) < len(todo):
-        print(f"  ... and {len(todo) - len(shown)} more jobs (--all lists every job)")
-    _print_scripts(backend, make_tasks(plan, layout=layout, jobs=todo), max_running)
+    if shown < len(todo):
+        print(f"  ... and {len(todo) - shown} more jobs (--all lists every job)")
+    if scripts is not None and tasks:
+        _print_scripts(scripts(tasks, max_running=max_running))
 
 
-def _print_scripts(backend: Backend, tasks: list[JobTask], max_running: int) -> None:
-    # Cluster backends render job scripts; show them exactly as they would be submitted.
-    scripts = getattr(backend, "scripts", None)
-    if scripts is None or not tasks:
-        return
-    for argv, text in scripts(tasks, max_running=max_running):
+def _print_scripts(scripts: list[tuple[list[str], str]]) -> None:
+    # Show the job scripts exactly as they would be submitted.
+    for argv, text in scripts:
         print(f"submit      {shlex.join(argv)} SCRIPT\n--- SCRIPT\n{text}---")
 
 

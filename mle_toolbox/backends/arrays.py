@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..fsutil import write_text_atomic
 from ..spec import JobState, JobStatus, JobTask
+from .base import read_exit_code, status_from_exit_code
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_NAME = 64
@@ -43,6 +45,19 @@ def scheduler_name(name: str, *, suffix: str = "") -> str:
     return text[:MAX_NAME - len(suffix)] + suffix
 
 
+def array_names(tasks: Sequence[JobTask], size: int, *,
+                token: str | None = None) -> list[tuple[str, list[JobTask]]]:
+    """(name, tasks) of each array: the sweep's name, chunk number and a launch token.
+
+    Unique per launch and chunk, so a retried submission can look itself up in the
+    queue and ``mle cancel`` can find the arrays later. A dry run passes a
+    placeholder ``token``: the real one is drawn at submission.
+    """
+    token = token or secrets.token_hex(3)
+    return [(scheduler_name(chunk[0].sweep_name, suffix=f"_{number}_{token}"), chunk)
+            for number, chunk in enumerate(chunks(tasks, size), start=1)]
+
+
 def shared_value(tasks: Sequence[JobTask], what: str) -> object:
     """The value of attribute ``what`` that every task of one array must share."""
     values = {getattr(task, what) for task in tasks}
@@ -58,6 +73,14 @@ class Tracked:
     task: JobTask
     missing_since: float | None = None
     final: JobStatus | None = None
+
+    def ended(self) -> JobStatus | None:
+        """The final status: remembered, or read from the job's exit_code file."""
+        if self.final is None:
+            code = read_exit_code(self.task.exit_code_file)
+            if code is not None:
+                self.final = status_from_exit_code(code)
+        return self.final
 
     def seen(self) -> None:
         """The scheduler lists the job: it is not missing."""

@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import getpass
 import os
-import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
-from .arrays import Tracked, chunks, scheduler_name, write_task_files
-from .base import read_exit_code, status_from_exit_code
+from .arrays import Tracked, array_names
 from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
 from .sge_parse import (
     parse_error_reason,
@@ -29,7 +26,7 @@ from .sge_parse import (
     parse_qsub_terse,
     queue_states,
 )
-from .sge_script import SgeOptions, qsub_argv, render_script, sge_dir
+from .sge_script import SgeOptions, qsub_argv, render_script, task_list_path, write_array
 
 # qmaster hiccups after configuration changes or under load (notes/real-clusters.md).
 TRANSIENT = ("Error reading answer list from qmaster", "failed receiving gdi request",
@@ -71,41 +68,22 @@ class SgeBackend:
     def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
                 ) -> list[tuple[list[str], str]]:
         """(qsub argv, script text) of every array the tasks would be submitted as."""
-        out = []
-        for number, chunk in enumerate(chunks(tasks, self.max_array_tasks()), start=1):
-            name = self._array_name(chunk, number=number, token="XXXXXX")
-            task_list = self._task_list(chunk, name=name)
-            out.append((qsub_argv(chunk),
-                        render_script(chunk, task_list=task_list, name=name,
-                                      max_running=max_running, options=self.options)))
-        return out
+        return [(qsub_argv(chunk), render_script(
+                    chunk, task_list=task_list_path(chunk, name=name), name=name,
+                    max_running=max_running, options=self.options))
+                for name, chunk in array_names(tasks, self.max_array_tasks(), token="XXXXXX")]
 
     def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
                ) -> list[JobHandle]:
         """Submit the tasks as few array jobs; one handle per task, same order."""
         handles: list[JobHandle] = []
-        token = secrets.token_hex(3)
-        for number, chunk in enumerate(chunks(tasks, self.max_array_tasks()), start=1):
-            handles += self._submit_array(chunk, name=self._array_name(
-                chunk, number=number, token=token), max_running=max_running)
+        for name, chunk in array_names(tasks, self.max_array_tasks()):
+            handles += self._submit_array(chunk, name=name, max_running=max_running)
         return handles
-
-    def _array_name(self, chunk: Sequence[JobTask], *, number: int, token: str) -> str:
-        # Unique per launch and chunk: a retried qsub can look itself up in qstat.
-        return scheduler_name(chunk[0].sweep_name, suffix=f"_{number}_{token}")
-
-    def _task_list(self, chunk: Sequence[JobTask], *, name: str) -> Path:
-        return sge_dir(chunk[0]) / f"{name}.tasks"
 
     def _submit_array(self, chunk: list[JobTask], *, name: str,
                       max_running: int | None) -> list[JobHandle]:
-        task_list = self._task_list(chunk, name=name)
-        write_task_files(chunk, task_list=task_list)
-        script = task_list.with_suffix(".sh")
-        script.write_text(render_script(chunk, task_list=task_list, name=name,
-                                        max_running=max_running, options=self.options),
-                          encoding="utf-8")
-        (task_list.parent / "out").mkdir(exist_ok=True)
+        script = write_array(chunk, name=name, max_running=max_running, options=self.options)
         argv = [*qsub_argv(chunk), str(script)]
         output = run_with_retry(
             lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
@@ -124,7 +102,7 @@ class SgeBackend:
 
     def _already_queued(self, name: str, *, count: int) -> Output | None:
         # qsub may have failed after the qmaster accepted the job: never submit twice.
-        listing = self.run(["qstat", "-xml", "-u", getpass.getuser()])
+        listing = qstat_xml(self.run)
         for job in parse_qstat_xml(listing.stdout if listing.returncode == 0 else ""):
             if job.name == name:
                 return Output(argv=("qsub",), returncode=0,
@@ -133,7 +111,7 @@ class SgeBackend:
 
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
         """One qstat for all handles; the exit_code files decide how jobs ended."""
-        listing = self.run(["qstat", "-xml", "-u", getpass.getuser()])
+        listing = qstat_xml(self.run)
         if listing.returncode != 0:
             raise listing.error("cannot read the queue")
         queue = queue_states(parse_qstat_xml(listing.stdout))
@@ -145,17 +123,13 @@ class SgeBackend:
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return JobStatus(JobState.FAILED, reason="not submitted by this launcher")
-        if tracked.final is not None:
-            return tracked.final
-        code = read_exit_code(tracked.task.exit_code_file)
-        if code is not None:
-            tracked.final = status_from_exit_code(code)
-        elif handle.native_id in queue:
+        ended = tracked.ended()
+        if ended is not None:
+            return ended
+        if handle.native_id in queue:
             tracked.seen()
             return self._queued_status(handle, tracked, queue[handle.native_id])
-        else:
-            return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
-        return tracked.final
+        return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
 
     def _queued_status(self, handle: JobHandle, tracked: Tracked, state: str) -> JobStatus:
         if "E" in state:
@@ -171,12 +145,20 @@ class SgeBackend:
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         """qdel every handle (chunked); jobs already gone are fine."""
-        ids = [h.native_id for h in handles]
-        for start in range(0, len(ids), QDEL_CHUNK):
-            argv = ["qdel", *(["-f"] if force else []), *ids[start:start + QDEL_CHUNK]]
-            output = self.run(argv)
-            if output.returncode != 0 and not _only_gone(output):
-                raise output.error("qdel failed")
+        qdel([h.native_id for h in handles], force=force, run=self.run)
+
+
+def qstat_xml(run: Runner) -> Output:
+    """``qstat -xml`` of this user's jobs: the one queue query per poll."""
+    return run(["qstat", "-xml", "-u", getpass.getuser()])
+
+
+def qdel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
+    """qdel jobs or tasks (``123`` / ``123.4``) in chunks; ids already gone are fine."""
+    for start in range(0, len(ids), QDEL_CHUNK):
+        output = run(["qdel", *(["-f"] if force else []), *ids[start:start + QDEL_CHUNK]])
+        if output.returncode != 0 and not _only_gone(output):
+            raise output.error("qdel failed")
 
 
 def _only_gone(output: Output) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,9 +17,8 @@ from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
-from .arrays import Tracked, chunks, scheduler_name, write_task_files
-from .base import read_exit_code, status_from_exit_code
-from .sge_script import SgeOptions, directives, render_script, sge_dir
+from .arrays import Tracked, array_names
+from .sge_script import SgeOptions, directives, write_array
 
 JEMALLOC = "/lib/x86_64-linux-gnu/libjemalloc.so.2"
 MAX_BULK = 75000
@@ -85,23 +83,15 @@ class SgeDrmaaBackend:
     def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
                ) -> list[JobHandle]:
         """Submit the tasks as bulk jobs; one handle per task, same order."""
-        token = os.urandom(3).hex()
         handles: list[JobHandle] = []
-        for number, chunk in enumerate(chunks(tasks, MAX_BULK), start=1):
-            name = scheduler_name(chunk[0].sweep_name, suffix=f"_{number}_{token}")
+        for name, chunk in array_names(tasks, MAX_BULK):
             handles += self._submit_bulk(chunk, name=name, max_running=max_running)
         return handles
 
     def _submit_bulk(self, chunk: list[JobTask], *, name: str,
                      max_running: int | None) -> list[JobHandle]:
-        base = sge_dir(chunk[0])
-        task_list = base / f"{name}.tasks"
-        write_task_files(chunk, task_list=task_list)
-        script = task_list.with_suffix(".sh")
-        script.write_text(render_script(chunk, task_list=task_list, name=name,
-                                        max_running=max_running, options=self.options),
-                          encoding="utf-8")
-        (base / "out").mkdir(exist_ok=True)
+        script = write_array(chunk, name=name, max_running=max_running, options=self.options)
+        logs = script.parent / "out"
         template = self.session.createJobTemplate()
         try:
             template.remoteCommand = "/bin/bash"
@@ -110,8 +100,8 @@ class SgeDrmaaBackend:
             template.nativeSpecification = native_specification(
                 chunk, name=name, max_running=max_running, options=self.options)
             index = self.drmaa.JobTemplate.PARAMETRIC_INDEX
-            template.outputPath = f":{base / 'out' / name}.o{index}"
-            template.errorPath = f":{base / 'out' / name}.e{index}"
+            template.outputPath = f":{logs / name}.o{index}"
+            template.errorPath = f":{logs / name}.e{index}"
             ids = self.session.runBulkJobs(template, 1, len(chunk), 1)
         finally:
             self.session.deleteJobTemplate(template)
@@ -130,13 +120,8 @@ class SgeDrmaaBackend:
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return JobStatus(JobState.FAILED, reason="not submitted by this launcher")
-        if tracked.final is None:
-            code = read_exit_code(tracked.task.exit_code_file)
-            if code is not None:
-                tracked.final = status_from_exit_code(code)
-            else:
-                return self._scheduler_status(handle, tracked, now=now)
-        return tracked.final
+        ended = tracked.ended()
+        return ended if ended is not None else self._scheduler_status(handle, tracked, now=now)
 
     def _scheduler_status(self, handle: JobHandle, tracked: Tracked, *,
                           now: float) -> JobStatus:

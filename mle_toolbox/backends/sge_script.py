@@ -18,7 +18,7 @@ from string import Template
 from ..errors import ConfigError
 from ..spec import JobTask, Resources
 from ..templates import read_template, template_path
-from .arrays import shared_value
+from .arrays import shared_value, write_task_files
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +101,33 @@ def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
     )
 
 
+SGE_DIR = "sge"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
+
+
 def sge_dir(task: JobTask) -> Path:
     """Where the launcher keeps scripts, task lists and scheduler logs of SGE arrays."""
-    return (task.internal_dir or task.job_dir.parent) / "sge"
+    return (task.internal_dir or task.job_dir.parent) / SGE_DIR
+
+
+def task_list_path(tasks: Sequence[JobTask], *, name: str) -> Path:
+    """The task list of the array ``name``; its script sits beside it as ``.sh``."""
+    return sge_dir(tasks[0]) / f"{name}.tasks"
+
+
+def write_array(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
+                options: SgeOptions) -> Path:
+    """Job argv files, task list, rendered script and log folder of one array.
+
+    Returns the script, ready for qsub or DRMAA.
+    """
+    task_list = task_list_path(tasks, name=name)
+    write_task_files(tasks, task_list=task_list)
+    script = task_list.with_suffix(".sh")
+    script.write_text(render_script(tasks, task_list=task_list, name=name,
+                                    max_running=max_running, options=options),
+                      encoding="utf-8")
+    (task_list.parent / "out").mkdir(exist_ok=True)
+    return script
 
 
 def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:
