@@ -16,6 +16,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .meta import MetaConfig, SearchConfig
+from .search import is_adaptive
 from .search_space import grid_points, grid_size, random_points
 from .source import display_name
 from .spec import ExperimentType, JobSpec, RunSpec
@@ -126,6 +127,11 @@ def _number_leftovers(ids: list[str]) -> list[str]:
 
 def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any],
                  notes: list[str]) -> tuple[RunSpec, ...]:
+    if is_adaptive(search.search_type):
+        # Runs of an adaptive search exist only once earlier batches have results.
+        notes.append(f"{search.search_type} search: each batch is proposed from the results "
+                     "of the earlier ones (search_log.jsonl)")
+        return ()
     if search.search_type == "grid":
         size = grid_size(search.params)
         count = size if search.num_evals is None else min(size, search.num_evals)

@@ -21,6 +21,7 @@ from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
 from .results import summarize_run
 from .runner import RunReport, run_jobs
+from .search import is_adaptive
 from .spec import JobResult, JobState
 from .tasks import make_tasks
 
@@ -43,6 +44,10 @@ def run_command(args: argparse.Namespace) -> int:
         print_plan(plan, layout=layout, backend=backend, max_running=max_running,
                    previous=previous, show_all=args.all)
         return 0
+    if meta.search is not None and is_adaptive(meta.search.search_type):
+        from .search.loop import run_search
+
+        return run_search(plan, layout=layout, backend=backend, max_running=max_running)
     with ExperimentLock(layout.lock), _launcher_log(layout):
         return _launch(plan, layout=layout, backend=backend, max_running=max_running)
 

@@ -142,6 +142,24 @@ class ExperimentLayout:
         """Files the launcher keeps for itself (task lists, rendered scripts)."""
         return self.root / ".mle"
 
+    @property
+    def search_log(self) -> Path:
+        """Every proposal and result of an adaptive search (JSON lines)."""
+        return self.root / "search_log.jsonl"
+
+    @property
+    def best_config(self) -> Path:
+        """The best evaluation of a search so far: params, objective, resolved config."""
+        return self.root / "best_config.json"
+
+    def checkpoint_dir(self, run_id: str) -> Path:
+        """Where a search run's script saves checkpoints (``mle_search.checkpoint_dir``)."""
+        return self.root / run_id / "checkpoints"
+
+    def resume_dir(self, run_id: str) -> Path:
+        """Copy of the parent run's checkpoints a search run continues from."""
+        return self.root / run_id / "resume_from"
+
     def run_dir(self, run_id: str) -> Path:
         """Folder of one run; passed to the job as ``-exp_dir``."""
         return self.root / run_id

@@ -7,10 +7,13 @@ ConfigError naming file, key path and line; unknown keys are warnings.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .schema import Node
+from .search import is_adaptive
+from .search.options import OPTION_KEYS, StrategyOptions, parse_options
 from .search_space import SearchParam, parse_search_params
 from .source import display_name, load_yaml
 from .spec import Environment, ExperimentType, Resources
@@ -45,8 +48,9 @@ EXPERIMENT_TYPES = {
 }
 # mle-toolbox's resource names -> our backend names.
 RESOURCES = {"local": "local", "sge-cluster": "sge", "slurm-cluster": "slurm"}
-SEARCH_TYPES = ("grid", "random")
-AGGREGATIONS = ("mean", "median", "p50", "min", "max")
+SEARCH_TYPES = ("grid", "random", "smbo", "successive-halving", "hyperband", "pbt")
+AGGREGATIONS = ("mean", "median", "min", "max")  # and pNN, a percentile (p0 .. p100)
+_PERCENTILE = re.compile(r"^p(100|[1-9]?[0-9])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,7 @@ class SearchConfig:
     problem_type: str
     num_evals_per_batch: int | None = None
     sampler_seed: int = 0
+    options: StrategyOptions = field(default_factory=StrategyOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +225,7 @@ def _search(node: Node) -> SearchConfig:
                     "max_running_jobs", "num_seeds_per_eval", "random_seeds"))
     cfg = node.section("search_config", required=True)
     assert cfg is not None
-    cfg.check_keys(("search_type", "search_schedule", "search_params", "seed"))
+    cfg.check_keys(("search_type", "search_schedule", "search_params", "seed", *OPTION_KEYS))
     search_type = (cfg.string("search_type", required=True) or "").lower()
     if search_type not in SEARCH_TYPES:
         raise cfg.error("search_type", f"{search_type!r} is not supported; "
@@ -236,15 +241,31 @@ def _search(node: Node) -> SearchConfig:
     if search_type == "random" and total is None:
         raise res.error(None, "random search needs num_total_evals, or num_search_batches "
                         "and num_evals_per_batch")
+    _require_metric(logging, search_type=search_type)
     return SearchConfig(
         search_type=search_type, params=parse_search_params(space, search_type=search_type),
         num_evals=total, seeds=_seeds(res, count_key="num_seeds_per_eval"),
         eval_metrics=logging.str_list("eval_metrics") or (),
         max_objective=logging.boolean("max_objective", default=False),
-        aggregate_seeds=logging.string("aggregate_seeds", choices=AGGREGATIONS) or "mean",
+        aggregate_seeds=_aggregation(logging),
         problem_type=logging.string("problem_type", choices=("final", "best")) or "final",
         num_evals_per_batch=per_batch, sampler_seed=cfg.integer("seed", default=0) or 0,
+        options=parse_options(cfg, res, search_type=search_type),
     )
+
+
+def _require_metric(node: Node, *, search_type: str) -> None:
+    if is_adaptive(search_type) and not node.has("eval_metrics"):
+        raise node.error("eval_metrics", f"{search_type} search needs the metric to "
+                         "optimise (the first of eval_metrics)")
+
+
+def _aggregation(node: Node) -> str:
+    name = node.string("aggregate_seeds") or "mean"
+    if name not in AGGREGATIONS and not _PERCENTILE.match(name):
+        raise node.error("aggregate_seeds", f"expected one of {', '.join(AGGREGATIONS)} "
+                            f"or a percentile p0 .. p100; got {name!r}")
+    return name
 
 
 def _optional(node: Node, key: str) -> Node:
