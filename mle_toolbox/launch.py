@@ -47,7 +47,9 @@ def run_command(args: argparse.Namespace) -> int:
     if meta.search is not None and is_adaptive(meta.search.search_type):
         from .search.loop import run_search
 
-        return run_search(plan, layout=layout, backend=backend, max_running=max_running)
+        # Batches are not known yet: the default concurrency is computed per batch.
+        return run_search(plan, layout=layout, backend=backend,
+                          max_running=args.max_running or meta.max_running)
     with ExperimentLock(layout.lock), _launcher_log(layout):
         return _launch(plan, layout=layout, backend=backend, max_running=max_running)
 

@@ -15,10 +15,10 @@ import os
 import runpy
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +217,7 @@ def test_resumed_search_continues_from_the_last_finished_batch(kind: str,
             timeout=30)
         time.sleep(0.3)
         first.send_signal(signal.SIGTERM)
-        out, err = first.communicate(timeout=30)
+        _, err = first.communicate(timeout=30)
     finally:
         first.kill()
     assert first.returncode == 130, err
@@ -345,7 +345,7 @@ def test_invalid_search_settings_name_file_line_and_key_and_start_nothing(
 ])
 def test_smbo_needs_a_metric_and_batches(text: str, message: str, tmp_path: Path) -> None:
     exp = _copy_example(tmp_path)
-    key = text.split(":")[0]
+    key = text.split(":", maxsplit=1)[0]
     head = "".join(line + "\n" for line in SEARCH_HEAD.splitlines()
                    if not line.startswith(key))
     head = head.replace("  search_config:\n", text + "  search_config:\n")

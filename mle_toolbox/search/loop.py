@@ -50,7 +50,7 @@ class _Search:
     search: SearchConfig
     layout: ExperimentLayout
     backend: Backend
-    max_running: int
+    max_running: int | None  # None: the backend's default for each batch
     base: dict[str, Any]
     runs: list[RunSpec] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
@@ -61,7 +61,7 @@ class _Search:
 
 
 def run_search(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
-               max_running: int) -> int:
+               max_running: int | None) -> int:
     """Run (or resume) an adaptive search; returns the exit code of ``mle run``."""
     meta = plan.meta
     assert meta.search is not None
@@ -157,10 +157,13 @@ def _run_batch(state: _Search, *, runs: list[RunSpec], proposals: list[Proposal]
     for job in todo:
         layout.job(job.run_id, job.seed).archive_attempt()
     state.skipped += [j.job_id for j in done]
-    print(f"mle: batch {batch}: {len(runs)} evaluations, {len(todo)} jobs to run"
-          + (f" ({len(done)} completed earlier)" if done else ""), flush=True)
     tasks = make_tasks(this, layout=layout, jobs=todo)
-    report = run_jobs(tasks, backend=state.backend, max_running=state.max_running,
+    max_running = state.max_running or state.backend.default_max_running(
+        state.meta.resources, jobs=len(tasks))
+    print(f"mle: batch {batch}: {len(runs)} evaluations, {len(todo)} jobs to run on "
+          f"{state.backend.name}, at most {max_running} at once"
+          + (f" ({len(done)} completed earlier)" if done else ""), flush=True)
+    report = run_jobs(tasks, backend=state.backend, max_running=max_running,
                       on_result=Progress(total=len(tasks)))
     state.results += report.results
     if report.interrupted:
