@@ -71,6 +71,10 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     report = run_jobs(tasks, backend=backend, max_running=max_running, on_result=progress)
     _write_results(plan, layout=layout, report=report, backend=backend.name,
                    skipped=[j.job_id for j in prepared.done])
+    if plan.meta.search is not None:
+        from .search.best import report_best
+
+        report_best(plan, layout=layout, report=report)
     print_summary(report, layout=layout)
     if report.interrupted:
         return 130

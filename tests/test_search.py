@@ -424,3 +424,23 @@ def test_maximised_metric_uses_the_largest_best_value(tmp_path: Path) -> None:
     last = [r for r in results if r["eval_id"].startswith("b_3_")]
     assert document["objective"] == max(r["objective"] for r in last)
     assert all(r["loss"] == -r["objective"] for r in results)
+
+
+def test_grid_search_writes_best_config_from_its_summaries(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "experiments" / "grid_search", tmp_path / "grid",
+                    ignore=shutil.ignore_patterns("runs"))
+    done = run_mle("run", tmp_path / "grid" / "meta.yaml")
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "grid" / "runs" / "grid_search"
+    finals = {}
+    for path in root.glob("*/summary.json"):
+        summary = json.loads(path.read_text())
+        finals[path.parent.name] = summary["metrics"]["train_mse"]["final"]["mean"]
+    winner = min(finals, key=finals.__getitem__)
+    document = json.loads((root / "best_config.json").read_text())
+    assert (document["eval_id"], document["metric"]) == (winner, "train_mse")
+    assert document["objective"] == pytest.approx(finals[winner])
+    plan = json.loads((root / "plan.json").read_text())
+    assert document["params"] == next(r["params"] for r in plan["runs"]
+                                      if r["run_id"] == winner)
+    assert f"best so far: {winner} train_mse=" in done.stdout

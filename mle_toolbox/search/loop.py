@@ -29,6 +29,7 @@ from ..source import display_name
 from ..spec import JobResult, JobSpec, RunSpec
 from ..tasks import make_tasks
 from .base import Evaluation, Proposal, Strategy
+from .best import loss_of, print_best, write_best
 from .halving import HalvingStrategy
 from .log import SearchLog
 from .objective import objective
@@ -105,7 +106,8 @@ def _search(state: _Search, *, plan: Plan, strategy: Strategy) -> int:
                 search_log.result(batch, evaluation)
         strategy.observe(evaluations)
         state.evaluations += evaluations
-        best = _best(state)
+        best = write_best(state.evaluations, search=state.search, layout=layout,
+                          configs={r.run_id: r.config for r in state.runs})
         if entry is None or not entry.finished:
             search_log.batch_done(batch, best)
         _print_batch(state, batch=batch, evaluations=evaluations, best=best)
@@ -198,28 +200,7 @@ def _evaluate(state: _Search, *, run: RunSpec, proposal: Proposal,
     value, reason = objective(summary, search=search, seeds=state.meta.seeds)
     if value is None:
         return Evaluation(proposal=proposal, loss=None, objective=None, reason=reason)
-    loss = -value if search.max_objective else value
-    return Evaluation(proposal=proposal, loss=loss, objective=value)
-
-
-def _best(state: _Search) -> dict[str, Any] | None:
-    """Best evaluation at the largest budget evaluated so far (smaller ones compare badly)."""
-    good = [e for e in state.evaluations if not e.failed]
-    if not good:
-        return None
-    top = max((e.proposal.budget or 0) for e in good)
-    best = min((e for e in good if (e.proposal.budget or 0) == top),
-               key=lambda e: e.loss if e.loss is not None else float("inf"))
-    run_id = best.proposal.eval_id
-    document = {
-        "eval_id": run_id, "metric": state.search.eval_metrics[0],
-        "objective": best.objective, "max_objective": state.search.max_objective,
-        "params": best.proposal.params, "budget": best.proposal.budget,
-        "config_path": str(state.layout.run_config(run_id)),
-        "config": next(r.config for r in state.runs if r.run_id == run_id),
-    }
-    write_json_atomic(state.layout.best_config, document)
-    return document
+    return Evaluation(proposal=proposal, loss=loss_of(value, search), objective=value)
 
 
 def _print_batch(state: _Search, *, batch: int, evaluations: list[Evaluation],
@@ -230,11 +211,7 @@ def _print_batch(state: _Search, *, batch: int, evaluations: list[Evaluation],
     for evaluation in evaluations:
         if evaluation.failed:
             print(f"mle:   failed {evaluation.proposal.eval_id}: {evaluation.reason}")
-    if best is None:
-        print("mle: best so far: none (no evaluation succeeded yet)", flush=True)
-        return
-    print(f"mle: best so far: {best['eval_id']} {best['metric']}={best['objective']:.6g} "
-          f"params={best['params']}", flush=True)
+    print_best(best)
 
 
 def _finish(state: _Search, *, interrupted: bool) -> int:
