@@ -7,9 +7,13 @@
       plan.json                every run and job of the sweep
       report.json              outcome of every job of the last launch
       launcher.log             what the launcher did
+      search_log.jsonl         adaptive search: proposals and results, per batch
+      best_config.json         best evaluation of a search so far
       <run_id>/
         <run_id>.json          resolved config of this run
         summary.json           metrics merged over seeds
+        checkpoints/           adaptive search: the script's checkpoints
+        resume_from/           adaptive search: copy of the parent run's checkpoints
         logs/seed_<s>.jsonl    metrics log of one seed (one JSON object per line)
         jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv
                                attempts/<k>/ (files of earlier attempts)
