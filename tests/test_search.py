@@ -385,6 +385,12 @@ def test_gp_sampler_without_torch_says_what_to_install(
     with pytest.raises(MissingExtra, match=r"sampler: gp .* needs PyTorch: pip install "
                        r"'mle_toolbox\[search\]' torch"):
         SmboStrategy(search)
+    # With PyTorch there, the study samples with Optuna's GP sampler and the same seed.
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: real("json") if name == "torch" else real(name, *a))
+    strategy = SmboStrategy(search)
+    assert type(strategy.study.sampler).__name__ == "GPSampler"
+    assert type(SmboStrategy(meta.search).study.sampler).__name__ == "TPESampler"
 
 
 def test_objective_aggregates_final_or_best_values_over_seeds(tmp_path: Path) -> None:
@@ -444,3 +450,18 @@ def test_grid_search_writes_best_config_from_its_summaries(tmp_path: Path) -> No
     assert document["params"] == next(r["params"] for r in plan["runs"]
                                       if r["run_id"] == winner)
     assert f"best so far: {winner} train_mse=" in done.stdout
+
+
+def test_a_budget_key_that_cannot_be_set_is_refused_before_anything_is_written(
+        tmp_path: Path) -> None:
+    exp = _copy_example(tmp_path)
+    meta = exp / "successive_halving.yaml"
+    meta.write_text(meta.read_text().replace("budget_key: num_steps",
+                                             "budget_key: log_config.what_to_track.steps"))
+    done = run_mle("run", meta.name, cwd=exp)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "mle: error: successive_halving.yaml: param_search_args.search_config.search_params: "
+        "cannot set search parameter 'log_config.what_to_track.steps': "
+        "log_config.what_to_track is not a mapping in the base config\n")
+    assert not (exp / "runs").exists()

@@ -71,6 +71,7 @@ def run_search(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
     state = _Search(meta=meta, search=meta.search, layout=layout, backend=backend,
                     max_running=max_running, base=load_configs(meta.config_files)[
                         meta.config_files[0]])
+    _check_paths(state)
     with ExperimentLock(layout.lock), _launcher_log(layout):
         return _search(state, plan=plan, strategy=strategy)
 
@@ -112,6 +113,13 @@ def _search(state: _Search, *, plan: Plan, strategy: Strategy) -> int:
             search_log.batch_done(batch, best)
         _print_batch(state, batch=batch, evaluations=evaluations, best=best)
     return _finish(state, interrupted=False)
+
+
+def _check_paths(state: _Search) -> None:
+    """Every searched name and the budget key can be set in the base config (else ConfigError)."""
+    names = {p.name: None for p in state.search.params}
+    names[state.search.options.budget_key] = None
+    apply_params(state.base, names, meta_display=display_name(state.meta.path))
 
 
 def _fingerprint(state: _Search) -> str:
