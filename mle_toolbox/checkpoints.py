@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import pickle
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +32,8 @@ from .layout import CHECKPOINT_INDEX_NAME
 
 SUFFIXES = {"npz": ".npz", "json": ".json", "pickle": ".pkl", "torch": ".pt"}
 FINAL = "final"
+# What --checkpoint / post_process_args.checkpoint accept: a name or a file name.
+CHECKPOINT_NAME = re.compile(r"final|best|last|step_\d+|[\w.-]+\.(?:npz|json|pkl|pt)")
 
 
 class CheckpointNotFound(MleError):  # noqa: N818 - reads as the condition it reports
@@ -291,9 +294,10 @@ def find_checkpoint(folder: Path, name: str = FINAL, *, run: str = "") -> Path:
         return direct
     have = ", ".join(e.name for e in entries) or "none"
     where = f"run {run}: " if run else ""
+    hint = ("none has an objective: set log_config.top_k_metric_name or pass objective="
+            if name == "best" and entries else "does train.py call mle.log.save_model(model)?")
     raise CheckpointNotFound(
-        f"{where}no checkpoint {name!r} in {folder} (saved checkpoints: {have}); "
-        "does train.py call mle.log.save_model(model)?")
+        f"{where}no checkpoint {name!r} in {folder} (saved checkpoints: {have}); {hint}")
 
 
 def _choose(entries: list[CheckpointInfo], name: str, *,

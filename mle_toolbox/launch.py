@@ -67,7 +67,18 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     print_summary(report, layout=layout)
     if report.interrupted:
         return 130
-    return 1 if report.failed else 0
+    evaluations_failed = _post_process(plan, layout=layout)
+    return 1 if report.failed or evaluations_failed else 0
+
+
+def _post_process(plan: Plan, *, layout: ExperimentLayout) -> int:
+    """post_process_args: evaluate every finished job (see evaluate.py); 1 if any failed."""
+    if plan.meta.post_process is None:
+        return 0
+    from .evaluate import post_process
+
+    return post_process(layout, post=plan.meta.post_process, cwd=plan.meta.base_dir,
+                        jobs=[(job.run_id, job.seed) for job in plan.jobs])
 
 
 class Progress:
