@@ -44,7 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
     cancel.add_argument("--force", action="store_true", help="qdel -f")
     _add_eval_parser(sub)
+    _add_init_parser(sub)
     return parser
+
+
+def _add_init_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init = sub.add_parser("init", help="create a new experiment project",
+                          description="Write train.py, eval.py, a commented base config and "
+                          "meta YAMLs (multi-seed sweep, grid search) into DIR.")
+    init.add_argument("dir", metavar="DIR", nargs="?", default=".",
+                      help="project folder, created if missing (default: .)")
+    init.add_argument("--force", action="store_true", help="overwrite existing files")
 
 
 def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,6 +87,25 @@ def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    # Each command's module is imported only when it runs: ``mle --help`` stays fast.
+    if args.command == "cancel":
+        from .cancel import cancel_command
+
+        return cancel_command(args)
+    if args.command == "init":
+        from .scaffold import init_command
+
+        return init_command(args)
+    if args.command == "eval":
+        from .evaluate import eval_command
+
+        return eval_command(args)
+    from .launch import run_command
+
+    return run_command(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mle`` console script; returns the exit code."""
     parser = build_parser()
@@ -87,17 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A scheduler or a parent may stop us with SIGTERM: clean up like Ctrl+C.
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
-        if args.command == "cancel":
-            from .cancel import cancel_command
-
-            return cancel_command(args)
-        if args.command == "eval":
-            from .evaluate import eval_command
-
-            return eval_command(args)
-        from .launch import run_command
-
-        return run_command(args)
+        return _dispatch(args)
     except MleError as err:
         print(f"mle: error: {err}", file=sys.stderr)
         return err.exit_code
