@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .backends.base import describe_exit, read_exit_code
+from .backends.base import read_exit_code, status_from_exit_code
 from .checkpoints import CHECKPOINT_NAME, CheckpointNotFound, find_checkpoint
 from .errors import ConfigError, ExperimentDirError
 from .fsutil import write_json_atomic, write_text_atomic
@@ -35,6 +35,7 @@ from .lock import ExperimentLock
 from .meta import PostProcess, load_meta
 from .results import summarize_run
 from .runner import file_tail
+from .spec import JobResult, JobState
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +49,15 @@ class EvalTarget:
 
 @dataclass(frozen=True, slots=True)
 class EvalResult:
-    """Outcome of one evaluation."""
+    """Outcome of one evaluation: its target and a JobResult like a training job's."""
 
     target: EvalTarget
-    state: str  # completed | failed | timed out
-    exit_code: int | None
-    duration_s: float
-    reason: str = ""
-    stderr_tail: str = ""
+    result: JobResult
+
+    @property
+    def completed(self) -> bool:
+        """True when the script exited with code 0."""
+        return self.result.state is JobState.COMPLETED
 
 
 def find_targets(layout: ExperimentLayout, *, jobs: Iterable[tuple[str, int]],
@@ -109,14 +111,18 @@ def run_evaluation(target: EvalTarget, *, layout: ExperimentLayout, post: PostPr
         except subprocess.TimeoutExpired:
             code = None
     took = time.monotonic() - start
+    job_id = f"{target.run_id}-seed{target.seed}"
     if code is None:
-        return EvalResult(target, "timed out", None, took,
-                          f"stopped after the time limit of {post.timeout_s}s",
-                          file_tail(files.stderr))
+        return EvalResult(target, JobResult(
+            job_id=job_id, state=JobState.FAILED, exit_code=None, duration_s=took,
+            reason=f"timed out: stopped after the time limit of {post.timeout_s}s",
+            stderr_tail=file_tail(files.stderr)))
     write_text_atomic(files.exit_code, f"{code}\n")
-    if code == 0:
-        return EvalResult(target, "completed", 0, took)
-    return EvalResult(target, "failed", code, took, describe_exit(code), file_tail(files.stderr))
+    status = status_from_exit_code(code)
+    tail = file_tail(files.stderr) if code else ""
+    return EvalResult(target, JobResult(job_id=job_id, state=status.state, exit_code=code,
+                                        reason=status.reason, duration_s=took,
+                                        stderr_tail=tail))
 
 
 def evaluate(layout: ExperimentLayout, *, targets: Sequence[EvalTarget], post: PostProcess,
@@ -124,11 +130,12 @@ def evaluate(layout: ExperimentLayout, *, targets: Sequence[EvalTarget], post: P
     """Run every evaluation, print one line each, then write summaries and the report."""
     results = []
     for index, target in enumerate(targets, start=1):
-        result = run_evaluation(target, layout=layout, post=post, cwd=cwd)
+        evaluation = run_evaluation(target, layout=layout, post=post, cwd=cwd)
+        result = evaluation.result
         why = f"  {result.reason}" if result.reason else ""
-        print(f"[{index}/{len(targets)}] eval {result.state:<9} {target.run_id}-seed"
-              f"{target.seed} {result.duration_s:.1f}s{why}", flush=True)
-        results.append(result)
+        print(f"[{index}/{len(targets)}] eval {result.state.value:<9} {result.job_id} "
+              f"{result.duration_s or 0.0:.1f}s{why}", flush=True)
+        results.append(evaluation)
     write_eval_results(layout, results=results, post=post)
     return results
 
@@ -150,24 +157,22 @@ def write_eval_results(layout: ExperimentLayout, *, results: Sequence[EvalResult
         "evaluations": [_report_row(r) for r in results]})
 
 
-def _report_row(result: EvalResult) -> dict[str, Any]:
-    target = result.target
+def _report_row(evaluation: EvalResult) -> dict[str, Any]:
+    target, result = evaluation.target, evaluation.result
     return {"run_id": target.run_id, "seed": target.seed, "checkpoint": str(target.checkpoint),
-            "state": result.state, "exit_code": result.exit_code,
+            "state": result.state.value, "exit_code": result.exit_code,
             "duration_s": result.duration_s, "reason": result.reason}
 
 
 def print_eval_summary(results: Sequence[EvalResult], *, layout: ExperimentLayout) -> None:
     """Counts, the failures with their stderr tail, and where the metrics are."""
-    done = sum(r.state == "completed" for r in results)
+    done = sum(e.completed for e in results)
     print(f"mle: {len(results)} evaluations: {done} completed, {len(results) - done} not")
-    for result in results:
-        if result.state != "completed":
-            target = result.target
-            print(f"mle: eval {result.state}: {target.run_id}-seed{target.seed}: "
-                  f"{result.reason}", file=sys.stderr)
-            for line in result.stderr_tail.splitlines():
-                print(f"    | {line}", file=sys.stderr)
+    for result in (e.result for e in results if not e.completed):
+        print(f"mle: eval {result.state.value}: {result.job_id}: {result.reason}",
+              file=sys.stderr)
+        for line in result.stderr_tail.splitlines():
+            print(f"    | {line}", file=sys.stderr)
     print(f"mle: eval metrics in {layout.root}/<run_id>/eval/ and summary.json")
 
 
@@ -179,7 +184,7 @@ def post_process(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
           flush=True)
     results = evaluate(layout, targets=targets, post=post, cwd=cwd)
     print_eval_summary(results, layout=layout)
-    return 0 if all(r.state == "completed" for r in results) else 1
+    return 0 if all(e.completed for e in results) else 1
 
 
 def eval_command(args: argparse.Namespace) -> int:
@@ -202,7 +207,7 @@ def eval_command(args: argparse.Namespace) -> int:
             return 1
         results = evaluate(layout, targets=targets, post=post, cwd=cwd)
     print_eval_summary(results, layout=layout)
-    return 0 if all(r.state == "completed" for r in results) else 1
+    return 0 if all(e.completed for e in results) else 1
 
 
 def _eval_settings(args: argparse.Namespace, *, meta_path: Path) -> PostProcess:

@@ -147,6 +147,10 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
           f"(seeds {' '.join(map(str, meta.seeds))})")
     for note in plan.notes:
         print(f"note        {note}")
+    if meta.post_process is not None:
+        post = meta.post_process
+        print(f"eval        {post.script} on each finished job after the sweep (checkpoint "
+              f"{post.checkpoint}, at most {post.timeout_s}s each)")
     shown = len(todo) if show_all else min(len(todo), DRY_RUN_JOBS_SHOWN)
     # Cluster backends render scripts of every job; otherwise only the listed ones are built.
     scripts = getattr(backend, "scripts", None)

@@ -158,3 +158,43 @@ def test_eval_refuses_bad_input(tmp_path: Path, project: Path) -> None:
     assert no_model.returncode == 2
     assert "run a seed 0: no checkpoint 'final'" in no_model.stderr
     assert "does train.py call mle.log.save_model(model)?" in no_model.stderr
+
+
+def test_post_processing_skips_failed_jobs_and_shows_in_the_dry_run(tmp_path: Path) -> None:
+    write(tmp_path / "train.py", """\
+        import sys
+        from mle_toolbox import MLExperiment
+        mle = MLExperiment()
+        if mle.seed_id == 1:
+            sys.exit(3)
+        mle.log.save_model({"scale": 10 * (mle.seed_id + 1)})
+        """)
+    write(tmp_path / "score.py", """\
+        from mle_toolbox import MLExperiment, load_checkpoint
+        mle = MLExperiment()
+        model = load_checkpoint(mle.extra_args["checkpoint"])
+        mle.log.update({"step": 0}, {"score": model["scale"] * int(mle.extra_args["k"])},
+                       save=True)
+        """)
+    write(tmp_path / "c.json", "{}\n")
+    write(tmp_path / "meta.yaml", """\
+        meta_job_args:
+          experiment_type: single-config
+          base_train_fname: train.py
+          base_train_config: c.json
+          experiment_dir: out
+        multi_config_args:
+          num_seeds: 3
+        post_process_args:
+          process_fname: score.py
+          extra_cmd_line_input: {k: 2}
+        """)
+    dry = run_mle("run", "meta.yaml", "--dry-run", cwd=tmp_path)
+    assert (f"eval        {tmp_path / 'score.py'} on each finished job after the sweep "
+            "(checkpoint final, at most 600s each)") in dry.stdout
+    result = run_mle("run", "meta.yaml", cwd=tmp_path)
+    assert result.returncode == 1  # seed 1 failed training
+    assert "mle: post-processing: score.py on 2 finished jobs" in result.stdout
+    summary = read_json(tmp_path / "out" / "c" / "summary.json")
+    assert summary["eval"]["metrics"]["score"]["final"]["per_seed"] == {"0": 20.0, "2": 60.0}
+    assert not (tmp_path / "out" / "c" / "eval" / "jobs" / "seed_1").exists()
