@@ -30,6 +30,9 @@ IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
 }
 POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
 DEFAULT_EVAL_TIME = "00:10:00"
+# Arguments mle eval passes itself; extra_cmd_line_input may not override them.
+EVAL_ARGS = ("config", "config_fname", "seed", "seed_id", "exp_dir", "experiment_dir",
+             "checkpoint", "run_dir")
 META_KEYS = (
     "project_name", "experiment_type", "job_type", "base_train_fname", "base_train_config",
     "experiment_dir", "resource_to_run", "max_running_jobs",
@@ -150,7 +153,12 @@ def _post_process(root: Node, *, base: Path) -> PostProcess | None:
                          f"file name, got {checkpoint!r}")
     hours, minutes, seconds = map(int, (node.time("time_per_job") or DEFAULT_EVAL_TIME)
                                   .split(":"))
-    return PostProcess(script=script, extra_args=_extra_args(node), checkpoint=checkpoint,
+    extra = _extra_args(node)
+    taken = next((name for name in extra[::2] if name[1:] in EVAL_ARGS), None)
+    if taken is not None:
+        raise node.src.error(("post_process_args", "extra_cmd_line_input", taken[1:]),
+                             "is set by mle for every evaluation; choose another name")
+    return PostProcess(script=script, extra_args=extra, checkpoint=checkpoint,
                        timeout_s=hours * 3600 + minutes * 60 + seconds)
 
 

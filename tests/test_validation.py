@@ -156,6 +156,10 @@ CASES = [
     ("post-process-time", SINGLE + "post_process_args:\n  process_fname: train.py\n"
      "  time_per_job: 5m\n",
      "meta.yaml:6: post_process_args.time_per_job: expected a time as HH:MM:SS, got '5m'"),
+    ("post-process-reserved-arg", SINGLE + "post_process_args:\n  process_fname: train.py\n"
+     "  extra_cmd_line_input:\n    checkpoint: other.npz\n",
+     "meta.yaml:7: post_process_args.extra_cmd_line_input.checkpoint: is set by mle for every "
+     "evaluation; choose another name"),
     ("post-process-hostile-arg", SINGLE + "post_process_args:\n  process_fname: train.py\n"
      "  extra_cmd_line_input:\n    \"x;rm -rf\": 1\n",
      "meta.yaml:7: post_process_args.extra_cmd_line_input.x;rm -rf: argument names must be "
