@@ -101,8 +101,15 @@ class CheckpointStore:
         self.folder = Path(folder)
         self.policy = policy
         self._last_stats = last_stats or dict
-        # An index of an earlier attempt (a resumed job) is continued, not dropped.
-        self._entries = {e.name: e for e in read_index(self.folder)[0]}
+        self._loaded: dict[str, CheckpointInfo] | None = None
+
+    @property
+    def _entries(self) -> dict[str, CheckpointInfo]:
+        # Read on first use (nothing is read when a job starts); an index of an earlier
+        # attempt (a resumed job) is continued, not dropped.
+        if self._loaded is None:
+            self._loaded = {e.name: e for e in read_index(self.folder)[0]}
+        return self._loaded
 
     @property
     def entries(self) -> tuple[CheckpointInfo, ...]:

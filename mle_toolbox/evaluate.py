@@ -152,9 +152,20 @@ def write_eval_results(layout: ExperimentLayout, *, results: Sequence[EvalResult
         merged["eval"] = {"script": str(post.script), "seeds": summary["seeds"],
                           "metrics": summary["metrics"]}
         write_json_atomic(path, merged)
+        print(f"  {run_id}: {_describe_metrics(summary['metrics']) or 'no metrics logged'}")
     write_json_atomic(layout.eval_report, {
         "script": str(post.script), "checkpoint": post.checkpoint, "finished": time.time(),
         "evaluations": [_report_row(r) for r in results]})
+
+
+def _describe_metrics(metrics: dict[str, Any]) -> str:
+    """``acc 0.9987 ± 0.0013, nll 0.0022 ± 0.0008``: final values, mean ± std over seeds."""
+    parts = []
+    for name, kinds in metrics.items():
+        final = kinds["final"]
+        if final["mean"] is not None:
+            parts.append(f"{name} {final['mean']:.4g} ± {final['std']:.2g}")
+    return ", ".join(parts)
 
 
 def _report_row(evaluation: EvalResult) -> dict[str, Any]:

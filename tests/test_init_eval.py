@@ -92,6 +92,9 @@ def test_eval_of_a_finished_run_writes_its_metrics_again(tmp_path: Path) -> None
     result = run_mle("eval", "runs/seeds", "--checkpoint", "best", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "mle: 3 evaluations: 3 completed, 0 not" in result.stdout
+    summary = read_json(exp / "base" / "eval" / "summary.json")["metrics"]["eval_r2"]["final"]
+    assert "  base: eval_test_mse " in result.stdout
+    assert f"eval_r2 {summary['mean']:.4g} ± {summary['std']:.2g}" in result.stdout
     report = read_json(exp / "eval_report.json")
     assert report["checkpoint"] == "best"
     for entry in report["evaluations"]:
