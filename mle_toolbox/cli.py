@@ -71,6 +71,8 @@ def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     evaluate.add_argument("--timeout", type=_positive, metavar="SECONDS",
                           help="stop an evaluation after this long (default: "
                           "post_process_args.time_per_job, or 600)")
+    evaluate.add_argument("--max-running", type=_positive, metavar="N",
+                          help="at most N evaluations at once (default: the number of cores)")
 
 
 def _positive(text: str) -> int:

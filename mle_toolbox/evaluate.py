@@ -5,7 +5,8 @@ For every job whose training completed, the evaluation script runs as::
     python SCRIPT -config RUN_CONFIG -seed S -exp_dir RUN_DIR/eval \\
         -checkpoint CHECKPOINT_FILE -run_dir RUN_DIR [extra -key value ...]
 
-in the meta YAML's folder, one job at a time, each with a timeout. A script that
+in the meta YAML's folder, as local jobs through ``runner.run_jobs`` (at most
+``--max-running`` at once, each stopped at its time limit). A script that
 uses MLExperiment then logs to ``RUN_DIR/eval/logs/seed_S.jsonl``; its stdout,
 stderr, exit code and status go to ``RUN_DIR/eval/jobs/seed_S/`` (an earlier
 evaluation's files move to ``attempts/<k>/``). Afterwards ``RUN_DIR/eval/summary.json``
@@ -17,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -26,16 +25,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .backends.base import read_exit_code, status_from_exit_code
+from .backends import get_backend
+from .backends.base import read_exit_code
 from .checkpoints import CHECKPOINT_NAME, CheckpointNotFound, find_checkpoint
 from .errors import ConfigError, ExperimentDirError
-from .fsutil import write_json_atomic, write_text_atomic
+from .fsutil import write_json_atomic
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import PostProcess, load_meta
 from .results import summarize_run
-from .runner import file_tail
-from .spec import JobResult, JobState
+from .runner import run_jobs
+from .spec import Environment, JobResult, JobSpec, JobState, JobTask, Resources
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,50 +93,41 @@ def eval_argv(target: EvalTarget, *, layout: ExperimentLayout, post: PostProcess
             "-checkpoint", str(target.checkpoint), "-run_dir", str(run_dir), *post.extra_args]
 
 
-def run_evaluation(target: EvalTarget, *, layout: ExperimentLayout, post: PostProcess,
-                   cwd: Path) -> EvalResult:
-    """Run one evaluation to its end or its timeout; output goes to its job dir."""
-    files = layout.eval_job(target.run_id, target.seed)
-    files.archive_attempt()
-    files.job_dir.mkdir(parents=True, exist_ok=True)
-    start = time.monotonic()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with open(files.stdout, "ab") as out, open(files.stderr, "ab") as err:
-        try:
-            # start_new_session: a Ctrl+C of ``mle`` is handled by mle, not sent to the job
-            code: int | None = subprocess.run(
-                eval_argv(target, layout=layout, post=post), cwd=cwd, stdout=out, stderr=err,
-                stdin=subprocess.DEVNULL, env=env, timeout=post.timeout_s, check=False,
-                start_new_session=True).returncode
-        except subprocess.TimeoutExpired:
-            code = None
-    took = time.monotonic() - start
-    job_id = f"{target.run_id}-seed{target.seed}"
-    if code is None:
-        return EvalResult(target, JobResult(
-            job_id=job_id, state=JobState.FAILED, exit_code=None, duration_s=took,
-            reason=f"timed out: stopped after the time limit of {post.timeout_s}s",
-            stderr_tail=file_tail(files.stderr)))
-    write_text_atomic(files.exit_code, f"{code}\n")
-    status = status_from_exit_code(code)
-    tail = file_tail(files.stderr) if code else ""
-    return EvalResult(target, JobResult(job_id=job_id, state=status.state, exit_code=code,
-                                        reason=status.reason, duration_s=took,
-                                        stderr_tail=tail))
+def eval_task(target: EvalTarget, *, layout: ExperimentLayout, post: PostProcess,
+              cwd: Path) -> JobTask:
+    """The evaluation of one job as a task for the local backend."""
+    limit = post.timeout_s
+    return JobTask(
+        job=JobSpec(run_id=target.run_id, seed=target.seed, config_hash="eval"),
+        name=f"eval-{target.run_id}-seed{target.seed}",
+        argv=tuple(eval_argv(target, layout=layout, post=post)), cwd=cwd,
+        job_dir=layout.eval_job(target.run_id, target.seed).job_dir,
+        resources=Resources(time_limit=f"{limit // 3600:02d}:{limit // 60 % 60:02d}:"
+                            f"{limit % 60:02d}"),
+        environment=Environment(), env=(("PYTHONUNBUFFERED", "1"),))
 
 
 def evaluate(layout: ExperimentLayout, *, targets: Sequence[EvalTarget], post: PostProcess,
-             cwd: Path) -> list[EvalResult]:
-    """Run every evaluation, print one line each, then write summaries and the report."""
-    results = []
-    for index, target in enumerate(targets, start=1):
-        evaluation = run_evaluation(target, layout=layout, post=post, cwd=cwd)
-        result = evaluation.result
-        why = f"  {result.reason}" if result.reason else ""
-        print(f"[{index}/{len(targets)}] eval {result.state.value:<9} {result.job_id} "
-              f"{result.duration_s or 0.0:.1f}s{why}", flush=True)
-        results.append(evaluation)
+             cwd: Path, max_running: int | None = None) -> list[EvalResult]:
+    """Run the evaluations as local jobs (runner.run_jobs: time limits, Ctrl+C), print one
+    line each, then write summaries and the report.
+
+    An earlier evaluation's files move to ``attempts/<k>/`` first. Raises
+    KeyboardInterrupt after writing the report when interrupted.
+    """
+    from .launch import Progress  # the launcher's own progress lines
+
+    for target in targets:
+        layout.eval_job(target.run_id, target.seed).archive_attempt()
+    tasks = [eval_task(t, layout=layout, post=post, cwd=cwd) for t in targets]
+    backend = get_backend("local")
+    report = run_jobs(tasks, backend=backend, on_result=Progress(total=len(tasks)),
+                      max_running=max_running or backend.default_max_running(
+                          Resources(), jobs=len(tasks)))
+    results = [EvalResult(t, r) for t, r in zip(targets, report.results, strict=True)]
     write_eval_results(layout, results=results, post=post)
+    if report.interrupted:
+        raise KeyboardInterrupt
     return results
 
 
@@ -188,18 +179,22 @@ def print_eval_summary(results: Sequence[EvalResult], *, layout: ExperimentLayou
 
 
 def post_process(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
-                 jobs: Iterable[tuple[str, int]]) -> int:
+                 jobs: Iterable[tuple[str, int]], max_running: int) -> int:
     """Evaluate ``jobs`` after a sweep (``post_process_args``); returns 0 or 1."""
     targets, _ = find_targets(layout, jobs=jobs, checkpoint=post.checkpoint)
+    if not targets:
+        print("mle: post-processing: no job finished training; nothing to evaluate")
+        return 0
     print(f"mle: post-processing: {post.script.name} on {len(targets)} finished jobs",
           flush=True)
-    results = evaluate(layout, targets=targets, post=post, cwd=cwd)
+    results = evaluate(layout, targets=targets, post=post, cwd=cwd, max_running=max_running)
     print_eval_summary(results, layout=layout)
     return 0 if all(e.completed for e in results) else 1
 
 
 def eval_command(args: argparse.Namespace) -> int:
-    """Carry out ``mle eval EXP_DIR [--checkpoint NAME] [--script FILE] [--timeout S]``."""
+    """Carry out ``mle eval EXP_DIR [--checkpoint NAME] [--script FILE] [--timeout S]
+    [--max-running N]``."""
     layout = ExperimentLayout(Path(args.exp_dir).absolute())
     if not layout.plan.is_file():
         raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
@@ -216,7 +211,8 @@ def eval_command(args: argparse.Namespace) -> int:
         if not targets:
             print("mle: no finished jobs to evaluate", file=sys.stderr)
             return 1
-        results = evaluate(layout, targets=targets, post=post, cwd=cwd)
+        results = evaluate(layout, targets=targets, post=post, cwd=cwd,
+                           max_running=args.max_running)
     print_eval_summary(results, layout=layout)
     return 0 if all(e.completed for e in results) else 1
 

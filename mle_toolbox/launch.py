@@ -67,18 +67,19 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     print_summary(report, layout=layout)
     if report.interrupted:
         return 130
-    evaluations_failed = _post_process(plan, layout=layout)
+    evaluations_failed = _post_process(plan, layout=layout, max_running=max_running)
     return 1 if report.failed or evaluations_failed else 0
 
 
-def _post_process(plan: Plan, *, layout: ExperimentLayout) -> int:
+def _post_process(plan: Plan, *, layout: ExperimentLayout, max_running: int) -> int:
     """post_process_args: evaluate every finished job (see evaluate.py); 1 if any failed."""
     if plan.meta.post_process is None:
         return 0
     from .evaluate import post_process
 
     return post_process(layout, post=plan.meta.post_process, cwd=plan.meta.base_dir,
-                        jobs=[(job.run_id, job.seed) for job in plan.jobs])
+                        jobs=[(job.run_id, job.seed) for job in plan.jobs],
+                        max_running=max_running)
 
 
 class Progress:

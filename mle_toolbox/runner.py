@@ -13,7 +13,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .backends.base import Backend
 from .spec import JobHandle, JobResult, JobState, JobStatus, JobTask
@@ -213,13 +212,8 @@ def _await_exit(loop: _Loop, *, deadline: float) -> None:
 
 def stderr_tail(task: JobTask) -> str:
     """Last lines of a job's stderr, for failure messages."""
-    return file_tail(task.stderr)
-
-
-def file_tail(path: Path) -> str:
-    """Last lines of a text file (empty when it does not exist)."""
     try:
-        with open(path, "rb") as handle:
+        with open(task.stderr, "rb") as handle:
             handle.seek(0, 2)
             size = handle.tell()
             handle.seek(max(0, size - STDERR_TAIL_BYTES))

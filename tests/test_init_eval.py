@@ -141,7 +141,10 @@ def test_eval_stops_a_script_at_its_timeout(tmp_path: Path) -> None:
                      cwd=project)
     assert time.monotonic() - started < 30
     assert result.returncode == 1
-    assert "timed out" in result.stdout and "stopped after the time limit of 1s" in result.stdout
+    assert "failed    base-seed0" in result.stdout
+    assert "timed out after 00:00:01 (time_per_job)" in result.stdout
+    report = read_json(project / "runs" / "seeds" / "eval_report.json")
+    assert {e["state"] for e in report["evaluations"]} == {"failed"}
 
 
 def test_eval_refuses_bad_input(tmp_path: Path, project: Path) -> None:
