@@ -1,4 +1,5 @@
-"""Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``, ``mle cancel``.
+"""Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``, ``mle cancel``,
+``mle eval``, ``mle init``.
 
 Never prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job
 failed, 2 bad input or unusable experiment directory, 130 interrupted.
@@ -42,7 +43,36 @@ def build_parser() -> argparse.ArgumentParser:
                             "of an experiment directory.")
     cancel.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
     cancel.add_argument("--force", action="store_true", help="qdel -f")
+    _add_eval_parser(sub)
+    _add_init_parser(sub)
     return parser
+
+
+def _add_init_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init = sub.add_parser("init", help="create a new experiment project",
+                          description="Write train.py, eval.py, a commented base config and "
+                          "meta YAMLs (multi-seed sweep, grid search) into DIR.")
+    init.add_argument("dir", metavar="DIR", nargs="?", default=".",
+                      help="project folder, created if missing (default: .)")
+    init.add_argument("--force", action="store_true", help="overwrite existing files")
+
+
+def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    evaluate = sub.add_parser(
+        "eval", help="evaluate the saved models of a finished experiment",
+        description="Run the evaluation script (post_process_args.process_fname, or "
+        "--script) on the checkpoint of every finished job, without retraining. Metrics go "
+        "to EXP_DIR/<run_id>/eval/ and into summary.json.")
+    evaluate.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
+    evaluate.add_argument("--checkpoint", metavar="NAME",
+                          help="final (default), best, last, step_<k> or a file name")
+    evaluate.add_argument("--script", metavar="FILE", help="evaluation script to run "
+                          "(default: post_process_args.process_fname of the meta YAML)")
+    evaluate.add_argument("--timeout", type=_positive, metavar="SECONDS",
+                          help="stop an evaluation after this long (default: "
+                          "post_process_args.time_per_job, or 600)")
+    evaluate.add_argument("--max-running", type=_positive, metavar="N",
+                          help="at most N evaluations at once (default: the number of cores)")
 
 
 def _positive(text: str) -> int:
@@ -59,6 +89,25 @@ def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _dispatch(args: argparse.Namespace) -> int:
+    # Each command's module is imported only when it runs: ``mle --help`` stays fast.
+    if args.command == "cancel":
+        from .cancel import cancel_command
+
+        return cancel_command(args)
+    if args.command == "init":
+        from .scaffold import init_command
+
+        return init_command(args)
+    if args.command == "eval":
+        from .evaluate import eval_command
+
+        return eval_command(args)
+    from .launch import run_command
+
+    return run_command(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mle`` console script; returns the exit code."""
     parser = build_parser()
@@ -69,13 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A scheduler or a parent may stop us with SIGTERM: clean up like Ctrl+C.
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
-        if args.command == "cancel":
-            from .cancel import cancel_command
-
-            return cancel_command(args)
-        from .launch import run_command
-
-        return run_command(args)
+        return _dispatch(args)
     except MleError as err:
         print(f"mle: error: {err}", file=sys.stderr)
         return err.exit_code

@@ -81,3 +81,9 @@ class CommandError(MleError):
 
 class SubmissionError(MleError):
     """A scheduler accepted no job, or answered something we cannot parse."""
+
+
+class RefusedOverwrite(MleError):  # noqa: N818 - reads as what happened
+    """A command would overwrite existing files and was not given ``--force``."""
+
+    exit_code = 2

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from .checkpoints import CheckpointPolicy, CheckpointStore
 from .fsutil import write_json_atomic
 from .layout import JobLayout
 from .metrics import MetricLogger
@@ -140,6 +141,9 @@ class MLExperiment:
             print_every_k_updates=self.log_config.get("print_every_k_updates"),
             verbose=bool(self.log_config.get("verbose", False)),
         )
+        self.log.checkpoints = CheckpointStore(
+            self.files.checkpoints_dir, last_stats=lambda: self.log.last_stats,
+            policy=CheckpointPolicy.from_log_config(self.log_config))
         self._start = time.time()
         self._finished = False
         self._error: str | None = None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 # mkstemp creates files as 0600; give the final file the mode open() would give it,
 # so that colleagues on a shared cluster can read plans, reports and summaries.
@@ -17,12 +19,19 @@ FILE_MODE = 0o666 & ~_UMASK
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to a temp file beside ``path`` and rename it into place."""
+    with atomic_binary(path) as handle:
+        handle.write(text.encode("utf-8"))
+
+
+@contextmanager
+def atomic_binary(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file handle whose contents replace ``path`` only when the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), FILE_MODE)
-            handle.write(text)
+            yield handle
         os.replace(tmp, path)
     except BaseException:
         # The rename did not happen; leave no temp file behind.

@@ -78,7 +78,19 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     print_summary(report, layout=layout)
     if report.interrupted:
         return 130
-    return 1 if report.failed else 0
+    evaluations_failed = _post_process(plan, layout=layout, max_running=max_running)
+    return 1 if report.failed or evaluations_failed else 0
+
+
+def _post_process(plan: Plan, *, layout: ExperimentLayout, max_running: int) -> int:
+    """post_process_args: evaluate every finished job (see evaluate.py); 1 if any failed."""
+    if plan.meta.post_process is None:
+        return 0
+    from .evaluate import post_process
+
+    return post_process(layout, post=plan.meta.post_process, cwd=plan.meta.base_dir,
+                        jobs=[(job.run_id, job.seed) for job in plan.jobs],
+                        max_running=max_running)
 
 
 class Progress:
@@ -147,6 +159,10 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
           f"(seeds {' '.join(map(str, meta.seeds))})")
     for note in plan.notes:
         print(f"note        {note}")
+    if meta.post_process is not None:
+        post = meta.post_process
+        print(f"eval        {post.script} on each finished job after the sweep (checkpoint "
+              f"{post.checkpoint}, at most {post.timeout_s}s each)")
     shown = len(todo) if show_all else min(len(todo), DRY_RUN_JOBS_SHOWN)
     # Cluster backends render scripts of every job; otherwise only the listed ones are built.
     scripts = getattr(backend, "scripts", None)

@@ -15,6 +15,9 @@
         checkpoints/           adaptive search: the script's checkpoints
         resume_from/           adaptive search: copy of the parent run's checkpoints
         logs/seed_<s>.jsonl    metrics log of one seed (one JSON object per line)
+        checkpoints/seed_<s>/  saved models: final.<ext>, step_<k>.<ext>, index.json
+        eval/                  ``mle eval`` / post_process_args runs, laid out like a run
+                               dir: logs/seed_<s>.jsonl, jobs/seed_<s>/, summary.json
         jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv
                                attempts/<k>/ (files of earlier attempts)
 
@@ -33,6 +36,8 @@ CONFIG_SUFFIX = ".json"
 STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
 EXIT_CODE_NAME = "exit_code"
+CHECKPOINT_INDEX_NAME = "index.json"
+EVAL_DIR_NAME = "eval"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,11 @@ class JobLayout:
     def argv_file(self) -> Path:
         """NUL-separated command of the job, for wrappers that read it from disk."""
         return self.job_dir / "argv"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        """Saved models and checkpoints of this seed, with their ``index.json``."""
+        return self.run_dir / "checkpoints" / f"seed_{self.seed}"
 
     @property
     def attempts_dir(self) -> Path:
@@ -179,3 +189,16 @@ class ExperimentLayout:
     def job(self, run_id: str, seed: int) -> JobLayout:
         """Layout of one job."""
         return JobLayout(run_dir=self.root / run_id, seed=seed)
+
+    @property
+    def eval_report(self) -> Path:
+        """Outcome and metrics of every evaluation of the last ``mle eval`` / post-process."""
+        return self.root / "eval_report.json"
+
+    def eval_dir(self, run_id: str) -> Path:
+        """Run-dir-like folder of a run's evaluations (passed to eval scripts as -exp_dir)."""
+        return self.root / run_id / EVAL_DIR_NAME
+
+    def eval_job(self, run_id: str, seed: int) -> JobLayout:
+        """Layout of the evaluation of one job: its metrics log, stdout, stderr, status."""
+        return JobLayout(run_dir=self.eval_dir(run_id), seed=seed)

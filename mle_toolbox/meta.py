@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .checkpoints import CHECKPOINT_NAME
 from .schema import Node
 from .search import is_adaptive
 from .search.options import OPTION_KEYS, StrategyOptions, parse_options
@@ -20,15 +21,21 @@ from .spec import Environment, ExperimentType, Resources
 
 TOP_KEYS = (
     "meta_job_args", "single_job_args", "multi_config_args", "multi_experiment_args",
-    "param_search_args", "resource_to_run", "max_running_jobs",
+    "param_search_args", "resource_to_run", "max_running_jobs", "post_process_args",
 )
 # Keys mle-toolbox YAMLs carry that have no effect here; accepted with a warning.
 IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
-    (): ("pre_processing_args", "post_processing_args", "post_process_args"),
+    (): ("pre_processing_args", "post_processing_args"),
     ("meta_job_args",): ("remote_exec_dir", "report_generation"),
     ("single_job_args",): ("log_file", "err_file", "exclude_nodes", "gpu_type", "gpu_prefix"),
     ("param_search_args", "search_logging"): ("reload_log", "verbose_log"),
+    ("post_process_args",): ("process_job_type",),
 }
+POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
+DEFAULT_EVAL_TIME = "00:10:00"
+# Arguments mle eval passes itself; extra_cmd_line_input may not override them.
+EVAL_ARGS = ("config", "config_fname", "seed", "seed_id", "exp_dir", "experiment_dir",
+             "checkpoint", "run_dir")
 META_KEYS = (
     "project_name", "experiment_type", "job_type", "base_train_fname", "base_train_config",
     "experiment_dir", "resource_to_run", "max_running_jobs",
@@ -71,6 +78,16 @@ class SearchConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class PostProcess:
+    """``post_process_args``: an evaluation script run on every finished job."""
+
+    script: Path
+    extra_args: tuple[str, ...] = ()
+    checkpoint: str = "final"
+    timeout_s: int = 600
+
+
+@dataclass(frozen=True, slots=True)
 class MetaConfig:
     """A validated meta YAML."""
 
@@ -89,6 +106,7 @@ class MetaConfig:
     backend: str | None
     max_running: int | None
     warnings: tuple[str, ...]
+    post_process: PostProcess | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -115,6 +133,7 @@ def load_meta(path: Path) -> MetaConfig:
     job.check_keys(JOB_KEYS + IGNORED_KEYS[("single_job_args",)])
     _warn_ignored(job)
     configs, seeds, search = _runs(root, meta, kind=kind, base=base)
+    post_process = _post_process(root, base=base)
     return MetaConfig(
         path=path, project_name=project, experiment_type=kind, train_script=script,
         config_files=configs, seeds=seeds,
@@ -122,8 +141,30 @@ def load_meta(path: Path) -> MetaConfig:
         job_name=job.string("job_name") or project, resources=_resources(job),
         environment=_environment(job, base=base), extra_args=_extra_args(job),
         search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
-        warnings=tuple(src.warnings),
+        warnings=tuple(src.warnings), post_process=post_process,
     )
+
+
+def _post_process(root: Node, *, base: Path) -> PostProcess | None:
+    node = root.section("post_process_args")
+    if node is None:
+        return None
+    node.check_keys(POST_KEYS + IGNORED_KEYS[("post_process_args",)])
+    _warn_ignored(node)
+    script = _existing_file(node, "process_fname", base=base, what="post-process script")
+    checkpoint = node.string("checkpoint") or "final"
+    if not CHECKPOINT_NAME.fullmatch(checkpoint):
+        raise node.error("checkpoint", f"expected final, best, last, step_<k> or a checkpoint "
+                         f"file name, got {checkpoint!r}")
+    hours, minutes, seconds = map(int, (node.time("time_per_job") or DEFAULT_EVAL_TIME)
+                                  .split(":"))
+    extra = _extra_args(node)
+    taken = next((name for name in extra[::2] if name[1:] in EVAL_ARGS), None)
+    if taken is not None:
+        raise node.src.error(("post_process_args", "extra_cmd_line_input", taken[1:]),
+                             "is set by mle for every evaluation; choose another name")
+    return PostProcess(script=script, extra_args=extra, checkpoint=checkpoint,
+                       timeout_s=hours * 3600 + minutes * 60 + seconds)
 
 
 def _warn_ignored(node: Node) -> None:

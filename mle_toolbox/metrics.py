@@ -11,9 +11,12 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .fsutil import dumps_json
+
+if TYPE_CHECKING:
+    from .checkpoints import CheckpointStore
 
 
 class MetricLogger:
@@ -25,6 +28,9 @@ class MetricLogger:
         self.print_every = print_every_k_updates
         self.verbose = verbose
         self.updates = 0
+        self.last_stats: dict[str, Any] = {}
+        # Set by MLExperiment: where save_model / save_checkpoint write.
+        self.checkpoints: CheckpointStore | None = None
         self._buffer: list[str] = []
         self._file: IO[str] | None = None
 
@@ -34,15 +40,34 @@ class MetricLogger:
                save: bool = False) -> None:
         """Record one row of time and stats values; ``save=True`` writes it out now.
 
-        ``model``, ``plot_fname`` and ``extra_obj`` are accepted for scripts written
-        for mle-toolbox and are not stored by this logger.
+        ``model`` is saved as the final checkpoint when checkpoints are set up (as in
+        mle-toolbox); ``plot_fname`` and ``extra_obj`` are accepted and not stored.
         """
         self._buffer.append(dumps_json({"time": dict(clock_tick), "stats": dict(stats_tick)}))
         self.updates += 1
+        self.last_stats = dict(stats_tick)
+        if model is not None and self.checkpoints is not None:
+            self.checkpoints.save_model(model)
         if self.verbose and self.print_every and self.updates % self.print_every == 0:
             print(f"update {self.updates}: {dict(clock_tick)} {dict(stats_tick)}", flush=True)
         if save:
             self.save()
+
+    def save_model(self, model: Any, *, objective: float | None = None,
+                   fmt: str | None = None) -> Path:
+        """Save the final model (see ``CheckpointStore.save_model``)."""
+        return self._store().save_model(model, objective=objective, fmt=fmt)
+
+    def save_checkpoint(self, state: Any, step: int, *, objective: float | None = None,
+                        fmt: str | None = None) -> Path | None:
+        """Save a checkpoint if ``step`` is due (see ``CheckpointStore.save_checkpoint``)."""
+        return self._store().save_checkpoint(state, step, objective=objective, fmt=fmt)
+
+    def _store(self) -> CheckpointStore:
+        if self.checkpoints is None:
+            raise RuntimeError("this MetricLogger has no checkpoint folder; use "
+                               "MLExperiment().log, or set logger.checkpoints")
+        return self.checkpoints
 
     def save(self) -> None:
         """Append the buffered rows to the file and flush."""

@@ -56,6 +56,10 @@ def test_wheel_contains_package_and_templates(tmp_path: Path) -> None:
     assert "mle_toolbox/cli.py" in names
     assert "mle_toolbox/_templates/job_wrapper.sh" in names
     assert "mle_toolbox/_templates/sge_job.sh" in names
+    # mle init's project templates, every one the scaffold writes
+    from mle_toolbox.scaffold import PROJECT_FILES
+
+    assert {f"mle_toolbox/_templates/{name}" for name in PROJECT_FILES} <= names
 
 
 def _light(code: str) -> list[str]:
@@ -150,3 +154,19 @@ def test_installed_wheel_finds_its_templates(wheel: Path, tmp_path: Path) -> Non
         text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()) == target / "mle_toolbox" / "_templates" / "job_wrapper.sh"
+
+
+def test_installed_wheel_scaffolds_a_project(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index",
+                    "--quiet", "--target", str(target), str(wheel)], check=True,
+                   capture_output=True, timeout=120)
+    # -S: only the unpacked wheel (no checkout beside it), so the templates come from it.
+    done = subprocess.run([sys.executable, "-S", "-c", "import sys; from mle_toolbox.cli import "
+                           "main; sys.exit(main(['init', 'proj']))"],
+                          env={**os.environ, "PYTHONPATH": str(target)}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "proj" / "configs" / "base.json").read_bytes() == (
+        REPO / "templates" / "project" / "configs" / "base.json").read_bytes()
+    assert (tmp_path / "proj" / ".gitignore").is_file()

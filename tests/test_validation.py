@@ -138,6 +138,32 @@ CASES = [
     ("param-into-non-mapping", SEARCH + SPACE + "      categorical: {lrate.deep: [1, 2]}\n",
      "meta.yaml: param_search_args.search_config.search_params: cannot set search parameter "
      "'lrate.deep': lrate is not a mapping in the base config"),
+    ("post-process-not-mapping", SINGLE + "post_process_args: eval.py\n",
+     "meta.yaml:4: post_process_args: expected a mapping, got 'eval.py'"),
+    ("post-process-no-script", SINGLE + "post_process_args:\n  checkpoint: final\n",
+     "meta.yaml:4: post_process_args.process_fname: required key is missing"),
+    ("post-process-script-missing", SINGLE + "post_process_args:\n  process_fname: nope.py\n",
+     "meta.yaml:5: post_process_args.process_fname: post-process script 'nope.py' does not "
+     "exist"),
+    ("post-process-checkpoint", SINGLE + "post_process_args:\n  process_fname: train.py\n"
+     "  checkpoint: newest\n",
+     "meta.yaml:6: post_process_args.checkpoint: expected final, best, last, step_<k> or a "
+     "checkpoint file name, got 'newest'"),
+    ("post-process-checkpoint-path", SINGLE + "post_process_args:\n  process_fname: train.py\n"
+     "  checkpoint: ../../etc/passwd.json\n",
+     "meta.yaml:6: post_process_args.checkpoint: expected final, best, last, step_<k> or a "
+     "checkpoint file name, got '../../etc/passwd.json'"),
+    ("post-process-time", SINGLE + "post_process_args:\n  process_fname: train.py\n"
+     "  time_per_job: 5m\n",
+     "meta.yaml:6: post_process_args.time_per_job: expected a time as HH:MM:SS, got '5m'"),
+    ("post-process-reserved-arg", SINGLE + "post_process_args:\n  process_fname: train.py\n"
+     "  extra_cmd_line_input:\n    checkpoint: other.npz\n",
+     "meta.yaml:7: post_process_args.extra_cmd_line_input.checkpoint: is set by mle for every "
+     "evaluation; choose another name"),
+    ("post-process-hostile-arg", SINGLE + "post_process_args:\n  process_fname: train.py\n"
+     "  extra_cmd_line_input:\n    \"x;rm -rf\": 1\n",
+     "meta.yaml:7: post_process_args.extra_cmd_line_input.x;rm -rf: argument names must be "
+     "identifiers"),
 ]
 
 
