@@ -37,12 +37,59 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where jobs run: local, sge, sge-drmaa (default: resource_to_run "
                      "or local)")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
+    add_resume_flags(run)
+    run.add_argument("--detach", action="store_true",
+                     help="submit every job, record it and return (cluster backends)")
     cancel = sub.add_parser("cancel", help="remove an experiment's cluster jobs (qdel)",
                             description="Cancel the queued and running Grid Engine jobs "
                             "of an experiment directory.")
     cancel.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
     cancel.add_argument("--force", action="store_true", help="qdel -f")
+    add_reliability_commands(sub)
     return parser
+
+
+def add_resume_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``mle run`` and ``mle resume`` about earlier jobs, retries and Ctrl+C."""
+    parser.add_argument("--rerun-failed", action="store_true",
+                        help="run jobs that failed earlier again (default: keep them failed)")
+    parser.add_argument("--force", action="store_true",
+                        help="start over: cancel live jobs, rerun every job")
+    parser.add_argument("--max-retries", type=_not_negative, metavar="N",
+                        help="rerun a failed job up to N times (default: max_retries "
+                        "from the YAML, else 0)")
+    parser.add_argument("--cancel-on-interrupt", action="store_true",
+                        help="Ctrl+C cancels cluster jobs (default: the first Ctrl+C "
+                        "detaches, a second one cancels)")
+
+
+def add_reliability_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``mle resume`` and ``mle status``."""
+    resume = sub.add_parser("resume", help="continue an experiment: skip completed jobs, "
+                            "re-attach to live ones, run the rest",
+                            description="Relaunch the meta YAML an experiment directory was "
+                            "made from (same as running mle run on it again).")
+    resume.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
+    resume.add_argument("--backend", metavar="NAME",
+                        help="where jobs run (default: the backend of the last launch)")
+    resume.add_argument("--max-running", type=_positive, metavar="N",
+                        help="at most N jobs at once")
+    add_resume_flags(resume)
+    status = sub.add_parser("status", help="per-state counts and failed jobs of an experiment",
+                            description="Show the state of every job of an experiment from "
+                            "its job files, its job table and one scheduler query.")
+    status.add_argument("exp_dir", metavar="EXP_DIR", nargs="?", default=".",
+                        help="the experiment directory (default: .)")
+
+
+def _not_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -73,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cancel import cancel_command
 
             return cancel_command(args)
+        if args.command in ("resume", "status"):
+            from .relaunch import reliability_command
+
+            return reliability_command(args)
         from .launch import run_command
 
         return run_command(args)

@@ -13,6 +13,8 @@
         logs/seed_<s>.jsonl    metrics log of one seed (one JSON object per line)
         jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv
                                attempts/<k>/ (files of earlier attempts)
+                               checkpoints/ (the script's checkpoints, if it saves any)
+      .mle/jobs.sqlite         job table: every submission, native id, state
 
 Nothing here touches the disk except ``archive_attempt``; everything else is path
 arithmetic, so the per-job wrapper imports it for free.
@@ -79,6 +81,11 @@ class JobLayout:
         return self.job_dir / "argv"
 
     @property
+    def checkpoints_dir(self) -> Path:
+        """Where a script keeps checkpoints that survive a retry or requeue."""
+        return self.job_dir / "checkpoints"
+
+    @property
     def attempts_dir(self) -> Path:
         """Where the files of earlier attempts are kept."""
         return self.job_dir / "attempts"
@@ -95,15 +102,24 @@ class JobLayout:
         present = [p for p in self.attempt_files() if p.exists()]
         if not present:
             return None
-        number = 1
-        if self.attempts_dir.exists():
-            taken = [int(p.name) for p in self.attempts_dir.iterdir() if p.name.isdigit()]
-            number = max(taken, default=0) + 1
-        target = self.attempts_dir / str(number)
+        target = self.attempts_dir / str(attempt_number(self.job_dir))
         target.mkdir(parents=True)
         for path in present:
             os.replace(path, target / path.name)
         return target
+
+
+def attempt_number(job_dir: Path) -> int:
+    """The number of a job's current attempt: one more than the attempts archived.
+
+    The job wrapper counts the same way (``MLE_ATTEMPT``), so the launcher, the job
+    table and the script agree on it.
+    """
+    try:
+        taken = [int(p.name) for p in (job_dir / "attempts").iterdir() if p.name.isdigit()]
+    except FileNotFoundError:
+        return 1
+    return max(taken, default=0) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +157,11 @@ class ExperimentLayout:
     def internal_dir(self) -> Path:
         """Files the launcher keeps for itself (task lists, rendered scripts)."""
         return self.root / ".mle"
+
+    @property
+    def job_table(self) -> Path:
+        """SQLite table of every submission (jobtable.py)."""
+        return self.internal_dir / "jobs.sqlite"
 
     def run_dir(self, run_id: str) -> Path:
         """Folder of one run; passed to the job as ``-exp_dir``."""

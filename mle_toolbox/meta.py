@@ -28,7 +28,7 @@ IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
 }
 META_KEYS = (
     "project_name", "experiment_type", "job_type", "base_train_fname", "base_train_config",
-    "experiment_dir", "resource_to_run", "max_running_jobs",
+    "experiment_dir", "resource_to_run", "max_running_jobs", "max_retries",
 )
 JOB_KEYS = (
     "job_name", "num_logical_cores", "num_gpus", "memory_per_job", "memory_per_cpu",
@@ -84,6 +84,7 @@ class MetaConfig:
     backend: str | None
     max_running: int | None
     warnings: tuple[str, ...]
+    max_retries: int = 0  # reruns of a failed job (meta_job_args.max_retries)
 
     @property
     def base_dir(self) -> Path:
@@ -117,7 +118,7 @@ def load_meta(path: Path) -> MetaConfig:
         job_name=job.string("job_name") or project, resources=_resources(job),
         environment=_environment(job, base=base), extra_args=_extra_args(job),
         search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
-        warnings=tuple(src.warnings),
+        warnings=tuple(src.warnings), max_retries=meta.integer("max_retries", minimum=0) or 0,
     )
 
 

@@ -100,6 +100,12 @@ class SgeBackend:
             handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
         return handles
 
+    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+        """Follow array tasks an earlier launcher submitted, by ``job.task`` id."""
+        for task, native in jobs:
+            self._jobs[native] = Tracked(task=task)
+        return [JobHandle(backend=self.name, job_id=t.job_id, native_id=n) for t, n in jobs]
+
     def _already_queued(self, name: str, *, count: int) -> Output | None:
         # qsub may have failed after the qmaster accepted the job: never submit twice.
         listing = qstat_xml(self.run)
