@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import run_mle, write
@@ -53,9 +54,9 @@ def _exit_codes(exp: Path) -> dict[str, str]:
             for p in sorted(exp.glob("*/jobs/seed_*/exit_code"))}
 
 
-def _wait_for(condition: object, *, within: float, what: str) -> None:
+def _wait_for(condition: Callable[[], bool], *, within: float, what: str) -> None:
     deadline = time.monotonic() + within
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, what
         time.sleep(0.05)
 
@@ -189,8 +190,8 @@ def test_requeued_job_runs_again_and_sees_attempt_2_and_its_checkpoint(project: 
     assert result.returncode == 0, result.stderr
     run_dir = project / "out" / "a"
     seen = json.loads((run_dir / "seen0-2").read_text())
-    assert seen == {"attempt": 2,
-                    "resume_from": str(run_dir / "jobs" / "seed_0" / "checkpoints" / "step_5.ckpt")}
+    checkpoint = run_dir / "jobs" / "seed_0" / "checkpoints" / "step_5.ckpt"
+    assert seen == {"attempt": 2, "resume_from": str(checkpoint)}
     assert json.loads((run_dir / "seen1-1").read_text())["resume_from"] == "None"
     first = run_dir / "jobs" / "seed_0" / "attempts" / "1"
     assert "asking to be requeued" in (first / "stderr.log").read_text()
@@ -208,7 +209,7 @@ def test_a_second_launcher_refuses_while_the_first_runs(project: Path) -> None:
     first = subprocess.Popen([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml"],
                              cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
-    _wait_for(lambda: (project / "out" / ".mle-lock").exists(), within=20, what="no lock")
+    _wait_for((project / "out" / ".mle-lock").exists, within=20, what="no lock")
     second = run_mle("run", "meta.yaml", cwd=project)
     first.communicate(timeout=60)
     assert second.returncode == 2
@@ -245,7 +246,7 @@ def test_writes_killed_midway_leave_readable_files_and_table(tmp_path: Path) -> 
 
     for _ in range(10):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)])
-        _wait_for(lambda: (tmp_path / "status.json").exists(), within=20, what="no write")
+        _wait_for((tmp_path / "status.json").exists, within=20, what="no write")
         time.sleep(0.15)
         proc.kill()
         proc.wait(timeout=10)
