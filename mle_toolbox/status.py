@@ -96,6 +96,9 @@ def collect(layout: ExperimentLayout) -> list[JobView]:
 def _view(task: JobTask, record: JobRecord | None, polled: Mapping[str, JobStatus]) -> JobView:
     attempt = record.attempt if record is not None else attempt_number(task.job_dir)
     code = read_exit_code(task.exit_code_file)
+    if record is not None and record.state == JobState.CANCELLED.value and code != 0:
+        # Stopped on purpose: the signal in its exit code was ours (qdel, mle cancel).
+        return JobView(task.job_id, record.state, record.reason, attempt, task)
     if code is not None:
         status = status_from_exit_code(code)
         return JobView(task.job_id, status.state.value, status.reason, attempt, task)

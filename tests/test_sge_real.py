@@ -96,8 +96,9 @@ def test_ctrl_c_removes_every_job_from_the_queue(project: Path) -> None:
     write(project / "train.py", "import time\nfrom mle_toolbox import MLExperiment\n"
           "mle = MLExperiment()\ntime.sleep(300)\n")
     proc = subprocess.Popen([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml",
-                             "--backend", "sge"], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                             "--backend", "sge", "--cancel-on-interrupt"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     deadline = time.monotonic() + 60
     while not list((project / "out").glob("*/jobs/seed_*/status.json")):
         assert time.monotonic() < deadline, "no job started on SGE"
@@ -158,7 +159,7 @@ def test_mle_cancel_empties_the_queue_of_a_running_sweep(project: Path, backend:
             time.sleep(0.5)
         result = run_mle("cancel", "out", cwd=project)
         assert result.returncode == 0, result.stderr
-        assert "mle: cancelled 1 array job(s)" in result.stdout
+        assert "mle: cancelled 4 job(s) recorded in" in result.stdout
         assert _drained("demo_"), "jobs left in qstat after mle cancel"
         _, err = proc.communicate(timeout=90)
         assert proc.returncode == 1, err  # the launcher saw every job end, none completed
