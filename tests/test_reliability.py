@@ -257,3 +257,24 @@ def test_writes_killed_midway_leave_readable_files_and_table(tmp_path: Path) -> 
         table.close()
     with sqlite3.connect(tmp_path / "jobs.sqlite") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_changed_config_is_never_taken_as_done_even_while_running(project: Path) -> None:
+    """Figure: config a changed after a crash: its 1 done + 2 live jobs (cancelled) rerun,
+    b's 3 jobs run once; 6 completed with the new hashes."""
+    _launch_and_kill(project)
+    write(project / "configs" / "a.json", '{"train_config": {"lrate": 0.3}}\n')
+    result = _resume(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mle: cancelled 2 live job(s) of an older config" in result.stdout
+    assert "completed earlier" not in result.stdout
+    starts = Counter((project / "ledger.txt").read_text().split())
+    assert starts == {"0.1-0": 1, "0.1-1": 1, "0.1-2": 1, "0.3-0": 1, "0.3-1": 1, "0.3-2": 1,
+                      "0.2-0": 1, "0.2-1": 1, "0.2-2": 1}
+    assert set(_exit_codes(project / "out").values()) == {"0"}
+    plan = json.loads((project / "out" / "plan.json").read_text())
+    hashes = {j["job_id"]: j["config_hash"] for j in plan["jobs"]}
+    with sqlite3.connect(project / "out" / ".mle" / "jobs.sqlite") as db:
+        done = dict(db.execute("SELECT job_id, config_hash FROM jobs WHERE state = 'completed' "
+                               "ORDER BY job_id, attempt"))
+    assert done == hashes  # the last completion of every job is of the current config
