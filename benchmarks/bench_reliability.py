@@ -15,24 +15,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench_foundation import BIG_META as FOUNDATION_META
+
 if TYPE_CHECKING:
     from mle_toolbox.expand import Plan
     from mle_toolbox.layout import ExperimentLayout
 
-BIG_META = """\
-meta_job_args:
-  experiment_type: hyperparameter-search
-  base_train_fname: train.py
-  base_train_config: a.json
-  experiment_dir: out
-param_search_args:
-  search_resources: {num_seeds_per_eval: 10}
-  search_config:
-    search_type: grid
-    search_params:
-      integer: {width: {begin: 1, end: 100, bins: 100}}
-      real: {lrate: {begin: 0.0001, end: 1.0, bins: 10, prior: log-uniform}}
-"""
+# The planning benchmark's grid with 10 learning rates: 100 x 10 x 10 seeds = 10,000 jobs.
+BIG_META = FOUNDATION_META.replace("bins: 100, prior", "bins: 10, prior")
 TARGETS = {"table_ms_per_job": 2.0, "resume_10k_jobs_s": 2.0}
 
 

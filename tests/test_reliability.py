@@ -20,16 +20,6 @@ from pathlib import Path
 
 from tests.conftest import run_mle, write
 
-SIX_JOBS = """\
-    meta_job_args:
-      project_name: demo
-      experiment_type: multiple-configs
-      base_train_fname: train.py
-      experiment_dir: out
-    multi_config_args:
-      config_fnames: [configs/a.json, configs/b.json]
-      num_seeds: 3
-    """
 # Every start of a job appends one line to ledger.txt (O_APPEND: lines never mix).
 LEDGER_TRAIN = """\
     import time
@@ -41,6 +31,24 @@ LEDGER_TRAIN = """\
     for step in range(3):
         mle.log.update({"step": step}, {"loss": step + mle.seed_id}, save=True)
     """
+
+
+def requeue_train(signal_name: str) -> str:
+    """A train.py whose seed 0 gets ``signal_name`` on attempt 1 and saves a checkpoint."""
+    return f"""\
+import json, os, signal
+from pathlib import Path
+from mle_toolbox import MLExperiment
+mle = MLExperiment()
+def save():
+    mle.checkpoint_dir.mkdir(exist_ok=True)
+    (mle.checkpoint_dir / "step_5.ckpt").write_text("5")
+mle.on_preemption(save)
+seen = {{"attempt": mle.attempt, "resume_from": str(mle.resume_from)}}
+Path(mle.experiment_dir, f"seen{{mle.seed_id}}-{{mle.attempt}}").write_text(json.dumps(seen))
+if mle.seed_id == 0 and mle.attempt == 1:
+    os.kill(os.getpid(), signal.{signal_name})  # the scheduler's warning signal
+"""
 
 
 def _rows(exp: Path) -> list[tuple[object, ...]]:
@@ -64,7 +72,8 @@ def _wait_for(condition: Callable[[], bool], *, within: float, what: str) -> Non
 def _launch_and_kill(project: Path) -> subprocess.Popen[str]:
     """Start a 6-job sweep (2 at once) and SIGKILL the launcher once 1 job completed
     and 2 are running; 3 jobs were never started."""
-    write(project / "meta.yaml", SIX_JOBS)
+    write(project / "meta.yaml",
+          (project / "meta.yaml").read_text().replace("num_seeds: 2", "num_seeds: 3"))
     write(project / "train.py", LEDGER_TRAIN)
     proc = subprocess.Popen([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml",
                              "--max-running", "2"], cwd=project, stdout=subprocess.PIPE,
@@ -172,20 +181,7 @@ def test_failed_jobs_are_kept_until_rerun_failed(project: Path) -> None:
 
 def test_requeued_job_runs_again_and_sees_attempt_2_and_its_checkpoint(project: Path) -> None:
     """Figure: 1 job requeued (exit 99) once; attempt 2 resumes from its checkpoint."""
-    write(project / "train.py", """\
-        import json, os, signal
-        from pathlib import Path
-        from mle_toolbox import MLExperiment
-        mle = MLExperiment()
-        def save():
-            mle.checkpoint_dir.mkdir(exist_ok=True)
-            (mle.checkpoint_dir / "step_5.ckpt").write_text("5")
-        mle.on_preemption(save)
-        seen = {"attempt": mle.attempt, "resume_from": str(mle.resume_from)}
-        Path(mle.experiment_dir, f"seen{mle.seed_id}-{mle.attempt}").write_text(json.dumps(seen))
-        if mle.seed_id == 0 and mle.attempt == 1:
-            os.kill(os.getpid(), signal.SIGUSR1)  # the scheduler's warning signal
-        """)
+    write(project / "train.py", requeue_train("SIGUSR1"))
     result = run_mle("run", "meta.yaml", cwd=project)
     assert result.returncode == 0, result.stderr
     run_dir = project / "out" / "a"

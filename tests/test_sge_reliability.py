@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_mle, write
-from tests.test_sge_real import DRMAA_ENV, HAVE_SGE, _drained, _queued
+from tests.test_reliability import requeue_train
+from tests.test_sge_real import DRMAA_ENV, HAVE_SGE, _drained, _queued, wait_for_a_job
 
 pytestmark = [pytest.mark.sge, pytest.mark.timeout(180),
               pytest.mark.skipif(not HAVE_SGE, reason="no Grid Engine (qstat, SGE_ROOT)")]
@@ -46,10 +47,7 @@ def _start(project: Path, *args: str, seconds: float) -> subprocess.Popen[str]:
                             cwd=project, env={**os.environ, **DRMAA_ENV},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
-    deadline = time.monotonic() + 60
-    while not list((project / "out").glob("*/jobs/seed_*/status.json")):
-        assert time.monotonic() < deadline, "no job started on SGE"
-        time.sleep(0.3)
+    wait_for_a_job(project)
     return proc
 
 
@@ -132,23 +130,11 @@ def test_detach_returns_at_once_and_cancel_uses_the_table(project: Path) -> None
 
 def test_requeue_on_sge_runs_again_with_attempt_2_and_the_checkpoint(project: Path) -> None:
     """Figure: 1 job exits 99 once, Grid Engine reruns it: attempt 2 sees its checkpoint."""
-    write(project / "train.py", """\
-        import json, os, signal
-        from pathlib import Path
-        from mle_toolbox import MLExperiment
-        mle = MLExperiment()
-        def save():
-            mle.checkpoint_dir.mkdir(exist_ok=True)
-            (mle.checkpoint_dir / "ckpt").write_text("1")
-        mle.on_preemption(save)
-        seen = {"attempt": mle.attempt, "resume_from": str(mle.resume_from)}
-        Path(mle.experiment_dir, f"seen{mle.seed_id}-{mle.attempt}").write_text(json.dumps(seen))
-        if mle.seed_id == 0 and mle.attempt == 1:
-            os.kill(os.getpid(), signal.SIGUSR2)  # as SGE -notify does before a kill
-        """)
+    write(project / "train.py", requeue_train("SIGUSR2"))  # as SGE -notify does before a kill
     result = run_mle("run", "meta.yaml", "--backend", "sge", timeout=150, cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     run_dir = project / "out" / "a"
-    assert json.loads((run_dir / "seen0-2").read_text()) == {
-        "attempt": 2, "resume_from": str(run_dir / "jobs" / "seed_0" / "checkpoints" / "ckpt")}
+    checkpoint = run_dir / "jobs" / "seed_0" / "checkpoints" / "step_5.ckpt"
+    seen = json.loads((run_dir / "seen0-2").read_text())
+    assert seen == {"attempt": 2, "resume_from": str(checkpoint)}
     assert len(list((project / "out" / ".mle" / "sge").glob("*.tasks"))) == 1  # SGE requeued
