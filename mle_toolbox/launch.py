@@ -74,7 +74,7 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
              len(decision.done), len(decision.attach))
     progress = Progress(total=len(decision.todo) + len(decision.attach))
     report = run_recorded(plan, layout=layout, backend=backend, max_running=max_running,
-                          decision=decision, options=options, on_result=Hooks(on_result=progress))
+                          decision=decision, options=options, hooks=Hooks(on_result=progress))
     _write_results(plan, layout=layout, report=report, backend=backend.name,
                    skipped=[j.job_id for j in decision.done])
     print_summary(report, layout=layout)

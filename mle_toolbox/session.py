@@ -88,7 +88,7 @@ def print_decision(decision: Decision, *, total: int) -> None:
 
 def run_recorded(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
                  decision: Decision, options: LaunchOptions,
-                 on_result: Hooks | None = None) -> RunReport:
+                 hooks: Hooks | None = None) -> RunReport:
     """Run ``decision.todo`` and follow ``decision.attach``, recording all in the table."""
     table = JobTable.open(layout.job_table)
     try:
@@ -96,11 +96,11 @@ def run_recorded(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_
         journal = TableJournal(table, backend=backend.name)
         latest = table.latest()
         journal.adopt(latest[t.job_id] for _, t in decision.attach if t.job_id in latest)
-        base = on_result or Hooks()
-        hooks = Hooks(on_result=base.on_result, notify=say, journal=journal,
-                      on_retry=lambda r, t: _archive_for_retry(r, t, layout=layout))
+        recorded = Hooks(on_result=hooks.on_result if hooks else None, notify=say,
+                         journal=journal,
+                         on_retry=lambda r, t: _archive_for_retry(r, t, layout=layout))
         tasks = make_tasks(plan, layout=layout, jobs=decision.todo)
-        return run_jobs(tasks, backend=backend, max_running=max_running, hooks=hooks,
+        return run_jobs(tasks, backend=backend, max_running=max_running, hooks=recorded,
                         policy=policy_for(backend, options), attached=decision.attach)
     finally:
         table.close()
