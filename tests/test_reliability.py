@@ -27,7 +27,9 @@ LEDGER_TRAIN = """\
     mle = MLExperiment()
     with open("ledger.txt", "a") as ledger:
         ledger.write(f"{mle.train_config.lrate}-{mle.seed_id}\\n")
-    time.sleep(0.1 if mle.seed_id == 0 else 2.0)
+    # a-seed1 and a-seed2 are the ones running when the launcher gets killed
+    slow = mle.seed_id and mle.train_config.lrate == 0.1 and mle.attempt == 1
+    time.sleep(4.0 if slow else 0.1)
     for step in range(3):
         mle.log.update({"step": step}, {"loss": step + mle.seed_id}, save=True)
     """

@@ -83,7 +83,7 @@ def test_launcher_killed_then_resume_reattaches_without_resubmitting(
 
 def test_first_ctrl_c_detaches_and_resume_collects_the_results(project: Path) -> None:
     """Figure: after one Ctrl+C 4 jobs still queued/running; resume -> 4 completed once."""
-    proc = _start(project, "--backend", "sge", seconds=6)
+    proc = _start(project, "--backend", "sge", seconds=8)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
