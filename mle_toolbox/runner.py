@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import enum
 import select
+import signal
+import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Protocol
 
 from .backends.base import REQUEUE_EXIT, Backend
@@ -159,9 +163,9 @@ def _interrupted(loop: _Loop) -> list[str]:
     if loop.policy.on_interrupt is OnInterrupt.CANCEL or not loop.live:
         _cancel_everything(loop, reason=reason)
         return []
-    _say(loop, f"interrupted: detaching from {len(loop.live)} live job(s); press Ctrl+C "
-               f"again within {loop.policy.detach_grace_s:g}s to cancel them instead")
     try:
+        _say(loop, f"interrupted: detaching from {len(loop.live)} live job(s); press Ctrl+C "
+                   f"again within {loop.policy.detach_grace_s:g}s to cancel them instead")
         time.sleep(loop.policy.detach_grace_s)
     except KeyboardInterrupt:
         _cancel_everything(loop, reason="cancelled: interrupted twice (Ctrl+C)")
@@ -193,20 +197,24 @@ def _drive(loop: _Loop) -> None:
 def _submit_free_slots(loop: _Loop) -> bool:
     if not loop.queue:
         return False
+    # Ctrl+C waits until the handles are recorded and followed: a job the scheduler
+    # accepted is never forgotten (submission retries are bounded, so is the wait).
+    with _interrupts_deferred():
+        return _submit_some(loop)
+
+
+def _submit_some(loop: _Loop) -> bool:
     if loop.backend.throttles:
         # The scheduler caps concurrency itself (array -tc / %M): submit everything now.
         batch = list(loop.queue)
         loop.queue.clear()
-        handles = _submit(loop, batch, max_running=loop.max_running)
+        _submit(loop, batch, max_running=loop.max_running)
     else:
         free = loop.max_running - len(loop.live)
         if free <= 0:
             return False
         batch = [loop.queue.popleft() for _ in range(min(free, len(loop.queue)))]
-        handles = _submit(loop, batch)
-    now = loop.clock()
-    for handle, task in zip(handles, batch, strict=True):
-        loop.live[handle] = _Live(task=task, submitted=now)
+        _submit(loop, batch)
     return True
 
 
@@ -221,7 +229,35 @@ def _submit(loop: _Loop, batch: list[JobTask], *,
         handles = loop.backend.submit(batch, max_running=max_running)
     if journal is not None:
         journal.submitted(handles)
+    now = loop.clock()
+    for handle, task in zip(handles, batch, strict=True):
+        loop.live[handle] = _Live(task=task, submitted=now)
     return handles
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl+C and SIGTERM while inside; raise KeyboardInterrupt on leaving.
+
+    A handler that only takes note, not a blocked signal mask: a mask would be
+    inherited by the job processes started inside.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _collect(loop: _Loop) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,4 +157,25 @@ def test_journal_records_before_and_after_submission(tmp_path: Path) -> None:
     [record] = table.records("r-seed0")
     assert (record.state, record.native_id, record.exit_code) == ("completed", "r-seed0#1", 0)
     assert record.ended is not None and record.submitted is not None
+    table.close()
+
+
+def test_ctrl_c_during_a_submission_waits_until_the_job_is_recorded(tmp_path: Path) -> None:
+    """Figure: Ctrl+C inside submit -> 1 job recorded with its native id and cancelled,
+    0 jobs forgotten."""
+
+    class InterruptedWhileSubmitting(Scripted):
+        def submit(self, tasks: Sequence[JobTask], *,
+                   max_running: int | None = None) -> list[JobHandle]:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives while qsub would be running
+            return super().submit(tasks, max_running=max_running)
+
+    table = JobTable.open(tmp_path / "jobs.sqlite")
+    backend = InterruptedWhileSubmitting(script={})
+    report = run_jobs([_task(tmp_path, 0)], backend=backend, max_running=1, poll=FAST,
+                      hooks=Hooks(journal=TableJournal(table, backend="scripted")))
+    assert report.interrupted
+    assert backend.cancelled == ["r-seed0", "r-seed0"]  # TERM, then KILL after the grace
+    [record] = table.records("r-seed0")
+    assert (record.native_id, record.state) == ("r-seed0#1", "cancelled")
     table.close()
