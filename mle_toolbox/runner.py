@@ -9,6 +9,7 @@ exception: the loop always ends with a result for every job.
 from __future__ import annotations
 
 import enum
+import json
 import select
 import signal
 import threading
@@ -142,7 +143,9 @@ def run_jobs(
                  policy=policy or Policy(), hooks=hooks, clock=clock, queue=deque(tasks))
     start = clock()
     for handle, task in attached:
-        loop.live[handle] = _Live(task=task, submitted=start)
+        # The time limit counts from the job's own start, not from the re-attach.
+        loop.live[handle] = _Live(task=task, submitted=start,
+                                  running_since=_started(task, now=start))
     interrupted = False
     detached: list[str] = []
     try:
@@ -155,6 +158,15 @@ def run_jobs(
     ordered = [loop.results[j] for j in every if j in loop.results]
     return RunReport(results=ordered, interrupted=interrupted, elapsed_s=clock() - start,
                      detached=detached)
+
+
+def _started(task: JobTask, *, now: float) -> float | None:
+    """When a job started (status.json of MLExperiment) on the runner's clock, if known."""
+    try:
+        start = float(json.loads((task.job_dir / "status.json").read_text())["start"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return now - max(0.0, time.time() - start)
 
 
 def _interrupted(loop: _Loop) -> list[str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import ClassVar
@@ -179,3 +181,18 @@ def test_ctrl_c_during_a_submission_waits_until_the_job_is_recorded(tmp_path: Pa
     [record] = table.records("r-seed0")
     assert (record.native_id, record.state) == ("r-seed0#1", "cancelled")
     table.close()
+
+
+def test_time_limit_of_a_reattached_job_counts_from_its_own_start(tmp_path: Path) -> None:
+    """Figure: a job started 100 s ago with a 10 s limit, re-attached: timed out at the
+    first poll (1 status query), not 10 s after the re-attach."""
+    task = replace(_task(tmp_path, 0), resources=Resources(time_limit="00:00:10"))
+    task.job_dir.mkdir(parents=True)
+    (task.job_dir / "status.json").write_text(json.dumps({"start": time.time() - 100}))
+    running = JobStatus(JobState.RUNNING)
+    backend = Scripted(script={"r-seed0": [running, running, DONE]})
+    [handle] = backend.attach([(task, "42")])
+    report = run_jobs([], backend=backend, max_running=1, poll=FAST, attached=[(handle, task)])
+    assert [(r.state, r.reason) for r in report.results] == [
+        (JobState.FAILED, "timed out after 00:00:10 (time_per_job)")]
+    assert backend.polls == 1 and backend.cancelled == ["r-seed0"]
