@@ -170,7 +170,7 @@ def qdel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
 def _only_gone(output: Output) -> bool:
     lines = [ln for ln in f"{output.stdout}\n{output.stderr}".splitlines() if ln.strip()]
     return all("does not exist" in ln or "has already been" in ln or "registered" in ln
-               or "deleted" in ln for ln in lines)
+               or "deleted" in ln or "forced the deletion" in ln for ln in lines)
 
 
 def sge_available() -> bool:
