@@ -1,8 +1,9 @@
-"""``mle cancel EXP_DIR``: remove an experiment's jobs from the Grid Engine queue.
+"""``mle cancel EXP_DIR``: stop an experiment's queued and running jobs.
 
-Arrays are found by the unique names they were submitted under (the task lists in
-``.mle/sge/``), so this works from any shell, after the launcher is gone, for the
-sge and sge-drmaa backends alike.
+Jobs are found in the job table (``.mle/jobs.sqlite``) by their recorded native
+ids, on whichever backend ran them, and marked cancelled there. Grid Engine
+arrays are also found by the unique names they were submitted under (the task
+lists in ``.mle/sge/``), which covers a submission the table could not record.
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .backends import get_backend
+from .backends.base import read_exit_code
 from .backends.commands import run_command
 from .backends.sge import qdel, qstat_xml
 from .backends.sge_parse import parse_qstat_xml
 from .backends.sge_script import SGE_DIR
 from .errors import ExperimentDirError
+from .jobtable import JobTable
 from .layout import ExperimentLayout
+from .spec import JobState
+from .status import planned_tasks
 
 
 def cancel_command(args: argparse.Namespace) -> int:
@@ -24,10 +30,13 @@ def cancel_command(args: argparse.Namespace) -> int:
     if not layout.plan.is_file():
         raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment "
                                  "directory (no plan.json)")
+    cancelled = cancel_recorded(layout, force=args.force)
+    if cancelled:
+        print(f"mle: cancelled {cancelled} job(s) recorded in {layout.job_table}")
     names = {p.stem for p in (layout.internal_dir / SGE_DIR).glob("*.tasks")}
     if not names:
-        print(f"mle: no cluster jobs were submitted from {layout.root}; local jobs stop "
-              "with their launcher (Ctrl+C)")
+        if not cancelled:
+            print(f"mle: nothing of {layout.root} is queued or running")
         return 0
     listing = qstat_xml(run_command)
     if listing.returncode != 0:
@@ -35,6 +44,33 @@ def cancel_command(args: argparse.Namespace) -> int:
     numbers = sorted({job.job_number for job in parse_qstat_xml(listing.stdout)
                       if job.name in names}, key=int)
     qdel(numbers, force=args.force, run=run_command)
-    print(f"mle: cancelled {len(numbers)} array job(s) of {layout.root}"
-          if numbers else f"mle: nothing of {layout.root} is queued or running")
+    if numbers:
+        print(f"mle: cancelled {len(numbers)} array job(s) of {layout.root}")
+    elif not cancelled:
+        print(f"mle: nothing of {layout.root} is queued or running")
     return 0
+
+
+def cancel_recorded(layout: ExperimentLayout, *, force: bool) -> int:
+    """Cancel the jobs the table says are live and still unfinished; returns how many."""
+    table = JobTable.read(layout.job_table)
+    if table is None:
+        return 0
+    try:
+        records = table.latest()
+        live = [(t, records[t.job_id]) for t in planned_tasks(layout)
+                if t.job_id in records and records[t.job_id].live
+                and read_exit_code(t.exit_code_file) is None]
+        count = 0
+        for name in sorted({r.backend for _, r in live}):
+            mine = [(t, str(r.native_id)) for t, r in live if r.backend == name and r.native_id]
+            backend = get_backend(name)
+            backend.cancel(backend.attach(mine), force=force)
+            for task, _ in mine:
+                record = records[task.job_id]
+                table.update(task.job_id, attempt=record.attempt, state=JobState.CANCELLED,
+                             reason="cancelled with mle cancel")
+            count += len(mine)
+        return count
+    finally:
+        table.close()

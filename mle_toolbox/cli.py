@@ -8,9 +8,10 @@ failed, 2 bad input or unusable experiment directory, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from . import __version__
@@ -38,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where jobs run: local, sge, sge-drmaa (default: resource_to_run "
                      "or local)")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
+    add_resume_flags(run)
+    run.add_argument("--detach", action="store_true",
+                     help="submit every job, record it and return (cluster backends)")
     cancel = sub.add_parser("cancel", help="remove an experiment's cluster jobs (qdel)",
                             description="Cancel the queued and running Grid Engine jobs "
                             "of an experiment directory.")
@@ -45,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("--force", action="store_true", help="qdel -f")
     _add_eval_parser(sub)
     _add_init_parser(sub)
+    add_reliability_commands(sub)
     return parser
 
 
@@ -75,6 +80,49 @@ def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                           help="at most N evaluations at once (default: the number of cores)")
 
 
+def add_resume_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``mle run`` and ``mle resume`` about earlier jobs, retries and Ctrl+C."""
+    parser.add_argument("--rerun-failed", action="store_true",
+                        help="run jobs that failed earlier again (default: keep them failed)")
+    parser.add_argument("--force", action="store_true",
+                        help="start over: cancel live jobs, rerun every job")
+    parser.add_argument("--max-retries", type=_not_negative, metavar="N",
+                        help="rerun a failed job up to N times (default: max_retries "
+                        "from the YAML, else 0)")
+    parser.add_argument("--cancel-on-interrupt", action="store_true",
+                        help="Ctrl+C cancels cluster jobs (default: the first Ctrl+C "
+                        "detaches, a second one cancels)")
+
+
+def add_reliability_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``mle resume`` and ``mle status``."""
+    resume = sub.add_parser("resume", help="continue an experiment: skip completed jobs, "
+                            "re-attach to live ones, run the rest",
+                            description="Relaunch the meta YAML an experiment directory was "
+                            "made from (same as running mle run on it again).")
+    resume.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
+    resume.add_argument("--backend", metavar="NAME",
+                        help="where jobs run (default: the backend of the last launch)")
+    resume.add_argument("--max-running", type=_positive, metavar="N",
+                        help="at most N jobs at once")
+    add_resume_flags(resume)
+    status = sub.add_parser("status", help="per-state counts and failed jobs of an experiment",
+                            description="Show the state of every job of an experiment from "
+                            "its job files, its job table and one scheduler query.")
+    status.add_argument("exp_dir", metavar="EXP_DIR", nargs="?", default=".",
+                        help="the experiment directory (default: .)")
+
+
+def _not_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -89,23 +137,22 @@ def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+# Each command's module is imported only when it runs: ``mle --help`` stays fast.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("launch", "run_command"),
+    "cancel": ("cancel", "cancel_command"),
+    "init": ("scaffold", "init_command"),
+    "eval": ("evaluate", "eval_command"),
+    "resume": ("relaunch", "reliability_command"),
+    "status": ("relaunch", "reliability_command"),
+}
+
+
 def _dispatch(args: argparse.Namespace) -> int:
-    # Each command's module is imported only when it runs: ``mle --help`` stays fast.
-    if args.command == "cancel":
-        from .cancel import cancel_command
-
-        return cancel_command(args)
-    if args.command == "init":
-        from .scaffold import init_command
-
-        return init_command(args)
-    if args.command == "eval":
-        from .evaluate import eval_command
-
-        return eval_command(args)
-    from .launch import run_command
-
-    return run_command(args)
+    module_name, function_name = _COMMANDS[args.command]
+    module = importlib.import_module(f".{module_name}", __package__)
+    command: Callable[[argparse.Namespace], int] = getattr(module, function_name)
+    return command(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,7 @@ import atexit
 import json
 import os
 import random
+import signal
 import socket
 import sys
 import time
@@ -33,6 +34,7 @@ from .checkpoints import CheckpointPolicy, CheckpointStore
 from .fsutil import write_json_atomic
 from .layout import JobLayout
 from .metrics import MetricLogger
+from .resuming import WARNING_SIGNALS, current_attempt, install_requeue_handler, last_checkpoint
 
 _FLAGS = {"config": "config", "config_fname": "config", "seed": "seed", "seed_id": "seed",
           "exp_dir": "exp_dir", "experiment_dir": "exp_dir"}
@@ -144,6 +146,13 @@ class MLExperiment:
         self.log.checkpoints = CheckpointStore(
             self.files.checkpoints_dir, last_stats=lambda: self.log.last_stats,
             policy=CheckpointPolicy.from_log_config(self.log_config))
+        # Retries and requeues (resuming.py): which run this is, where to resume from.
+        self.attempt = current_attempt()
+        self.checkpoint_dir = self.files.checkpoints_dir
+        # Scripts write into it directly (mle.checkpoint_dir / 'x.ckpt'): make it exist.
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        self.last_checkpoint = last_checkpoint(self.checkpoint_dir)
+        self.resume_from = self.last_checkpoint
         self._start = time.time()
         self._finished = False
         self._error: str | None = None
@@ -157,19 +166,30 @@ class MLExperiment:
         every = int(self.log_config.get("log_every_j_steps", 1) or 1)
         return update_counter % every == 0
 
-    def finish(self, *, error: str | None = None) -> None:
+    def finish(self, *, error: str | None = None, state: str | None = None) -> None:
         """Flush the metrics log and record the end in the status file (idempotent)."""
         if self._finished:
             return
         self._finished = True
         self.log.close()
         error = error or self._error
-        self._write_status("failed" if error else "completed", error=error)
+        self._write_status(state or ("failed" if error else "completed"), error=error)
+
+    def on_preemption(self, save: Callable[[], Any] | None = None, *,
+                      signals: Sequence[signal.Signals] = WARNING_SIGNALS) -> None:
+        """On the scheduler's warning signal: ``save()`` a checkpoint, then get requeued.
+
+        The job exits 99 after writing JOB_DIR/requeue; the next run sees
+        ``attempt`` one higher and ``last_checkpoint`` set (save into ``checkpoint_dir``).
+        """
+        install_requeue_handler(job_dir=self.files.job_dir, save=save, signals=signals,
+                                finish=lambda: self.finish(state="requeued"))
 
     def _write_status(self, state: str, *, error: str | None = None) -> None:
         status: dict[str, Any] = {
             "state": state, "start": self._start, "host": socket.gethostname(),
             "pid": os.getpid(), "seed": self.seed_id, "config": self.config_filename,
+            "attempt": self.attempt,
         }
         if state != "running":
             status["end"] = time.time()

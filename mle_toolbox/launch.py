@@ -15,13 +15,22 @@ from .backends.base import Backend
 from .configs import load_configs
 from .expand import Plan, expand
 from .fsutil import write_json_atomic
+from .jobtable import JobTable
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
 from .results import summarize_run
-from .runner import RunReport, run_jobs
+from .resume import decide
+from .runner import Hooks, RunReport
 from .search import is_adaptive
+from .session import (
+    LaunchOptions,
+    launch_options,
+    print_decision,
+    print_detached,
+    run_recorded,
+)
 from .spec import JobResult, JobState
 from .tasks import make_tasks
 
@@ -44,6 +53,7 @@ def run_command(args: argparse.Namespace) -> int:
         print_plan(plan, layout=layout, backend=backend, max_running=max_running,
                    previous=previous, show_all=args.all)
         return 0
+    options = launch_options(args, meta=meta, backend=backend)
     if meta.search is not None and is_adaptive(meta.search.search_type):
         from .search.loop import run_search
 
@@ -51,35 +61,41 @@ def run_command(args: argparse.Namespace) -> int:
         return run_search(plan, layout=layout, backend=backend,
                           max_running=args.max_running or meta.max_running)
     with ExperimentLock(layout.lock), _launcher_log(layout):
-        return _launch(plan, layout=layout, backend=backend, max_running=max_running)
+        return _launch(plan, layout=layout, backend=backend, max_running=max_running,
+                       options=options)
 
 
-def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int) -> int:
+def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
+            options: LaunchOptions) -> int:
     previous = existing_plan(plan, layout)  # again, now that we hold the lock
-    prepared = prepare(plan, layout=layout, previous=previous,
-                       meta_text=plan.meta.path.read_text(encoding="utf-8"))
+    decision = decide(plan, layout=layout, previous=previous, backend=backend,
+                      table=JobTable.read(layout.job_table), flags=options.flags)
+    prepare(plan, layout=layout, previous=previous, todo=decision.todo,
+            meta_text=plan.meta.path.read_text(encoding="utf-8"))
     for note in plan.notes:
         print(f"mle: note: {note}")
-    if prepared.done:
-        print(f"mle: {len(prepared.done)} of {len(plan.jobs)} jobs completed earlier with the "
-              "same config; skipped")
-    print(f"mle: running {len(prepared.todo)} jobs on {backend.name}, at most {max_running} "
+    print_decision(decision, total=len(plan.jobs))
+    print(f"mle: running {len(decision.todo)} jobs on {backend.name}, at most {max_running} "
           f"at once; results in {layout.root}", flush=True)
-    log.info("launch: %d jobs to run, %d done earlier", len(prepared.todo), len(prepared.done))
-    tasks = make_tasks(plan, layout=layout, jobs=prepared.todo)
-    progress = Progress(total=len(tasks))
-    report = run_jobs(tasks, backend=backend, max_running=max_running, on_result=progress)
+    log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
+             len(decision.done), len(decision.attach))
+    progress = Progress(total=len(decision.todo) + len(decision.attach))
+    report = run_recorded(plan, layout=layout, backend=backend, max_running=max_running,
+                          decision=decision, options=options, hooks=Hooks(on_result=progress))
     _write_results(plan, layout=layout, report=report, backend=backend.name,
-                   skipped=[j.job_id for j in prepared.done])
+                   skipped=[j.job_id for j in decision.done])
     if plan.meta.search is not None:
         from .search.best import report_best
 
         report_best(plan, layout=layout, report=report)
     print_summary(report, layout=layout)
+    print_detached(report, layout=layout, backend=backend)
     if report.interrupted:
         return 130
+    if report.detached:  # jobs still run: nothing to evaluate yet
+        return 1 if decision.failed else 0
     evaluations_failed = _post_process(plan, layout=layout, max_running=max_running)
-    return 1 if report.failed or evaluations_failed else 0
+    return 1 if report.failed or decision.failed or evaluations_failed else 0
 
 
 def _post_process(plan: Plan, *, layout: ExperimentLayout, max_running: int) -> int:
@@ -123,6 +139,7 @@ def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, b
     document: dict[str, Any] = {
         "backend": backend, "finished": time.time(), "elapsed_s": report.elapsed_s,
         "interrupted": report.interrupted, "counts": counts, "skipped": skipped,
+        "detached": report.detached,
         "jobs": [{"job_id": r.job_id, "state": r.state.value, "exit_code": r.exit_code,
                   "reason": r.reason, "duration_s": r.duration_s} for r in report.results],
     }
@@ -138,7 +155,7 @@ def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
         print(f"mle: {result.state.value}: {result.job_id}: {result.reason}", file=sys.stderr)
         for line in result.stderr_tail.splitlines():
             print(f"    | {line}", file=sys.stderr)
-    if report.interrupted:
+    if report.interrupted and not report.detached:
         print("mle: interrupted; running jobs were stopped. Run the same command again to "
               "rerun what did not complete.", file=sys.stderr)
     print(f"mle: results in {layout.root}")

@@ -20,6 +20,7 @@
                                dir: logs/seed_<s>.jsonl, jobs/seed_<s>/, summary.json
         jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv
                                attempts/<k>/ (files of earlier attempts)
+      .mle/jobs.sqlite         job table: every submission, native id, state
 
 Nothing here touches the disk except ``archive_attempt``; everything else is path
 arithmetic, so the per-job wrapper imports it for free.
@@ -109,15 +110,24 @@ class JobLayout:
         present = [p for p in self.attempt_files() if p.exists()]
         if not present:
             return None
-        number = 1
-        if self.attempts_dir.exists():
-            taken = [int(p.name) for p in self.attempts_dir.iterdir() if p.name.isdigit()]
-            number = max(taken, default=0) + 1
-        target = self.attempts_dir / str(number)
+        target = self.attempts_dir / str(attempt_number(self.job_dir))
         target.mkdir(parents=True)
         for path in present:
             os.replace(path, target / path.name)
         return target
+
+
+def attempt_number(job_dir: Path) -> int:
+    """The number of a job's current attempt: one more than the attempts archived.
+
+    The job wrapper counts the same way (``MLE_ATTEMPT``), so the launcher, the job
+    table and the script agree on it.
+    """
+    try:
+        taken = [int(p.name) for p in (job_dir / "attempts").iterdir() if p.name.isdigit()]
+    except FileNotFoundError:
+        return 1
+    return max(taken, default=0) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +183,11 @@ class ExperimentLayout:
     def resume_dir(self, run_id: str) -> Path:
         """Copy of the parent run's checkpoints a search run continues from."""
         return self.root / run_id / "resume_from"
+
+    @property
+    def job_table(self) -> Path:
+        """SQLite table of every submission (jobtable.py)."""
+        return self.internal_dir / "jobs.sqlite"
 
     def run_dir(self, run_id: str) -> Path:
         """Folder of one run; passed to the job as ``-exp_dir``."""

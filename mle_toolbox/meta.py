@@ -38,7 +38,7 @@ EVAL_ARGS = ("config", "config_fname", "seed", "seed_id", "exp_dir", "experiment
              "checkpoint", "run_dir")
 META_KEYS = (
     "project_name", "experiment_type", "job_type", "base_train_fname", "base_train_config",
-    "experiment_dir", "resource_to_run", "max_running_jobs",
+    "experiment_dir", "resource_to_run", "max_running_jobs", "max_retries",
 )
 JOB_KEYS = (
     "job_name", "num_logical_cores", "num_gpus", "memory_per_job", "memory_per_cpu",
@@ -107,6 +107,7 @@ class MetaConfig:
     max_running: int | None
     warnings: tuple[str, ...]
     post_process: PostProcess | None = None
+    max_retries: int = 0  # reruns of a failed job (meta_job_args.max_retries)
 
     @property
     def base_dir(self) -> Path:
@@ -142,6 +143,7 @@ def load_meta(path: Path) -> MetaConfig:
         environment=_environment(job, base=base), extra_args=_extra_args(job),
         search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
         warnings=tuple(src.warnings), post_process=post_process,
+        max_retries=meta.integer("max_retries", minimum=0) or 0,
     )
 
 

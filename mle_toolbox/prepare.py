@@ -93,9 +93,14 @@ def split_done(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any]
 
 
 def prepare(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
-            meta_text: str) -> Prepared:
-    """Write plan, meta copy and run configs; archive attempts of jobs to rerun."""
-    done, todo = split_done(plan, layout=layout, previous=previous)
+            meta_text: str, todo: tuple[JobSpec, ...] | None = None) -> Prepared:
+    """Write plan, meta copy and run configs; archive attempts of jobs to rerun.
+
+    ``todo``: the jobs to run (resume.decide); by default those not completed.
+    """
+    done, not_done = split_done(plan, layout=layout, previous=previous)
+    if todo is None:
+        todo = not_done
     write_json_atomic(layout.plan, plan_document(plan))
     write_text_atomic(layout.meta_copy, meta_text)
     for run in plan.runs:

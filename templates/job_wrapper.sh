@@ -21,6 +21,18 @@ finish() {
     exit "$rc"
 }
 
+# Attempt number: one more than the attempts archived in JOB_DIR/attempts/ (the
+# launcher counts the same way); MLExperiment exposes it as mle.attempt.
+attempt=1
+for archived in "$job_dir"/attempts/*/; do
+    number=$(basename "$archived")
+    case $number in
+        ''|*[!0-9]*) ;;
+        *) if [ "$number" -ge "$attempt" ]; then attempt=$((number + 1)); fi ;;
+    esac
+done
+export MLE_ATTEMPT=$attempt
+
 if [ "$#" -eq 0 ]; then
     if ! mapfile -d '' -t cmd < "$job_dir/argv"; then
         echo "mle_toolbox: cannot read the command from $job_dir/argv" >&2
@@ -76,10 +88,15 @@ while :; do
 done
 # A job that asks to be requeued (it wrote JOB_DIR/requeue, e.g. after saving a
 # checkpoint on the scheduler's warning signal) is not finished: no exit_code file,
-# and exit 99, which tells Grid Engine to put the job back into the queue.
+# and exit 99, which tells Grid Engine to put the job back into the queue. Its logs
+# move to attempts/<k>/; the metrics log and checkpoints stay for the next attempt.
 if [ -e "$job_dir/requeue" ]; then
     rm -f "$job_dir/requeue"
     echo "mle_toolbox: job asked to be requeued (exit $rc); exiting 99" >&2
+    mkdir -p "$job_dir/attempts/$attempt"
+    for name in stdout.log stderr.log status.json; do
+        if [ -e "$job_dir/$name" ]; then mv -f "$job_dir/$name" "$job_dir/attempts/$attempt/"; fi
+    done
     exit 99
 fi
 finish "$rc"

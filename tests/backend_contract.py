@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mle_toolbox.backends.base import Backend
 from mle_toolbox.runner import PollPolicy, run_jobs
-from mle_toolbox.spec import Environment, JobSpec, JobState, JobTask, Resources
+from mle_toolbox.spec import Environment, JobHandle, JobSpec, JobState, JobTask, Resources
 
 Factory = Callable[[], Backend]
 FAST = PollPolicy(initial=0.1, factor=1.5, maximum=0.5, cancel_grace=20)
@@ -94,6 +94,38 @@ def status_answers_for_every_handle_at_once(make: Factory, root: Path) -> None:
     assert backend.status(handles) == statuses  # final states stay final
 
 
+def another_backend_attaches_by_native_id(make: Factory, root: Path) -> None:
+    """What resume and mle cancel rely on: a fresh backend follows and stops jobs it
+    did not submit, given only (task, recorded native id)."""
+    short = task(root, 0, "import time; time.sleep(1); print('done')")
+    long = task(root, 1, "import time; print('started', flush=True); time.sleep(300)")
+    first = make().submit([short, long], max_running=2)
+    later = make()
+    handles = later.attach([(short, first[0].native_id), (long, first[1].native_id)])
+    assert [(h.job_id, h.native_id) for h in handles] == [
+        (h.job_id, h.native_id) for h in first]
+    try:
+        _follow_and_cancel(later, handles, long)
+    finally:
+        later.cancel(handles, force=True)  # never leave a job in a shared queue
+
+
+def _follow_and_cancel(later: Backend, handles: list[JobHandle], long: JobTask) -> None:
+    # A shared cluster may hold the array in its queue for a while.
+    deadline = time.monotonic() + 120
+    while not later.status(handles[:1])[handles[0]].state.is_final:
+        assert time.monotonic() < deadline, "attached job never ended"
+        time.sleep(0.2)
+    assert later.status(handles[:1])[handles[0]].state is JobState.COMPLETED
+    while "started" not in (long.stdout.read_text() if long.stdout.exists() else ""):
+        assert time.monotonic() < deadline, "long job never ran"
+        time.sleep(0.2)
+    later.cancel(handles[1:])
+    while not (state := later.status(handles[1:])[handles[1]]).state.is_final:
+        assert time.monotonic() < deadline, "job cancelled through attach kept running"
+        time.sleep(0.2)
+    assert state.state is JobState.FAILED
+
 CONTRACT = [one_job_completes_with_its_output_in_files, many_jobs_stay_within_the_cap,
             a_failing_job_is_failed_not_hung, cancel_stops_a_running_job_and_is_idempotent,
-            status_answers_for_every_handle_at_once]
+            status_answers_for_every_handle_at_once, another_backend_attaches_by_native_id]

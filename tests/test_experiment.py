@@ -303,7 +303,7 @@ def test_decorated_main_gets_argv_and_records_failures(tmp_path: Path) -> None:
     assert done.stdout == "seed 2 0.1\n"
     assert "KeyError: 'no such layer'" in done.stderr
     assert _status(run_dir, 2) | {"start": 0, "end": 0, "pid": 0, "host": ""} == {
-        "state": "failed", "error": "KeyError: 'no such layer'", "seed": 2,
+        "state": "failed", "error": "KeyError: 'no such layer'", "seed": 2, "attempt": 1,
         "config": str(tmp_path / "c.json"), "start": 0, "end": 0, "pid": 0, "host": ""}
 
 

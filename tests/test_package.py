@@ -19,7 +19,7 @@ from mle_toolbox.templates import read_template, template_dir, template_path
 from tests.conftest import REPO, run_mle
 
 HEAVY = ["numpy", "yaml", "commentjson", "drmaa", "matplotlib", "rich", "pandas", "torch",
-         "optuna"]
+         "optuna", "sqlite3"]
 
 
 def test_import_does_not_load_heavy_modules() -> None:

@@ -44,6 +44,14 @@ def _drained(name_part: str, *, within: float = 30) -> bool:
     return True
 
 
+def wait_for_a_job(project: Path, *, within: float = 60) -> None:
+    """Until some job of ``project/out`` has started (written its status.json)."""
+    deadline = time.monotonic() + within
+    while not list((project / "out").glob("*/jobs/seed_*/status.json")):
+        assert time.monotonic() < deadline, "no job started on SGE"
+        time.sleep(0.3)
+
+
 def _summaries(exp: Path) -> dict[str, dict]:  # type: ignore[type-arg]
     return {p.parent.name: json.loads(p.read_text())["metrics"]
             for p in sorted(exp.glob("*/summary.json"))}
@@ -96,12 +104,10 @@ def test_ctrl_c_removes_every_job_from_the_queue(project: Path) -> None:
     write(project / "train.py", "import time\nfrom mle_toolbox import MLExperiment\n"
           "mle = MLExperiment()\ntime.sleep(300)\n")
     proc = subprocess.Popen([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml",
-                             "--backend", "sge"], cwd=project, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while not list((project / "out").glob("*/jobs/seed_*/status.json")):
-        assert time.monotonic() < deadline, "no job started on SGE"
-        time.sleep(0.5)
+                             "--backend", "sge", "--cancel-on-interrupt"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    wait_for_a_job(project)
     assert _queued("demo_")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -152,13 +158,10 @@ def test_mle_cancel_empties_the_queue_of_a_running_sweep(project: Path, backend:
                             **DRMAA_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while not list((project / "out").glob("*/jobs/seed_*/status.json")):
-            assert time.monotonic() < deadline, "no job started"
-            time.sleep(0.5)
+        wait_for_a_job(project)
         result = run_mle("cancel", "out", cwd=project)
         assert result.returncode == 0, result.stderr
-        assert "mle: cancelled 1 array job(s)" in result.stdout
+        assert "mle: cancelled 4 job(s) recorded in" in result.stdout
         assert _drained("demo_"), "jobs left in qstat after mle cancel"
         _, err = proc.communicate(timeout=90)
         assert proc.returncode == 1, err  # the launcher saw every job end, none completed

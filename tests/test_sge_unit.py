@@ -242,3 +242,14 @@ def test_error_state_is_failed_with_the_reason_and_deleted(tmp_path: Path) -> No
     assert "can't open output file" in status.reason
     assert ("qdel", "-f", "6") in queue.calls
     assert backend.status([handle])[handle] == status  # reported once, stays failed
+
+
+def test_forced_qdel_of_tasks_partly_gone_is_not_an_error() -> None:
+    # Seen on the real SGE: qdel -f of an ended and a running task exits 1.
+    from mle_toolbox.backends.sge import qdel
+
+    out = _out('job "269" task "1" does not exist\n', rc=1,
+               stderr="root forced the deletion of job-array task 269.2\n")
+    calls: list[Sequence[str]] = []
+    qdel(["269.1", "269.2"], force=True, run=lambda argv: calls.append(argv) or out)
+    assert calls == [["qdel", "-f", "269.1", "269.2"]]

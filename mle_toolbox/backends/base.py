@@ -13,6 +13,10 @@ from typing import ClassVar, Protocol
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 
+# Exit status of a job that asked to be requeued (JOB_DIR/requeue): Grid Engine puts
+# such a job back into the queue; the runner resubmits it on other backends.
+REQUEUE_EXIT = 99
+
 
 class Backend(Protocol):
     """What the runner needs from a way of running jobs."""
@@ -43,6 +47,14 @@ class Backend(Protocol):
         """How many jobs to run at once when the user did not say."""
         ...
 
+    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+        """Handles for jobs an earlier launcher submitted, from (task, recorded native id).
+
+        ``status`` and ``cancel`` then work on them as on jobs submitted here; a job
+        the scheduler no longer knows ends by its exit_code file or as FAILED.
+        """
+        ...
+
 
 def read_exit_code(path: Path) -> int | None:
     """The exit code a job wrapper wrote, or None while there is none (or it is torn)."""
@@ -63,6 +75,8 @@ def status_from_exit_code(code: int) -> JobStatus:
 def describe_exit(code: int) -> str:
     """``exit code 3``; ``killed by signal SIGKILL (exit code 137)``; negative = signal."""
     number = -code if code < 0 else code - 128 if 128 < code < 160 else 0
+    if code == REQUEUE_EXIT:
+        return f"asked to be requeued (exit code {code})"
     if number:
         try:
             name = signal.Signals(number).name

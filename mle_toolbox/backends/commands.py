@@ -40,8 +40,10 @@ def run_command(argv: Sequence[str], *, timeout: float = COMMAND_TIMEOUT_S,
     """Run ``argv`` (never through a shell) and capture its output."""
     args = tuple(argv)
     try:
+        # Own session: a Ctrl+C in the terminal reaches the launcher, which decides what
+        # to do (detach or cancel), not a qsub in flight.
         done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                              stdin=subprocess.DEVNULL, check=False)
+                              stdin=subprocess.DEVNULL, check=False, start_new_session=True)
     except FileNotFoundError as err:
         raise BackendUnavailable(f"{args[0]} not found on PATH; is the scheduler's client "
                                  "installed and its environment loaded?") from err

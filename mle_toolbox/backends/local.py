@@ -7,6 +7,7 @@ import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
@@ -33,6 +34,7 @@ class LocalBackend:
     def __init__(self, *, gpus: Sequence[str] | None = None) -> None:
         self._wrapper = str(template_path("job_wrapper.sh"))
         self._procs: dict[str, _Proc] = {}
+        self._foreign: dict[str, JobTask] = {}  # started by an earlier launcher
         self._ended: dict[str, JobStatus] = {}
         self._gpus = tuple(gpus) if gpus is not None else None
         self._free_gpus = list(self._gpus or ())
@@ -100,7 +102,27 @@ class LocalBackend:
         """Poll each process without blocking."""
         return {handle: self._status(handle) for handle in handles}
 
+    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+        """Follow wrappers an earlier launcher started (they run in their own sessions)."""
+        for task, native in jobs:
+            self._foreign[native] = task
+        return [JobHandle(backend=self.name, job_id=t.job_id, native_id=n) for t, n in jobs]
+
+    def _foreign_status(self, native: str, task: JobTask) -> JobStatus:
+        if _runs_job(native, task):
+            return JobStatus(JobState.RUNNING)
+        code = read_exit_code(task.exit_code_file)  # read after the process is gone
+        del self._foreign[native]
+        status = status_from_exit_code(code) if code is not None else JobStatus(
+            JobState.FAILED, reason=f"lost: process {native} ended with its launcher and "
+            "wrote no exit code")
+        self._ended[native] = status
+        return status
+
     def _status(self, handle: JobHandle) -> JobStatus:
+        foreign = self._foreign.get(handle.native_id)
+        if foreign is not None:
+            return self._foreign_status(handle.native_id, foreign)
         proc = self._procs.get(handle.native_id)
         if proc is None:
             return self._ended.get(handle.native_id) or JobStatus(
@@ -128,16 +150,33 @@ class LocalBackend:
         sig = signal.SIGKILL if force else signal.SIGTERM
         for handle in handles:
             proc = self._procs.get(handle.native_id)
-            if proc is None or proc.popen.poll() is not None:
+            foreign = self._foreign.get(handle.native_id)
+            if proc is not None and proc.popen.poll() is None:
+                pid = proc.popen.pid
+            elif foreign is not None and _runs_job(handle.native_id, foreign):
+                pid = int(handle.native_id)
+            else:
                 continue
             try:
-                os.killpg(proc.popen.pid, sig)
+                os.killpg(pid, sig)
             except ProcessLookupError:
                 continue  # exited between poll and kill: nothing left to stop
 
     def wait_fds(self) -> Sequence[int]:
         """pidfds of running jobs: readable as soon as a job exits."""
         return [p.pidfd for p in self._procs.values() if p.pidfd is not None]
+
+
+def _runs_job(native: str, task: JobTask) -> bool:
+    """True while process ``native`` is the job wrapper of ``task`` (not a reused pid)."""
+    try:
+        raw = Path(f"/proc/{int(native)}/cmdline").read_bytes()
+        state = Path(f"/proc/{int(native)}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, ValueError, IndexError):
+        return False
+    args = raw.split(b"\0")
+    return state != "Z" and os.fsencode(task.job_dir) in args and any(
+        a.endswith(b"job_wrapper.sh") for a in args)
 
 
 def _pidfd(pid: int) -> int | None:

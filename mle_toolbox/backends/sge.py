@@ -100,6 +100,12 @@ class SgeBackend:
             handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
         return handles
 
+    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+        """Follow array tasks an earlier launcher submitted, by ``job.task`` id."""
+        for task, native in jobs:
+            self._jobs[native] = Tracked(task=task)
+        return [JobHandle(backend=self.name, job_id=t.job_id, native_id=n) for t, n in jobs]
+
     def _already_queued(self, name: str, *, count: int) -> Output | None:
         # qsub may have failed after the qmaster accepted the job: never submit twice.
         listing = qstat_xml(self.run)
@@ -164,7 +170,7 @@ def qdel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
 def _only_gone(output: Output) -> bool:
     lines = [ln for ln in f"{output.stdout}\n{output.stderr}".splitlines() if ln.strip()]
     return all("does not exist" in ln or "has already been" in ln or "registered" in ln
-               or "deleted" in ln for ln in lines)
+               or "deleted" in ln or "forced the deletion" in ln for ln in lines)
 
 
 def sge_available() -> bool:

@@ -13,11 +13,13 @@ import contextlib
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import Tracked, array_names
+from .sge import SgeBackend
 from .sge_script import SgeOptions, directives, write_array
 
 JEMALLOC = "/lib/x86_64-linux-gnu/libjemalloc.so.2"
@@ -71,6 +73,19 @@ class SgeDrmaaBackend:
         self.clock = clock
         self.session = _process_session(self.drmaa)
         self._jobs: dict[str, Tracked] = {}
+        # A DRMAA session cannot see the jobs of another session: jobs of an earlier
+        # launcher are followed and cancelled with qstat / qdel instead.
+        self._earlier: SgeBackend | None = None
+
+    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+        """Follow bulk tasks an earlier launcher submitted (through qstat and qdel)."""
+        if self._earlier is None:
+            self._earlier = SgeBackend(options=self.options, clock=self.clock)
+        return [replace(h, backend=self.name) for h in self._earlier.attach(jobs)]
+
+    def _split(self, handles: Sequence[JobHandle]) -> tuple[list[JobHandle], list[JobHandle]]:
+        mine = [h for h in handles if h.native_id in self._jobs]
+        return mine, [h for h in handles if h.native_id not in self._jobs]
 
     def default_max_running(self, resources: Resources, *, jobs: int) -> int:
         """The scheduler decides; no cap unless the user asks for one."""
@@ -114,7 +129,11 @@ class SgeDrmaaBackend:
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
         """Job files first; DRMAA only for jobs that have not written an exit code."""
         now = self.clock()
-        return {handle: self._status_of(handle, now=now) for handle in handles}
+        mine, earlier = self._split(handles)
+        out: dict[JobHandle, JobStatus] = {h: self._status_of(h, now=now) for h in mine}
+        if earlier and self._earlier is not None:
+            out.update(self._earlier.status(earlier))
+        return out
 
     def _status_of(self, handle: JobHandle, *, now: float) -> JobStatus:
         tracked = self._jobs.get(handle.native_id)
@@ -145,7 +164,10 @@ class SgeDrmaaBackend:
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         """Terminate every job; jobs already gone are fine."""
-        for handle in handles:
+        mine, earlier = self._split(handles)
+        if earlier and self._earlier is not None:
+            self._earlier.cancel(earlier, force=force)
+        for handle in mine:
             # InvalidJobException: already finished and gone, nothing to stop.
             with contextlib.suppress(self.drmaa.errors.InvalidJobException):
                 self.session.control(handle.native_id,
