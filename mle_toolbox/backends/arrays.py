@@ -37,6 +37,18 @@ def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:
     write_text_atomic(task_list, "".join(f"{task.job_dir}\0" for task in tasks))
 
 
+def write_array_files(tasks: Sequence[JobTask], *, task_list: Path, script: str) -> Path:
+    """Task files, the rendered ``script`` beside ``task_list`` (as ``.sh``) and a log folder.
+
+    Returns the script's path, ready for the scheduler.
+    """
+    write_task_files(tasks, task_list=task_list)
+    path = task_list.with_suffix(".sh")
+    path.write_text(script, encoding="utf-8")
+    (task_list.parent / "out").mkdir(exist_ok=True)
+    return path
+
+
 def scheduler_name(name: str, *, suffix: str = "") -> str:
     """A job name every scheduler accepts: safe characters, not starting with a digit."""
     text = _NAME_UNSAFE.sub("_", name).strip("_.-") or "mle"

@@ -18,7 +18,7 @@ from string import Template
 from ..errors import ConfigError
 from ..spec import JobTask, Resources
 from ..templates import read_template, template_path
-from .arrays import shared_value, write_task_files
+from .arrays import shared_value, write_array_files
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +121,8 @@ def write_array(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
     Returns the script, ready for qsub or DRMAA.
     """
     task_list = task_list_path(tasks, name=name)
-    write_task_files(tasks, task_list=task_list)
-    script = task_list.with_suffix(".sh")
-    script.write_text(render_script(tasks, task_list=task_list, name=name,
-                                    max_running=max_running, options=options),
-                      encoding="utf-8")
-    (task_list.parent / "out").mkdir(exist_ok=True)
-    return script
+    return write_array_files(tasks, task_list=task_list, script=render_script(
+        tasks, task_list=task_list, name=name, max_running=max_running, options=options))
 
 
 def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:
