@@ -147,6 +147,8 @@ render_conf() {
 ClusterName=local
 SlurmctldHost=localhost
 AuthType=auth/munge
+# Requeued jobs wait cred_expire seconds before they may start again (default 120).
+AuthInfo=cred_expire=10
 CryptoType=crypto/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
@@ -168,7 +170,8 @@ MpiDefault=none
 # finished jobs leave squeue's memory after 60 s.
 KillWait=5
 MinJobAge=60
-SchedulerParameters=sched_min_interval=0,batch_sched_delay=0
+# sched_interval: jobs whose BeginTime passes (requeued ones) start within 2 s.
+SchedulerParameters=sched_min_interval=0,batch_sched_delay=0,sched_interval=2
 # The node's CPU count may differ from the hardware (--cpus); trust this file.
 SlurmdParameters=config_overrides
 GresTypes=gpu

@@ -23,6 +23,7 @@ from .commands import Output, RetryPolicy, Runner, is_transient, run_command, ru
 from .slurm_parse import (
     SQUEUE_FORMAT,
     STUCK_REASONS,
+    EndedJob,
     QueuedJob,
     parse_max_array_size,
     parse_sbatch_parsable,
@@ -138,6 +139,10 @@ class SlurmBackend:
         if ended is not None:
             return ended
         if queued is None:
+            if tracked.missing_since is None:
+                tracked.final = self._never_started(handle)
+                if tracked.final is not None:
+                    return tracked.final
             return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
         tracked.seen()
         if queued.job_state is JobState.PENDING and queued.reason in STUCK_REASONS:
@@ -147,12 +152,24 @@ class SlurmBackend:
             return tracked.final
         return JobStatus(queued.job_state or JobState.RUNNING)
 
+    def _never_started(self, handle: JobHandle) -> JobStatus | None:
+        # A job that ended without ever running (cancelled while pending) will write no
+        # exit_code: no need to wait out the grace for it. Asked once per job.
+        ended = self._scontrol_job(handle)
+        if ended is None or not ended.is_over or ended.started:
+            return None
+        return JobStatus(JobState.FAILED, reason=(
+            f"Slurm ended it before it started (state {ended.state}, reason {ended.reason})"))
+
+    def _scontrol_job(self, handle: JobHandle) -> EndedJob | None:
+        detail = self.run(["scontrol", "show", "job", handle.native_id])
+        return parse_scontrol_job(detail.stdout) if detail.returncode == 0 else None
+
     def _untracked_status(self, handle: JobHandle, queued: QueuedJob | None) -> JobStatus:
         # No job dir known (not tracked): the queue, then Slurm's memory of the job.
         if queued is not None and queued.job_state is not None:
             return JobStatus(queued.job_state)
-        detail = self.run(["scontrol", "show", "job", handle.native_id])
-        ended = parse_scontrol_job(detail.stdout) if detail.returncode == 0 else None
+        ended = self._scontrol_job(handle)
         if ended is None:
             return JobStatus(JobState.UNKNOWN, reason="Slurm no longer knows the job")
         if ended.state == "COMPLETED" and ended.exit_code == 0:

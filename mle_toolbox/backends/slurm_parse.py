@@ -122,6 +122,12 @@ class EndedJob:
     exit_code: int | None
     signal: int | None
     reason: str
+    started: bool  # a node ran its batch script (there is a BatchHost)
+
+    @property
+    def is_over(self) -> bool:
+        """True once Slurm has finished with the job (it will not run again)."""
+        return self.state not in _PENDING and self.state not in _RUNNING
 
 
 def parse_scontrol_job(text: str) -> EndedJob | None:
@@ -132,4 +138,4 @@ def parse_scontrol_job(text: str) -> EndedJob | None:
     code, _, sig = pairs.get("ExitCode", "").partition(":")
     return EndedJob(state=pairs["JobState"], exit_code=int(code) if code.isdigit() else None,
                     signal=int(sig) if sig.isdigit() else None,
-                    reason=pairs.get("Reason", "None"))
+                    reason=pairs.get("Reason", "None"), started=bool(pairs.get("BatchHost")))
