@@ -6,6 +6,7 @@ missing cluster fails instead of skipping.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -100,7 +101,7 @@ def test_max_running_becomes_the_array_throttle(project: Path) -> None:
         spans.append((data["start"], data["end"]))
     assert len(spans) == 4
     spans.sort()
-    assert all(end <= nxt for (_, end), (nxt, _) in zip(spans, spans[1:]))  # one at a time
+    assert all(end <= nxt for (_, end), (nxt, _) in itertools.pairwise(spans))  # one at a time
 
 
 def test_resource_to_run_slurm_cluster_selects_slurm(project: Path) -> None:
