@@ -169,3 +169,24 @@ def test_mle_cancel_empties_the_queue_of_a_running_sweep(project: Path) -> None:
             proc.kill()
     again = run_mle("cancel", "out", cwd=project)
     assert "nothing of" in again.stdout and again.returncode == 0
+
+
+def test_the_warning_signal_reaches_the_job_before_its_time_limit(project: Path) -> None:
+    # --signal=B:USR1@58 with a 1-minute limit: Slurm signals the batch shell once
+    # at most 58 s are left (its periodic check: within about 30 s); the wrapper
+    # forwards it to the job's command.
+    write(project / "train.py", "import signal, sys, time\n"
+          "signal.signal(signal.SIGUSR1, lambda *_: (print('got USR1'), sys.exit(0)))\n"
+          "from mle_toolbox import MLExperiment\nmle = MLExperiment()\ntime.sleep(55)\n"
+          "print('no signal')\n")
+    meta = project / "meta.yaml"
+    meta.write_text(meta.read_text().replace("num_seeds: 2", "num_seeds: 1") +
+                    "single_job_args:\n  time_per_job: '00:01:00'\n")
+    result = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml",
+                             "--backend", "slurm"], cwd=project, capture_output=True,
+                            text=True, timeout=150, check=False,
+                            env={**os.environ, "MLE_SLURM_SIGNAL": "B:USR1@58"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    for run in ("a", "b"):
+        assert (project / "out" / run / "jobs" / "seed_0" / "stdout.log").read_text() \
+            == "got USR1\n"
