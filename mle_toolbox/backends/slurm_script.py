@@ -14,12 +14,10 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
 from ..errors import ConfigError
 from ..spec import JobTask, Resources
-from ..templates import read_template, template_path
-from .arrays import shared_value, write_array_files
+from .arrays import render_array_script, resources_of, write_array_files
 
 SLURM_DIR = "slurm"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
 DEFAULT_SIGNAL = "B:USR1@60"
@@ -79,24 +77,11 @@ def directives(resources: Resources, *, name: str, tasks: int, max_running: int 
 def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
                   max_running: int | None, options: SlurmOptions) -> str:
     """The job script of one array of ``tasks``."""
-    resources = shared_value(tasks, "resources")
-    assert isinstance(resources, Resources)
-    lines = [f"#SBATCH {shlex.quote(opt)}" for opt in directives(
-        resources, name=name, tasks=len(tasks), max_running=max_running, options=options)]
-    for extra in resources.extra_directives:
-        if "\n" in extra or "\r" in extra:
-            raise ConfigError("a directive cannot contain a line break",
-                              key="single_job_args.extra_directives")
-        lines.append(f"#SBATCH {extra}")
-    env = shared_value(tasks, "env")
-    assert isinstance(env, tuple)
-    exports = [f"export {key}={shlex.quote(value)}" for key, value in env]
-    return Template(read_template("slurm_job.sh")).substitute(
-        directives="\n".join(lines), exports="\n".join(exports),
-        task_list=shlex.quote(str(task_list)),
-        workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
-        wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),
-    )
+    flags = directives(resources_of(tasks), name=name, tasks=len(tasks),
+                       max_running=max_running, options=options)
+    return render_array_script(tasks, template="slurm_job.sh", prefix="#SBATCH",
+                               directives=[shlex.quote(opt) for opt in flags],
+                               task_list=task_list)
 
 
 def slurm_dir(task: JobTask) -> Path:
