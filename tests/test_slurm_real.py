@@ -190,3 +190,14 @@ def test_the_warning_signal_reaches_the_job_before_its_time_limit(project: Path)
     for run in ("a", "b"):
         assert (project / "out" / run / "jobs" / "seed_0" / "stdout.log").read_text() \
             == "got USR1\n"
+
+
+def test_a_project_under_a_hostile_path_runs(project: Path) -> None:
+    weird = project.parent / "we ird 'q' $(touch pwned) %x;"
+    shutil.copytree(project, weird)
+    result = run_mle("run", "meta.yaml", "--backend", "slurm", cwd=weird, timeout=150)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(list(weird.glob("out/*/logs/seed_*.jsonl"))) == 4
+    [log_dir] = weird.glob("out/.mle/slurm/out")  # sbatch's own log went where it should
+    assert [p.name.startswith("demo_1_") for p in log_dir.iterdir()] == [True] * 4
+    assert not list(project.parent.rglob("pwned"))
