@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mle_toolbox.backends.arrays import write_task_files
 from mle_toolbox.backends.commands import RetryPolicy
 from mle_toolbox.backends.slurm import SlurmBackend, scancel
 from mle_toolbox.backends.slurm_parse import (
@@ -21,7 +22,7 @@ from mle_toolbox.backends.slurm_parse import (
 )
 from mle_toolbox.backends.slurm_script import SlurmOptions, render_script
 from mle_toolbox.errors import CommandError, ConfigError, SubmissionError
-from mle_toolbox.spec import JobState, Resources
+from mle_toolbox.spec import JobHandle, JobState, Resources
 from mle_toolbox.templates import template_path
 from tests.test_sge_unit import ScriptedQueue, _no_commands, _out, _task
 
@@ -159,7 +160,6 @@ def test_hostile_values_do_not_execute(tmp_path: Path) -> None:
     [(argv, script)] = backend.scripts([task], max_running=1)
     # sbatch expands %-patterns in --output: the directory's own % are doubled
     assert argv[-1] == f"--output={str(root).replace('%', '%%')}/exp/.mle/slurm/out/%x_%A_%a.out"
-    from mle_toolbox.backends.arrays import write_task_files
     task_list = task.internal_dir / "slurm" / "sweep_1_XXXXXX.tasks"  # type: ignore[operator]
     write_task_files([task], task_list=task_list)
     done = subprocess.run(["bash", "-c", script], cwd=tmp_path, env={**os.environ,
@@ -179,7 +179,6 @@ def test_requeue_request_runs_scontrol_requeue_with_the_array_task_id(tmp_path: 
     backend = SlurmBackend(options=SlurmOptions(), run=_no_commands)
     backend._max_tasks = 100
     [(_, script)] = backend.scripts([task])
-    from mle_toolbox.backends.arrays import write_task_files
     write_task_files([task], task_list=task.internal_dir / "slurm" / "sweep_1_XXXXXX.tasks")  # type: ignore[operator]
     env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
            "SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_JOB_ID": "41", "SLURM_JOB_ID": "44"}
@@ -271,7 +270,6 @@ def test_status_from_handles_alone(tmp_path: Path) -> None:
         _out(_read("scontrol_show_job_completed.txt")), _out(_read("scontrol_show_job_exit3.txt")),
         _out(rc=1, stderr=_read("scontrol_show_job_unknown.stderr.txt"))]})
     backend = _backend(queue)
-    from mle_toolbox.spec import JobHandle
     handles = [JobHandle(backend="slurm", job_id=f"j{i}", native_id=f"7_{i}") for i in range(4)]
     states = backend.status(handles)
     assert [states[h].state for h in handles] == [JobState.COMPLETED, JobState.RUNNING,
@@ -296,3 +294,16 @@ def test_scancel_is_chunked_deduplicated_and_idempotent() -> None:
     scancel(["9"], force=False, run=queue)  # already gone: fine
     with pytest.raises(CommandError, match="permission denied"):
         scancel(["9"], force=False, run=queue)
+
+
+def test_a_controller_time_out_on_squeue_is_retried_then_reported(tmp_path: Path) -> None:
+    timed_out = _out(rc=1, stderr="slurm_load_jobs error: Socket timed out on send/recv "
+                                  "operation")
+    queue = ScriptedQueue({"squeue": [timed_out, _out("7_0|RUNNING|None|n\n"),
+                                      timed_out, timed_out, timed_out]})
+    handle = JobHandle(backend="slurm", job_id="j", native_id="7_0")
+    backend = _backend(queue)
+    assert backend.status([handle])[handle].state is JobState.RUNNING
+    with pytest.raises(CommandError, match="cannot read the queue"):
+        backend.status([handle])
+    assert len(queue.calls) == 5  # 2, then 3 tries (the policy's bound)

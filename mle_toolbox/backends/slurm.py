@@ -34,6 +34,7 @@ from .slurm_script import SlurmOptions, render_script, sbatch_argv, task_list_pa
 
 # slurmctld busy or restarting (sbatch's own retries gave up).
 TRANSIENT = ("Socket timed out", "Unable to contact slurm controller",
+             "Communication connection failure",
              "Resource temporarily unavailable", "Zero Bytes were transmitted",
              "Connection refused", "try again later")
 SCANCEL_CHUNK = 200
@@ -102,8 +103,14 @@ class SlurmBackend(ArrayBackend):
         return None
 
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
-        """One squeue for all handles; the exit_code files decide how jobs ended."""
-        listing = squeue(self.run)
+        """One squeue for all handles; the exit_code files decide how jobs ended.
+
+        A busy controller's time-outs are retried (bounded): a failed poll would
+        otherwise end the launch with its jobs still queued.
+        """
+        listing = run_with_retry(lambda: squeue(self.run),
+                                 transient=lambda o: is_transient(o, TRANSIENT),
+                                 policy=self.retry, sleep=self.sleep)
         if listing.returncode != 0:
             raise listing.error("cannot read the queue")
         queue = {job.native_id: job for job in parse_squeue(listing.stdout)
