@@ -41,8 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Cancel the queued and running Grid Engine or "
                             "Slurm jobs of an experiment directory.")
     cancel.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
-    cancel.add_argument("--force", action="store_true",
-                        help="qdel -f; scancel --full --signal=KILL")
+    cancel.add_argument("--force", action="store_true", help="qdel -f")
     return parser
 
 
