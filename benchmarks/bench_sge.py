@@ -40,10 +40,11 @@ def _project(root: Path, *, jobs: int, exp_dir: str) -> Path:
     return meta
 
 
-def bench_submit(root: Path, *, jobs: int) -> tuple[float, int]:
-    """Seconds from meta YAML to every job queued; returns (seconds, qsub calls)."""
+def bench_submit(root: Path, *, jobs: int, backend: str = "sge") -> tuple[float, int]:
+    """Seconds from meta YAML to every job queued; returns (seconds, submit calls)."""
     from mle_toolbox.backends.commands import Output, run_command
     from mle_toolbox.backends.sge import SgeBackend
+    from mle_toolbox.backends.slurm import SlurmBackend
     from mle_toolbox.configs import load_configs
     from mle_toolbox.expand import expand
     from mle_toolbox.layout import ExperimentLayout
@@ -63,20 +64,20 @@ def bench_submit(root: Path, *, jobs: int) -> tuple[float, int]:
     plan = expand(meta, configs=load_configs(meta.config_files))
     layout = ExperimentLayout(meta.experiment_dir)
     prepared = prepare(plan, layout=layout, previous=None, meta_text=meta_path.read_text())
-    backend = SgeBackend(run=counted)
-    handles = backend.submit(make_tasks(plan, layout=layout, jobs=prepared.todo),
+    cluster = SlurmBackend(run=counted) if backend == "slurm" else SgeBackend(run=counted)
+    handles = cluster.submit(make_tasks(plan, layout=layout, jobs=prepared.todo),
                              max_running=1)
     elapsed = time.perf_counter() - start
-    backend.cancel(handles, force=True)
-    return elapsed, calls.count("qsub")
+    cluster.cancel(handles, force=True)
+    return elapsed, calls.count("sbatch" if backend == "slurm" else "qsub")
 
 
-def bench_wall(root: Path, *, jobs: int) -> float:
-    """Wall seconds of ``mle run --backend sge`` for ``jobs`` no-op jobs."""
+def bench_wall(root: Path, *, jobs: int, backend: str = "sge") -> float:
+    """Wall seconds of ``mle run --backend BACKEND`` for ``jobs`` no-op jobs."""
     meta = _project(root, jobs=jobs, exp_dir="wall")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mle_toolbox", "run", str(meta), "--backend", "sge"],
-                   check=True, capture_output=True, timeout=1800)
+    subprocess.run([sys.executable, "-m", "mle_toolbox", "run", str(meta), "--backend",
+                    backend], check=True, capture_output=True, timeout=1800)
     return time.perf_counter() - start
 
 

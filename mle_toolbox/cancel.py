@@ -1,9 +1,10 @@
 """``mle cancel EXP_DIR``: stop an experiment's queued and running jobs.
 
 Jobs are found in the job table (``.mle/jobs.sqlite``) by their recorded native
-ids, on whichever backend ran them, and marked cancelled there. Grid Engine
-arrays are also found by the unique names they were submitted under (the task
-lists in ``.mle/sge/``), which covers a submission the table could not record.
+ids, on whichever backend ran them, and marked cancelled there. Grid Engine and
+Slurm arrays are also found by the unique names they were submitted under (the
+task lists in ``.mle/sge/`` and ``.mle/slurm/``), which covers a submission the
+table could not record. Works from any shell, after the launcher is gone.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from pathlib import Path
 from .backends import get_backend
 from .backends.base import read_exit_code
 from .backends.commands import run_command
-from .backends.sge import qdel, qstat_xml
-from .backends.sge_parse import parse_qstat_xml
-from .backends.sge_script import SGE_DIR
 from .errors import ExperimentDirError
 from .jobtable import JobTable
 from .layout import ExperimentLayout
@@ -33,22 +31,45 @@ def cancel_command(args: argparse.Namespace) -> int:
     cancelled = cancel_recorded(layout, force=args.force)
     if cancelled:
         print(f"mle: cancelled {cancelled} job(s) recorded in {layout.job_table}")
-    names = {p.stem for p in (layout.internal_dir / SGE_DIR).glob("*.tasks")}
-    if not names:
-        if not cancelled:
-            print(f"mle: nothing of {layout.root} is queued or running")
-        return 0
+    sge = _names(layout, "sge")
+    slurm = _names(layout, "slurm")
+    count = (_cancel_sge(sge, force=args.force) if sge else 0) + (
+        _cancel_slurm(slurm, force=args.force) if slurm else 0)
+    if count:
+        print(f"mle: cancelled {count} array job(s) of {layout.root}")
+    elif not cancelled:
+        print(f"mle: nothing of {layout.root} is queued or running")
+    return 0
+
+
+def _names(layout: ExperimentLayout, kind: str) -> set[str]:
+    return {p.stem for p in (layout.internal_dir / kind).glob("*.tasks")}
+
+
+def _cancel_sge(names: set[str], *, force: bool) -> int:
+    from .backends.sge import qdel, qstat_xml
+    from .backends.sge_parse import parse_qstat_xml
+
     listing = qstat_xml(run_command)
     if listing.returncode != 0:
         raise listing.error("cannot read the queue")
     numbers = sorted({job.job_number for job in parse_qstat_xml(listing.stdout)
                       if job.name in names}, key=int)
-    qdel(numbers, force=args.force, run=run_command)
-    if numbers:
-        print(f"mle: cancelled {len(numbers)} array job(s) of {layout.root}")
-    elif not cancelled:
-        print(f"mle: nothing of {layout.root} is queued or running")
-    return 0
+    qdel(numbers, force=force, run=run_command)
+    return len(numbers)
+
+
+def _cancel_slurm(names: set[str], *, force: bool) -> int:
+    from .backends.slurm import scancel, squeue
+    from .backends.slurm_parse import parse_squeue
+
+    listing = squeue(run_command)
+    if listing.returncode != 0:
+        raise listing.error("cannot read the queue")
+    arrays = sorted({job.array_id for job in parse_squeue(listing.stdout)
+                     if job.name in names and job.job_state is not None}, key=int)
+    scancel(arrays, force=force, run=run_command)
+    return len(arrays)
 
 
 def cancel_recorded(layout: ExperimentLayout, *, force: bool) -> int:

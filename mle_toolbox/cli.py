@@ -36,17 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="at most N jobs at once (default: cores // num_logical_cores "
                      "locally; max_running_jobs from the YAML)")
     run.add_argument("--backend", metavar="NAME",
-                     help="where jobs run: local, sge, sge-drmaa (default: resource_to_run "
-                     "or local)")
+                     help="where jobs run: local, sge, sge-drmaa, slurm (default: "
+                     "resource_to_run or local)")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
     add_resume_flags(run)
     run.add_argument("--detach", action="store_true",
                      help="submit every job, record it and return (cluster backends)")
-    cancel = sub.add_parser("cancel", help="remove an experiment's cluster jobs (qdel)",
-                            description="Cancel the queued and running Grid Engine jobs "
-                            "of an experiment directory.")
+    cancel = sub.add_parser("cancel", help="remove an experiment's cluster jobs (qdel, scancel)",
+                            description="Cancel the queued and running Grid Engine or "
+                            "Slurm jobs of an experiment directory.")
     cancel.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
-    cancel.add_argument("--force", action="store_true", help="qdel -f")
+    cancel.add_argument("--force", action="store_true",
+                        help="kill at once (qdel -f, scancel --signal=KILL)")
     _add_eval_parser(sub)
     _add_init_parser(sub)
     add_reliability_commands(sub)

@@ -135,41 +135,9 @@ diagnose() {
     } >&2
 }
 
-fail() {
-    log "FAILED: $*"
-    diagnose
-    exit 1
-}
-
-trap 'rc=$?; log "command failed (exit $rc) at line $LINENO: $BASH_COMMAND"; diagnose; exit 1' ERR
-
-# -------------------------------------------------------- deadline and polling
-DEADLINE=0
-start_deadline() { DEADLINE=$(( $(date +%s) + TIMEOUT )); }
-remaining() { echo $(( DEADLINE - $(date +%s) )); }
-
-# wait_until DESCRIPTION CMD...: run CMD until it succeeds, sleeping 0.2 s,
-# 0.4 s, ... (at most 2 s) in between; return 1 once the deadline has passed.
-wait_until() {
-    local what=$1 delay=0.2; shift
-    while ! "$@"; do
-        if [ "$(remaining)" -le 0 ]; then
-            log "timed out after ${TIMEOUT}s waiting for: $what"
-            return 1
-        fi
-        sleep "$delay"
-        delay=$(awk -v d="$delay" 'BEGIN { d *= 2; print (d > 2 ? 2 : d) }')
-    done
-}
-
-# ------------------------------------------------------------------- packages
-packages_missing() {
-    local p
-    for p in "${PACKAGES[@]}"; do
-        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || return 0
-    done
-    return 1
-}
+# fail, the ERR trap, start_deadline, remaining, wait_until, packages_missing
+# shellcheck source=scripts/local-cluster-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/local-cluster-lib.sh"
 
 install_packages() {
     packages_missing || return 0

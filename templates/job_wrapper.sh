@@ -12,6 +12,9 @@ set -u
 
 job_dir=$1
 shift
+# Set by the Slurm job script; the job's own command must not inherit it.
+slurm_requeue_id=${MLE_SLURM_REQUEUE_ID:-}
+unset MLE_SLURM_REQUEUE_ID
 
 finish() {
     local rc=$1
@@ -88,15 +91,24 @@ while :; do
 done
 # A job that asks to be requeued (it wrote JOB_DIR/requeue, e.g. after saving a
 # checkpoint on the scheduler's warning signal) is not finished: no exit_code file,
-# and exit 99, which tells Grid Engine to put the job back into the queue. Its logs
-# move to attempts/<k>/; the metrics log and checkpoints stay for the next attempt.
+# and exit 99, which tells Grid Engine to put the job back into the queue; on Slurm
+# `scontrol requeue` (its array task id form, from the job script) does that. Its
+# logs move to attempts/<k>/; the metrics log and checkpoints stay for the next attempt.
 if [ -e "$job_dir/requeue" ]; then
     rm -f "$job_dir/requeue"
-    echo "mle_toolbox: job asked to be requeued (exit $rc); exiting 99" >&2
     mkdir -p "$job_dir/attempts/$attempt"
     for name in stdout.log stderr.log status.json; do
         if [ -e "$job_dir/$name" ]; then mv -f "$job_dir/$name" "$job_dir/attempts/$attempt/"; fi
     done
+    if [ -n "$slurm_requeue_id" ]; then
+        echo "mle_toolbox: job asked to be requeued (exit $rc); scontrol requeue $slurm_requeue_id" >&2
+        if scontrol requeue "$slurm_requeue_id"; then
+            exit 0
+        fi
+        echo "mle_toolbox: scontrol requeue $slurm_requeue_id failed; the job ends here" >&2
+        finish "$rc"
+    fi
+    echo "mle_toolbox: job asked to be requeued (exit $rc); exiting 99" >&2
     exit 99
 fi
 finish "$rc"

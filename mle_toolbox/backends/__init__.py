@@ -7,7 +7,7 @@ from collections.abc import Callable
 from ..errors import BackendUnavailable
 from .base import Backend
 
-BACKEND_NAMES = ("local", "sge", "sge-drmaa")
+BACKEND_NAMES = ("local", "sge", "sge-drmaa", "slurm")
 
 
 def _local() -> Backend:
@@ -33,8 +33,19 @@ def _sge_drmaa() -> Backend:
     return SgeDrmaaBackend()
 
 
+def _slurm() -> Backend:
+    from .slurm import SlurmBackend, slurm_available
+
+    if not slurm_available():
+        raise BackendUnavailable(
+            "backend 'slurm' needs Slurm's sbatch on PATH (load your cluster's Slurm "
+            "module; on a single machine scripts/slurm-local.sh sets one up)"
+        )
+    return SlurmBackend()
+
+
 _FACTORIES: dict[str, Callable[[], Backend]] = {
-    "local": _local, "sge": _sge, "sge-drmaa": _sge_drmaa,
+    "local": _local, "sge": _sge, "sge-drmaa": _sge_drmaa, "slurm": _slurm,
 }
 
 

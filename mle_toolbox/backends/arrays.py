@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import secrets
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from string import Template
+from typing import ClassVar
 
+from ..errors import ConfigError
 from ..fsutil import write_text_atomic
-from ..spec import JobState, JobStatus, JobTask
+from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from ..templates import read_template, template_path
 from .base import read_exit_code, status_from_exit_code
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -35,6 +40,49 @@ def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:
         write_text_atomic(argv_file, "".join(f"{arg}\0" for arg in task.argv))
     task_list.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(task_list, "".join(f"{task.job_dir}\0" for task in tasks))
+
+
+def write_array_files(tasks: Sequence[JobTask], *, task_list: Path, script: str) -> Path:
+    """Task files, the rendered ``script`` beside ``task_list`` (as ``.sh``) and a log folder.
+
+    Returns the script's path, ready for the scheduler.
+    """
+    write_task_files(tasks, task_list=task_list)
+    path = task_list.with_suffix(".sh")
+    path.write_text(script, encoding="utf-8")
+    (task_list.parent / "out").mkdir(exist_ok=True)
+    return path
+
+
+def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
+                        directives: Sequence[str], task_list: Path) -> str:
+    """Fill a job script template: ``prefix`` directives, exports and quoted paths.
+
+    ``directives`` arrive rendered and quoted; the user's ``extra_directives`` are
+    added verbatim after them (but never a line break, which would start a command).
+    """
+    lines = [f"{prefix} {directive}" for directive in directives]
+    for extra in resources_of(tasks).extra_directives:
+        if "\n" in extra or "\r" in extra:
+            raise ConfigError("a directive cannot contain a line break",
+                              key="single_job_args.extra_directives")
+        lines.append(f"{prefix} {extra}")
+    env = shared_value(tasks, "env")
+    assert isinstance(env, tuple)
+    exports = [f"export {key}={shlex.quote(value)}" for key, value in env]
+    return Template(read_template(template)).substitute(
+        directives="\n".join(lines), exports="\n".join(exports),
+        task_list=shlex.quote(str(task_list)),
+        workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
+        wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),
+    )
+
+
+def resources_of(tasks: Sequence[JobTask]) -> Resources:
+    """The resources every task of one array shares."""
+    resources = shared_value(tasks, "resources")
+    assert isinstance(resources, Resources)
+    return resources
 
 
 def scheduler_name(name: str, *, suffix: str = "") -> str:
@@ -99,3 +147,56 @@ class Tracked:
                 "left the queue without writing its exit code (killed by the scheduler, "
                 f"or the node failed); see {self.task.stderr}"))
         return self.final or JobStatus(JobState.RUNNING)
+
+
+class ArrayBackend:
+    """What the array-job backends (sge, slurm) share: submit and dry-run scripts.
+
+    Subclasses provide ``max_array_tasks``, ``_submit_array`` and ``_script``, and
+    keep the jobs they follow in ``_jobs`` (native id -> Tracked).
+    """
+
+    name: ClassVar[str]
+    _jobs: dict[str, Tracked]
+
+    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+        """Follow array tasks an earlier launcher submitted, by their recorded native ids."""
+        handles = []
+        for task, native in jobs:
+            self._jobs[native] = Tracked(task=task)
+            handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
+        return handles
+
+    def default_max_running(self, resources: Resources, *, jobs: int) -> int:
+        """The scheduler decides; no cap unless the user asks for one."""
+        return max(1, jobs)
+
+    def wait_fds(self) -> Sequence[int]:
+        """Nothing to wait on: the runner polls with back-off."""
+        return ()
+
+    def max_array_tasks(self) -> int:
+        """The most tasks one array may have on this cluster."""
+        raise NotImplementedError
+
+    def _submit_array(self, chunk: list[JobTask], *, name: str,
+                      max_running: int | None) -> list[JobHandle]:
+        raise NotImplementedError
+
+    def _script(self, chunk: list[JobTask], *, name: str,
+                max_running: int | None) -> tuple[list[str], str]:
+        raise NotImplementedError
+
+    def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                ) -> list[tuple[list[str], str]]:
+        """(submit argv, script text) of every array the tasks would be submitted as."""
+        return [self._script(chunk, name=name, max_running=max_running)
+                for name, chunk in array_names(tasks, self.max_array_tasks(), token="XXXXXX")]
+
+    def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+               ) -> list[JobHandle]:
+        """Submit the tasks as few array jobs; one handle per task, same order."""
+        handles: list[JobHandle] = []
+        for name, chunk in array_names(tasks, self.max_array_tasks()):
+            handles += self._submit_array(chunk, name=name, max_running=max_running)
+        return handles

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
-from .arrays import Tracked, array_names
+from ..spec import JobHandle, JobState, JobStatus, JobTask
+from .arrays import ArrayBackend, Tracked
 from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
 from .sge_parse import (
     parse_error_reason,
@@ -36,7 +36,7 @@ QDEL_CHUNK = 200
 
 
 @dataclass
-class SgeBackend:
+class SgeBackend(ArrayBackend):
     """Submits array jobs to Grid Engine with qsub and follows them with qstat."""
 
     name: ClassVar[str] = "sge"
@@ -50,14 +50,6 @@ class SgeBackend:
     _jobs: dict[str, Tracked] = field(default_factory=dict)
     _max_tasks: int | None = None
 
-    def default_max_running(self, resources: Resources, *, jobs: int) -> int:
-        """The scheduler decides; no cap unless the user asks for one."""
-        return max(1, jobs)
-
-    def wait_fds(self) -> Sequence[int]:
-        """Nothing to wait on: the runner polls with back-off."""
-        return ()
-
     def max_array_tasks(self) -> int:
         """The cluster's ``max_aj_tasks`` (asked once)."""
         if self._max_tasks is None:
@@ -65,21 +57,11 @@ class SgeBackend:
             self._max_tasks = parse_max_aj_tasks(output.stdout if output.returncode == 0 else "")
         return self._max_tasks
 
-    def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
-                ) -> list[tuple[list[str], str]]:
-        """(qsub argv, script text) of every array the tasks would be submitted as."""
-        return [(qsub_argv(chunk), render_script(
-                    chunk, task_list=task_list_path(chunk, name=name), name=name,
-                    max_running=max_running, options=self.options))
-                for name, chunk in array_names(tasks, self.max_array_tasks(), token="XXXXXX")]
-
-    def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
-               ) -> list[JobHandle]:
-        """Submit the tasks as few array jobs; one handle per task, same order."""
-        handles: list[JobHandle] = []
-        for name, chunk in array_names(tasks, self.max_array_tasks()):
-            handles += self._submit_array(chunk, name=name, max_running=max_running)
-        return handles
+    def _script(self, chunk: list[JobTask], *, name: str,
+                max_running: int | None) -> tuple[list[str], str]:
+        return qsub_argv(chunk), render_script(
+            chunk, task_list=task_list_path(chunk, name=name), name=name,
+            max_running=max_running, options=self.options)
 
     def _submit_array(self, chunk: list[JobTask], *, name: str,
                       max_running: int | None) -> list[JobHandle]:
@@ -93,18 +75,8 @@ class SgeBackend:
         if output.returncode != 0:
             raise output.error("qsub refused the job")
         number = parse_qsub_terse(output.stdout).job_number
-        handles = []
-        for index, task in enumerate(chunk, start=1):
-            native = f"{number}.{index}"
-            self._jobs[native] = Tracked(task=task)
-            handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
-        return handles
-
-    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
-        """Follow array tasks an earlier launcher submitted, by ``job.task`` id."""
-        for task, native in jobs:
-            self._jobs[native] = Tracked(task=task)
-        return [JobHandle(backend=self.name, job_id=t.job_id, native_id=n) for t, n in jobs]
+        return self.attach([(task, f"{number}.{index}")
+                            for index, task in enumerate(chunk, start=1)])
 
     def _already_queued(self, name: str, *, count: int) -> Output | None:
         # qsub may have failed after the qmaster accepted the job: never submit twice.

@@ -13,12 +13,10 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from string import Template
 
 from ..errors import ConfigError
 from ..spec import JobTask, Resources
-from ..templates import read_template, template_path
-from .arrays import shared_value, write_task_files
+from .arrays import render_array_script, resources_of, write_array_files
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,24 +79,11 @@ def _memory_per_slot(resources: Resources) -> int | None:
 def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
                   max_running: int | None, options: SgeOptions) -> str:
     """The job script of one array of ``tasks``."""
-    resources = shared_value(tasks, "resources")
-    assert isinstance(resources, Resources)
-    lines = [f"#$ {shlex.join(args)}" for args in directives(
-        resources, name=name, tasks=len(tasks), max_running=max_running, options=options)]
-    for extra in resources.extra_directives:
-        if "\n" in extra or "\r" in extra:
-            raise ConfigError("a directive cannot contain a line break",
-                              key="single_job_args.extra_directives")
-        lines.append(f"#$ {extra}")
-    env = shared_value(tasks, "env")
-    assert isinstance(env, tuple)
-    exports = [f"export {key}={shlex.quote(value)}" for key, value in env]
-    return Template(read_template("sge_job.sh")).substitute(
-        directives="\n".join(lines), exports="\n".join(exports),
-        task_list=shlex.quote(str(task_list)),
-        workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
-        wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),
-    )
+    flags = directives(resources_of(tasks), name=name, tasks=len(tasks),
+                       max_running=max_running, options=options)
+    return render_array_script(tasks, template="sge_job.sh", prefix="#$",
+                               directives=[shlex.join(args) for args in flags],
+                               task_list=task_list)
 
 
 SGE_DIR = "sge"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
@@ -121,13 +106,8 @@ def write_array(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
     Returns the script, ready for qsub or DRMAA.
     """
     task_list = task_list_path(tasks, name=name)
-    write_task_files(tasks, task_list=task_list)
-    script = task_list.with_suffix(".sh")
-    script.write_text(render_script(tasks, task_list=task_list, name=name,
-                                    max_running=max_running, options=options),
-                      encoding="utf-8")
-    (task_list.parent / "out").mkdir(exist_ok=True)
-    return script
+    return write_array_files(tasks, task_list=task_list, script=render_script(
+        tasks, task_list=task_list, name=name, max_running=max_running, options=options))
 
 
 def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:

@@ -1,0 +1,192 @@
+"""Slurm through sbatch / squeue / scancel.
+
+A sweep goes in as array jobs (``sbatch --array=0-N%M``), one rendered script per
+array; task k finds its job directory in a task list written at submit. Native ids
+are Slurm's own ``<array_id>_<task>``, so status and cancel work from handles
+alone. Status comes from one ``squeue`` per poll plus each job's own ``exit_code``
+file, which is the truth about success; ``scontrol show job`` is asked only about
+jobs that left the queue without one. No loops over time and no sleeps here,
+except the bounded back-off of a retried submission.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..spec import JobHandle, JobState, JobStatus, JobTask
+from .arrays import ArrayBackend, Tracked
+from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
+from .slurm_parse import (
+    SQUEUE_FORMAT,
+    STUCK_REASONS,
+    EndedJob,
+    QueuedJob,
+    parse_max_array_size,
+    parse_sbatch_parsable,
+    parse_scontrol_job,
+    parse_squeue,
+)
+from .slurm_script import SlurmOptions, render_script, sbatch_argv, task_list_path, write_array
+
+# slurmctld busy or restarting (sbatch's own retries gave up).
+TRANSIENT = ("Socket timed out", "Unable to contact slurm controller",
+             "Communication connection failure",
+             "Resource temporarily unavailable", "Zero Bytes were transmitted",
+             "Connection refused", "try again later")
+SCANCEL_CHUNK = 200
+
+
+@dataclass
+class SlurmBackend(ArrayBackend):
+    """Submits array jobs to Slurm with sbatch and follows them with squeue."""
+
+    name: ClassVar[str] = "slurm"
+    throttles: ClassVar[bool] = True
+
+    options: SlurmOptions = field(default_factory=SlurmOptions.from_env)
+    run: Runner = field(default=run_command)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    _jobs: dict[str, Tracked] = field(default_factory=dict)
+    _max_tasks: int | None = None
+
+    def max_array_tasks(self) -> int:
+        """The cluster's ``MaxArraySize`` (asked once): task ids 0 .. size - 1."""
+        if self._max_tasks is None:
+            output = self.run(["scontrol", "show", "config"])
+            self._max_tasks = parse_max_array_size(
+                output.stdout if output.returncode == 0 else "")
+        return self._max_tasks
+
+    def _script(self, chunk: list[JobTask], *, name: str,
+                max_running: int | None) -> tuple[list[str], str]:
+        return sbatch_argv(chunk), render_script(
+            chunk, task_list=task_list_path(chunk, name=name), name=name,
+            max_running=max_running, options=self.options)
+
+    def _submit_array(self, chunk: list[JobTask], *, name: str,
+                      max_running: int | None) -> list[JobHandle]:
+        script = write_array(chunk, name=name, max_running=max_running, options=self.options)
+        argv = [*sbatch_argv(chunk), str(script)]
+        output = run_with_retry(
+            lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
+            before_retry=lambda: self._already_queued(name),
+            policy=self.retry, sleep=self.sleep,
+        )
+        if output.returncode != 0:
+            raise output.error("sbatch refused the job")
+        array_id = parse_sbatch_parsable(output.stdout)
+        return self.attach([(task, f"{array_id}_{index}") for index, task in enumerate(chunk)])
+
+    def _already_queued(self, name: str) -> Output | None:
+        # sbatch may have failed after slurmctld accepted the job: never submit twice.
+        listing = squeue(self.run)
+        for job in parse_squeue(listing.stdout if listing.returncode == 0 else ""):
+            if job.name == name:
+                return Output(argv=("sbatch",), returncode=0, stdout=f"{job.array_id}\n",
+                              stderr="")
+        return None
+
+    def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
+        """One squeue for all handles; the exit_code files decide how jobs ended.
+
+        A busy controller's time-outs are retried (bounded): a failed poll would
+        otherwise end the launch with its jobs still queued.
+        """
+        listing = run_with_retry(lambda: squeue(self.run),
+                                 transient=lambda o: is_transient(o, TRANSIENT),
+                                 policy=self.retry, sleep=self.sleep)
+        if listing.returncode != 0:
+            raise listing.error("cannot read the queue")
+        queue = {job.native_id: job for job in parse_squeue(listing.stdout)
+                 if job.job_state is not None}
+        now = self.clock()
+        return {handle: self._status_of(handle, queue, now=now) for handle in handles}
+
+    def _status_of(self, handle: JobHandle, queue: Mapping[str, QueuedJob], *,
+                   now: float) -> JobStatus:
+        queued = queue.get(handle.native_id)
+        tracked = self._jobs.get(handle.native_id)
+        if tracked is None:
+            return self._untracked_status(handle, queued)
+        ended = tracked.ended()
+        if ended is not None:
+            return ended
+        if queued is None:
+            if tracked.missing_since is None:
+                tracked.final = self._never_started(handle)
+                if tracked.final is not None:
+                    return tracked.final
+            return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
+        tracked.seen()
+        if queued.job_state is JobState.PENDING and queued.reason in STUCK_REASONS:
+            self.cancel([handle])
+            tracked.final = JobStatus(JobState.FAILED, reason=(
+                f"Slurm cannot run it: pending with reason {queued.reason}"))
+            return tracked.final
+        return JobStatus(queued.job_state or JobState.RUNNING)
+
+    def _never_started(self, handle: JobHandle) -> JobStatus | None:
+        # A job that ended without ever running (cancelled while pending) will write no
+        # exit_code: no need to wait out the grace for it. Asked once per job.
+        ended = self._scontrol_job(handle)
+        if ended is None or not ended.is_over or ended.started:
+            return None
+        return JobStatus(JobState.FAILED, reason=(
+            f"Slurm ended it before it started (state {ended.state}, reason {ended.reason})"))
+
+    def _scontrol_job(self, handle: JobHandle) -> EndedJob | None:
+        detail = self.run(["scontrol", "show", "job", handle.native_id])
+        return parse_scontrol_job(detail.stdout) if detail.returncode == 0 else None
+
+    def _untracked_status(self, handle: JobHandle, queued: QueuedJob | None) -> JobStatus:
+        # No job dir known (not tracked): the queue, then Slurm's memory of the job.
+        if queued is not None and queued.job_state is not None:
+            return JobStatus(queued.job_state)
+        ended = self._scontrol_job(handle)
+        if ended is None:
+            return JobStatus(JobState.UNKNOWN, reason="Slurm no longer knows the job")
+        if ended.state == "COMPLETED" and ended.exit_code == 0:
+            return JobStatus(JobState.COMPLETED, exit_code=0)
+        return JobStatus(JobState.FAILED, exit_code=ended.exit_code,
+                         reason=f"Slurm state {ended.state} (reason {ended.reason})")
+
+    def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
+        """scancel every handle (chunked); jobs already gone are fine."""
+        scancel([h.native_id for h in handles], force=force, run=self.run)
+
+
+def squeue(run: Runner) -> Output:
+    """This user's jobs, one line per array task: the one queue query per poll."""
+    return run(["squeue", "-h", "-r", "-u", getpass.getuser(), "-o", SQUEUE_FORMAT])
+
+
+def scancel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
+    """scancel jobs or array tasks (``123`` / ``123_4``) in chunks; ids already gone are fine.
+
+    ``force`` sends SIGKILL to every process of the job, the batch shell included.
+    """
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), SCANCEL_CHUNK):
+        flags = ["--full", "--signal=KILL"] if force else []
+        output = run(["scancel", *flags, *unique[start:start + SCANCEL_CHUNK]])
+        if output.returncode != 0 and not _only_gone(output):
+            raise output.error("scancel failed")
+
+
+def _only_gone(output: Output) -> bool:
+    lines = [ln for ln in f"{output.stdout}\n{output.stderr}".splitlines() if ln.strip()]
+    return all("Invalid job id" in ln or "already completing or completed" in ln
+               or "Job/step already" in ln for ln in lines)
+
+
+def slurm_available() -> bool:
+    """True when an sbatch client is on PATH."""
+    from shutil import which
+
+    return which("sbatch") is not None

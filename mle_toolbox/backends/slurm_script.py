@@ -1,0 +1,113 @@
+"""Rendering of Slurm array job scripts from ``templates/slurm_job.sh``.
+
+``single_job_args`` become ``#SBATCH`` directives; every value is ``shlex.quote``d.
+Paths stay off the script and go on sbatch's command line (an argv list), because
+sbatch's directive parser does not understand shell quoting. Site-specific names
+(GPU gres, warning signal) come from ``MLE_SLURM_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..spec import JobTask, Resources
+from .arrays import render_array_script, resources_of, write_array_files
+
+SLURM_DIR = "slurm"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
+DEFAULT_SIGNAL = "B:USR1@60"
+_SIGNAL = re.compile(r"^(B:)?(R:)?[A-Z0-9]+(@\d+)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmOptions:
+    """Names that differ between Slurm sites."""
+
+    gpu_gres: str = "gpu"
+    signal: str = DEFAULT_SIGNAL  # --signal: warn the job's batch shell before the time limit
+    vanish_grace_s: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SlurmOptions:
+        """Options from ``MLE_SLURM_GPU``, ``MLE_SLURM_SIGNAL`` ("": none), ``MLE_SLURM_GRACE``."""
+        env = os.environ if env is None else env
+        grace = env.get("MLE_SLURM_GRACE", "30")
+        try:
+            grace_s = float(grace)
+        except ValueError:
+            raise ConfigError(f"expected seconds, got {grace!r}", key="MLE_SLURM_GRACE") from None
+        signal = env.get("MLE_SLURM_SIGNAL", DEFAULT_SIGNAL)
+        if signal and not _SIGNAL.match(signal):
+            raise ConfigError(f"expected a signal like B:USR1@60, got {signal!r}",
+                              key="MLE_SLURM_SIGNAL")
+        return cls(gpu_gres=env.get("MLE_SLURM_GPU", "gpu"), signal=signal,
+                   vanish_grace_s=grace_s)
+
+
+def directives(resources: Resources, *, name: str, tasks: int, max_running: int | None,
+               options: SlurmOptions) -> list[str]:
+    """The sbatch options of one array (``--key=value``)."""
+    array = f"0-{tasks - 1}"
+    if max_running is not None and max_running < tasks:
+        array += f"%{max_running}"
+    out = [f"--job-name={name}", f"--array={array}", "--ntasks=1",
+           f"--cpus-per-task={resources.cores}", "--open-mode=append", "--requeue"]
+    if resources.memory_per_cpu_mb is not None:
+        out.append(f"--mem-per-cpu={resources.memory_per_cpu_mb}M")
+    elif resources.memory_mb is not None:
+        out.append(f"--mem={resources.memory_mb}M")
+    if resources.time_limit:
+        out.append(f"--time={resources.time_limit}")
+    if resources.gpus:
+        out.append(f"--gres={options.gpu_gres}:{resources.gpus}")
+    if resources.queue:
+        out.append(f"--partition={resources.queue}")
+    if resources.project:
+        out.append(f"--account={resources.project}")
+    if options.signal:
+        out.append(f"--signal={options.signal}")
+    return out
+
+
+def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
+                  max_running: int | None, options: SlurmOptions) -> str:
+    """The job script of one array of ``tasks``."""
+    flags = directives(resources_of(tasks), name=name, tasks=len(tasks),
+                       max_running=max_running, options=options)
+    return render_array_script(tasks, template="slurm_job.sh", prefix="#SBATCH",
+                               directives=[shlex.quote(opt) for opt in flags],
+                               task_list=task_list)
+
+
+def slurm_dir(task: JobTask) -> Path:
+    """Where the launcher keeps scripts, task lists and scheduler logs of Slurm arrays."""
+    return (task.internal_dir or task.job_dir.parent) / SLURM_DIR
+
+
+def task_list_path(tasks: Sequence[JobTask], *, name: str) -> Path:
+    """The task list of the array ``name``; its script sits beside it as ``.sh``."""
+    return slurm_dir(tasks[0]) / f"{name}.tasks"
+
+
+def write_array(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
+                options: SlurmOptions) -> Path:
+    """Job argv files, task list, rendered script and log folder of one array."""
+    task_list = task_list_path(tasks, name=name)
+    return write_array_files(tasks, task_list=task_list, script=render_script(
+        tasks, task_list=task_list, name=name, max_running=max_running, options=options))
+
+
+def sbatch_argv(tasks: Sequence[JobTask]) -> list[str]:
+    """sbatch and the options kept off the script: the array's scheduler log.
+
+    Each job's own stdout and stderr are appended to files in its job dir by the
+    script; this log only catches what happens before (``%`` is doubled because
+    sbatch expands ``%x``-style patterns in it).
+    """
+    out_dir = str(slurm_dir(tasks[0]) / "out").replace("%", "%%")
+    return ["sbatch", "--parsable", f"--output={out_dir}/%x_%A_%a.out"]
