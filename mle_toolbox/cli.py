@@ -1,4 +1,5 @@
-"""Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``, ``mle cancel``.
+"""Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``, ``mle cancel``,
+``mle ls``, ``mle show``, ``mle report``.
 
 Never prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job
 failed, 2 bad input or unusable experiment directory, 130 interrupted.
@@ -37,12 +38,26 @@ def build_parser() -> argparse.ArgumentParser:
                      help="where jobs run: local, sge, sge-drmaa (default: resource_to_run "
                      "or local)")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
+    run.add_argument("--purpose", metavar="TEXT",
+                     help="why this experiment runs; kept in the experiment history")
     cancel = sub.add_parser("cancel", help="remove an experiment's cluster jobs (qdel)",
                             description="Cancel the queued and running Grid Engine jobs "
                             "of an experiment directory.")
     cancel.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
     cancel.add_argument("--force", action="store_true", help="qdel -f")
+    _add_results_parsers(sub)
     return parser
+
+
+def _add_results_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .history_cli import add_parsers
+
+    add_parsers(sub)
+    report = sub.add_parser("report", help="write report.md/.html with tables and figures",
+                            description="Write report.md and report.html (tables, best run, "
+                            "failed jobs, PNG figures) into an experiment directory.")
+    report.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
+    report.add_argument("--no-figures", action="store_true", help="tables only")
 
 
 def _positive(text: str) -> int:
@@ -73,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .cancel import cancel_command
 
             return cancel_command(args)
+        if args.command in ("ls", "show", "report"):
+            return _results_command(args)
         from .launch import run_command
 
         return run_command(args)
@@ -82,6 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mle: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _results_command(args: argparse.Namespace) -> int:
+    if args.command == "report":
+        from .report import report_command
+
+        return report_command(args)
+    from .history_cli import ls_command, show_command
+
+    return ls_command(args) if args.command == "ls" else show_command(args)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,16 @@ from .backends.base import Backend
 from .configs import load_configs
 from .expand import Plan, expand
 from .fsutil import write_json_atomic
+from .history import database_path, launch_fields, recording
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
+from .progress import Progress
+from .report import report_after_run
 from .results import summarize_run
 from .runner import RunReport, run_jobs
-from .spec import JobResult, JobState
+from .spec import JobState
 from .tasks import make_tasks
 
 log = logging.getLogger("mle_toolbox")
@@ -44,10 +47,12 @@ def run_command(args: argparse.Namespace) -> int:
                    previous=previous, show_all=args.all)
         return 0
     with ExperimentLock(layout.lock), _launcher_log(layout):
-        return _launch(plan, layout=layout, backend=backend, max_running=max_running)
+        return _launch(plan, layout=layout, backend=backend, max_running=max_running,
+                       purpose=getattr(args, "purpose", None))
 
 
-def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int) -> int:
+def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
+            purpose: str | None = None) -> int:
     previous = existing_plan(plan, layout)  # again, now that we hold the lock
     prepared = prepare(plan, layout=layout, previous=previous,
                        meta_text=plan.meta.path.read_text(encoding="utf-8"))
@@ -60,31 +65,21 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
           f"at once; results in {layout.root}", flush=True)
     log.info("launch: %d jobs to run, %d done earlier", len(prepared.todo), len(prepared.done))
     tasks = make_tasks(plan, layout=layout, jobs=prepared.todo)
-    progress = Progress(total=len(tasks))
-    report = run_jobs(tasks, backend=backend, max_running=max_running, on_result=progress)
-    _write_results(plan, layout=layout, report=report, backend=backend.name,
-                   skipped=[j.job_id for j in prepared.done])
+    fields = launch_fields(plan, layout=layout, backend=backend.name, purpose=purpose,
+                           total=len(tasks), skipped=len(prepared.done))
+    with recording(path=database_path(plan.meta.path.parent), fields=fields) as entry:
+        with Progress(total=len(tasks)) as progress:
+            report = run_jobs(tasks, backend=backend, max_running=max_running,
+                              on_result=progress, on_start=progress.started)
+        _write_results(plan, layout=layout, report=report, backend=backend.name,
+                       skipped=[j.job_id for j in prepared.done])
+        entry.finish(report)
     print_summary(report, layout=layout)
+    if not report.interrupted:
+        report_after_run(layout)
     if report.interrupted:
         return 130
     return 1 if report.failed else 0
-
-
-class Progress:
-    """Prints one line per finished job (readable in CI logs and terminals alike)."""
-
-    def __init__(self, *, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.width = len(str(total))
-
-    def __call__(self, result: JobResult) -> None:
-        self.done += 1
-        log.info("%s %s %s", result.job_id, result.state.value, result.reason)
-        took = f" {result.duration_s:.1f}s" if result.duration_s is not None else ""
-        why = f"  {result.reason}" if result.reason else ""
-        print(f"[{self.done:>{self.width}}/{self.total}] {result.state.value:<9} "
-              f"{result.job_id}{took}{why}", flush=True)
 
 
 def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, backend: str,
@@ -101,7 +96,8 @@ def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, b
         "backend": backend, "finished": time.time(), "elapsed_s": report.elapsed_s,
         "interrupted": report.interrupted, "counts": counts, "skipped": skipped,
         "jobs": [{"job_id": r.job_id, "state": r.state.value, "exit_code": r.exit_code,
-                  "reason": r.reason, "duration_s": r.duration_s} for r in report.results],
+                  "reason": r.reason, "duration_s": r.duration_s,
+                  "stderr_tail": r.stderr_tail} for r in report.results],
     }
     write_json_atomic(layout.report, document)
 

@@ -64,6 +64,7 @@ class _Loop:
     on_result: Callable[[JobResult], None] | None
     clock: Callable[[], float]
     queue: deque[JobTask]
+    on_start: Callable[[str], None] | None = None
     live: dict[JobHandle, _Live] = field(default_factory=dict)
     results: dict[str, JobResult] = field(default_factory=dict)
 
@@ -72,10 +73,15 @@ def run_jobs(
     tasks: Sequence[JobTask], *, backend: Backend, max_running: int,
     poll: PollPolicy | None = None, on_result: Callable[[JobResult], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    on_start: Callable[[str], None] | None = None,
 ) -> RunReport:
-    """Run every task to a final state and report the outcome of each."""
+    """Run every task to a final state and report the outcome of each.
+
+    ``on_start(job_id)`` is called when a job is first seen running, ``on_result``
+    when it reaches a final state (progress displays use both).
+    """
     loop = _Loop(backend=backend, max_running=max(1, max_running), poll=poll or PollPolicy(),
-                 on_result=on_result, clock=clock, queue=deque(tasks))
+                 on_result=on_result, clock=clock, queue=deque(tasks), on_start=on_start)
     start = clock()
     interrupted = False
     try:
@@ -130,6 +136,8 @@ def _collect(loop: _Loop) -> bool:
         live = loop.live[handle]
         if status.state is JobState.RUNNING and live.running_since is None:
             live.running_since = now
+            if loop.on_start is not None:
+                loop.on_start(live.task.job_id)
         if status.state.is_final:
             _finish(loop, handle, status, now=now)
             changed = True
