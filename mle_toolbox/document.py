@@ -90,7 +90,7 @@ _STYLE = ("body{font-family:sans-serif;max-width:75em;margin:1em auto}"
 
 def _html(block: Block) -> str:
     if isinstance(block, Heading):
-        return f"<h{block.level}>{html.escape(block.text)}</h{block.level}>"
+        return f"<h{block.level}>{_inline(block.text)}</h{block.level}>"
     if isinstance(block, Para):
         return f"<p>{_inline(block.text)}</p>"
     if isinstance(block, Table):

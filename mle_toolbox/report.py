@@ -211,9 +211,8 @@ def _failures(exp: _Experiment) -> list[Block]:
     blocks: list[Block] = [Heading(f"Failed jobs ({len(jobs)})")]
     for job in jobs:
         code = job.get("exit_code")
-        blocks.append(Para(f"`{job['job_id']}`: {job.get('state')}"
-                           f"{f', exit code {code}' if code is not None else ''}: "
-                           f"{job.get('reason') or '-'}"))
+        why = job.get("reason") or (f"exit code {code}" if code is not None else "-")
+        blocks.append(Para(f"`{job['job_id']}`: {job.get('state')}: {why}"))
         if job.get("stderr_tail"):
             blocks.append(Code(job["stderr_tail"]))
     return blocks
