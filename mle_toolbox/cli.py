@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
     run.add_argument("--purpose", metavar="TEXT",
                      help="why this experiment runs; kept in the experiment history")
+    run.add_argument("--no-report", action="store_true",
+                     help="do not write report.md/.html at the end (mle report does it later)")
     cancel = sub.add_parser("cancel", help="remove an experiment's cluster jobs (qdel)",
                             description="Cancel the queued and running Grid Engine jobs "
                             "of an experiment directory.")

@@ -48,11 +48,12 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     with ExperimentLock(layout.lock), _launcher_log(layout):
         return _launch(plan, layout=layout, backend=backend, max_running=max_running,
-                       purpose=getattr(args, "purpose", None))
+                       purpose=getattr(args, "purpose", None),
+                       write_report=not getattr(args, "no_report", False))
 
 
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
-            purpose: str | None = None) -> int:
+            purpose: str | None = None, write_report: bool = True) -> int:
     previous = existing_plan(plan, layout)  # again, now that we hold the lock
     prepared = prepare(plan, layout=layout, previous=previous,
                        meta_text=plan.meta.path.read_text(encoding="utf-8"))
@@ -75,7 +76,7 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
                        skipped=[j.job_id for j in prepared.done])
         entry.finish(report)
     print_summary(report, layout=layout)
-    if not report.interrupted:
+    if write_report and not report.interrupted:
         report_after_run(layout)
     if report.interrupted:
         return 130

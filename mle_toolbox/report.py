@@ -23,7 +23,7 @@ from .document import Block, Code, Heading, Image, Para, Table, to_html, to_mark
 from .errors import ExperimentDirError
 from .fsutil import write_text_atomic
 from .layout import ExperimentLayout
-from .plots import INSTALL_HINT, heatmap, learning_curves, pyplot
+from .plots import INSTALL_HINT, figure_class, heatmap, learning_curves
 from .results import load_log, seed_logs, summarize_run
 
 MAX_RUN_FIGURES = 24  # learning-curve PNGs per report; a big grid gets its heatmap instead
@@ -220,11 +220,11 @@ def _failures(exp: _Experiment) -> list[Block]:
 
 def _figures(exp: _Experiment) -> tuple[list[Block], list[Path]]:
     blocks: list[Block] = [Heading("Figures")]
-    plt = pyplot()
-    if plt is None:
+    figure = figure_class()
+    if figure is None:
         return [*blocks, Para(f"Figures need matplotlib: `{INSTALL_HINT}`")], []
     written: list[Path] = []
-    grid = _heatmap(plt, exp)
+    grid = _heatmap(figure, exp)
     if grid is not None:
         written.append(grid)
         blocks.append(Image(_relative(exp, grid), "heatmap of the objective"))
@@ -232,7 +232,7 @@ def _figures(exp: _Experiment) -> tuple[list[Block], list[Path]]:
     for run_id in runs[:MAX_RUN_FIGURES]:
         path = exp.layout.figures_dir / f"curves_{run_id}.png"
         agg = load_log(exp.layout.run_dir(run_id), aggregate_seeds=True)
-        if learning_curves(plt, agg=agg, run_id=run_id, path=path):
+        if learning_curves(figure, agg=agg, run_id=run_id, path=path):
             written.append(path)
             blocks.append(Image(_relative(exp, path), f"learning curves of {run_id}"))
     if len(runs) > MAX_RUN_FIGURES:
@@ -245,7 +245,7 @@ def _relative(exp: _Experiment, path: Path) -> str:
     return path.relative_to(exp.layout.root).as_posix()
 
 
-def _heatmap(plt: Any, exp: _Experiment) -> Path | None:
+def _heatmap(figure: Any, exp: _Experiment) -> Path | None:
     names, params = _params(exp)
     if exp.objective is None or len(names) != 2:
         return None
@@ -259,7 +259,7 @@ def _heatmap(plt: Any, exp: _Experiment) -> Path | None:
             where = params[run_id]
             grid[ys.index(where.get(names[1]))][xs.index(where.get(names[0]))] = final["mean"]
     path = exp.layout.figures_dir / f"heatmap_{metric}.png"
-    heatmap(plt, grid=grid, xs=xs, ys=ys, path=path,
+    heatmap(figure, grid=grid, xs=xs, ys=ys, path=path,
             labels=(names[0], names[1], f"final {metric} (mean over seeds)"))
     return path
 

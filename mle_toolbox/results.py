@@ -156,13 +156,20 @@ def _aggregate(seeds: dict[str, AttrDict]) -> AttrDict:
                 continue  # text, or shapes that differ between seeds: nothing to average
             # axis 0 is the seed; a step with no finite value gives NaN, quietly.
             stack = np.stack([c[:length].astype(float) for c in columns])
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                agg = AttrDict(mean=np.nanmean(stack, axis=0), std=np.nanstd(stack, axis=0))
-                for q in PERCENTILES:
-                    agg[f"p{q}"] = np.nanpercentile(stack, q, axis=0)
-            out.stats[name] = agg
+            out.stats[name] = _seed_statistics(np, stack)
     return out
+
+
+def _seed_statistics(np: Any, stack: Any) -> AttrDict:
+    """Mean, std and percentiles over axis 0 (the seed), ignoring NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        agg = AttrDict(mean=np.nanmean(stack, axis=0), std=np.nanstd(stack, axis=0))
+        # nanpercentile loops in Python per column: 100x slower, only needed with NaN.
+        percentile = np.nanpercentile if np.isnan(stack).any() else np.percentile
+        for q, values in zip(PERCENTILES, percentile(stack, PERCENTILES, axis=0), strict=True):
+            agg[f"p{q}"] = values
+    return agg
 
 
 def load_meta_log(experiment_dir: str | Path, *, aggregate_seeds: bool = False) -> AttrDict:
