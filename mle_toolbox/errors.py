@@ -81,3 +81,9 @@ class CommandError(MleError):
 
 class SubmissionError(MleError):
     """A scheduler accepted no job, or answered something we cannot parse."""
+
+
+class HistoryError(MleError):
+    """The experiment-history database exists but cannot be read."""
+
+    exit_code = 2

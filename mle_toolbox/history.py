@@ -98,28 +98,37 @@ def database_path(project_dir: Path) -> Path:
 
 
 @contextmanager
-def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """An open connection with the schema in place; closed on exit."""
+def connect(path: Path, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+    """An open connection, closed on exit; ``write`` also puts the schema in place.
+
+    Readers (``mle ls``) change nothing, so a colleague's read-only database works.
+    """
     import sqlite3
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if write:
+        path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE), so a
     # writer takes the lock before reading and two launchers never deadlock.
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
-        # WAL lets `mle ls` read while a launcher writes; file systems without shared
-        # memory (NFS) keep the rollback journal, which is still correct, only slower.
-        conn.execute("PRAGMA journal_mode=WAL")
-        with _transaction(conn):
-            if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                # One statement at a time: executescript would commit our transaction.
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if write:
+            _prepare(conn)
         yield conn
     finally:
         conn.close()
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    # WAL lets `mle ls` read while a launcher writes; file systems without shared
+    # memory (NFS) keep the rollback journal, which is still correct, only slower.
+    conn.execute("PRAGMA journal_mode=WAL")
+    with _transaction(conn):
+        if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            # One statement at a time: executescript would commit our transaction.
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
 @contextmanager

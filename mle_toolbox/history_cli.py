@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from . import history
-from .errors import ConfigError
+from .errors import ConfigError, HistoryError
 from .fsutil import dumps_json
 from .history import Entry
 from .layout import HISTORY_DB_ENV, ExperimentLayout, history_db
@@ -39,10 +39,15 @@ def find_database(*, project: str | None, exp_dir: Path | None = None) -> Path |
 
 
 def _entries(path: Path | None, **filters: str | None) -> list[Entry]:
+    import sqlite3
+
     if path is None or not path.is_file():
         return []
-    with history.connect(path) as conn:
-        return history.select(conn, **filters)
+    try:
+        with history.connect(path, write=False) as conn:
+            return history.select(conn, **filters)
+    except sqlite3.Error as err:
+        raise HistoryError(f"cannot read the experiment history {path}: {err}") from err
 
 
 def ls_command(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -176,8 +177,9 @@ def _best(exp: _Experiment) -> list[Block]:
     run_id, stat = found
     names, params = _params(exp)
     setting = ", ".join(f"{n}={_value(params[run_id].get(n))}" for n in names)
+    seeds = len(stat["per_seed"])
     return [*blocks, Para(f"**{run_id}**: {goal} final `{objective.metric}` (mean over "
-                          f"{len(stat['per_seed'])} seeds) = {_mean_std(stat)}"
+                          f"{seeds} seed{'s' if seeds != 1 else ''}) = {_mean_std(stat)}"
                           + (f"; {setting}" if setting else ""))]
 
 
@@ -258,10 +260,15 @@ def _heatmap(figure: Any, exp: _Experiment) -> Path | None:
         if final and final["mean"] is not None:
             where = params[run_id]
             grid[ys.index(where.get(names[1]))][xs.index(where.get(names[0]))] = final["mean"]
-    path = exp.layout.figures_dir / f"heatmap_{metric}.png"
+    path = exp.layout.figures_dir / f"heatmap_{_file_safe(metric)}.png"
     heatmap(figure, grid=grid, xs=xs, ys=ys, path=path,
             labels=(names[0], names[1], f"final {metric} (mean over seeds)"))
     return path
+
+
+def _file_safe(name: str) -> str:
+    # Metric names come from the YAML: keep the file inside figures/ whatever they are.
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "objective"
 
 
 def _order(value: Any) -> tuple[int, Any]:

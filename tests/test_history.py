@@ -190,3 +190,13 @@ def test_many_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         mine = [e for e in entries if e.name == f"w{writer}"]
         assert [e.jobs_completed for e in mine] == list(range(25))
         assert all(e.state == "completed" for e in mine)
+
+
+def test_an_unreadable_database_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / ".mle").mkdir()
+    history_db(tmp_path).write_bytes(b"this is not a database" * 100)
+    result = run_mle("ls", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"mle: error: cannot read the experiment history {history_db(tmp_path)}: ")
+    assert "Traceback" not in result.stderr

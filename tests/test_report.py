@@ -224,3 +224,26 @@ def _table_plain(markdown: str) -> dict[str, list[str]]:
     assert rows[0] == "| run | seeds | final | best |"
     return {cells[0]: cells[1:] for cells in
             ([c.strip() for c in row.strip("|").split("|")] for row in rows[2:])}
+
+
+def test_hostile_metric_names_stay_inside_the_figures_folder(tmp_path: Path) -> None:
+    from mle_toolbox import MetricLogger
+
+    metric = "../../escaped/loss"
+    exp = tmp_path / "deep" / "exp"
+    layout = ExperimentLayout(exp)
+    runs = []
+    for index, (a, b) in enumerate([(1, "x"), (1, "y"), (2, "x"), (2, "y")]):
+        runs.append({"run_id": f"r{index}", "params": {"a": a, "b": b}})
+        log = MetricLogger(layout.job(f"r{index}", 0).metrics_log)
+        log.update({"step": 0}, {metric: float(index)})
+        log.close()
+    layout.plan.write_text(json.dumps({"runs": runs, "seeds": [0]}))
+    layout.meta_copy.write_text(
+        f"param_search_args:\n  search_logging:\n    eval_metrics: ['{metric}']\n")
+    written = write_report(exp)
+    assert [p.relative_to(exp).as_posix() for p in written.figures] == [
+        "figures/heatmap__.._escaped_loss.png", *(f"figures/curves_r{i}.png" for i in range(4))]
+    assert not (tmp_path / "escaped").exists() and not (exp.parent / "escaped").exists()
+    assert f"**r0**: lowest final `{metric}` (mean over 1 seed) = 0 ± 0; a=1, b=x" in \
+        written.markdown.read_text()
