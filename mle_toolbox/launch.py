@@ -16,15 +16,15 @@ from .configs import load_configs
 from .expand import Plan, expand
 from .fsutil import write_json_atomic
 from .history import database_path, launch_fields, recording
+from .progress import Progress
+from .report import report_after_run
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
-from .progress import Progress
-from .report import report_after_run
 from .results import summarize_run
 from .runner import RunReport, run_jobs
-from .spec import JobState
+from .spec import JobResult, JobState
 from .tasks import make_tasks
 
 log = logging.getLogger("mle_toolbox")
@@ -68,13 +68,13 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     tasks = make_tasks(plan, layout=layout, jobs=prepared.todo)
     fields = launch_fields(plan, layout=layout, backend=backend.name, purpose=purpose,
                            total=len(tasks), skipped=len(prepared.done))
-    with recording(path=database_path(plan.meta.path.parent), fields=fields) as entry:
-        with Progress(total=len(tasks)) as progress:
-            report = run_jobs(tasks, backend=backend, max_running=max_running,
-                              on_result=progress, on_start=progress.started)
-        _write_results(plan, layout=layout, report=report, backend=backend.name,
-                       skipped=[j.job_id for j in prepared.done])
+    with (recording(path=database_path(plan.meta.path.parent), fields=fields) as entry,
+          Progress(total=len(tasks)) as progress):
+        report = run_jobs(tasks, backend=backend, max_running=max_running, on_result=progress,
+                          on_start=progress.started)
         entry.finish(report)
+    _write_results(plan, layout=layout, report=report, backend=backend.name,
+                   skipped=[j.job_id for j in prepared.done])
     print_summary(report, layout=layout)
     if write_report and not report.interrupted:
         report_after_run(layout)
@@ -96,11 +96,16 @@ def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, b
     document: dict[str, Any] = {
         "backend": backend, "finished": time.time(), "elapsed_s": report.elapsed_s,
         "interrupted": report.interrupted, "counts": counts, "skipped": skipped,
-        "jobs": [{"job_id": r.job_id, "state": r.state.value, "exit_code": r.exit_code,
-                  "reason": r.reason, "duration_s": r.duration_s,
-                  "stderr_tail": r.stderr_tail} for r in report.results],
+        "jobs": [_job_entry(r) for r in report.results],
     }
     write_json_atomic(layout.report, document)
+
+
+def _job_entry(result: JobResult) -> dict[str, Any]:
+    # stderr_tail: `mle report` lists failed jobs with it long after the launch.
+    return {"job_id": result.job_id, "state": result.state.value,
+            "exit_code": result.exit_code, "reason": result.reason,
+            "duration_s": result.duration_s, "stderr_tail": result.stderr_tail}
 
 
 def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
