@@ -16,12 +16,12 @@ from .configs import load_configs
 from .expand import Plan, expand
 from .fsutil import write_json_atomic
 from .history import database_path, launch_fields, recording
-from .progress import Progress
-from .report import report_after_run
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
+from .progress import Progress
+from .report import report_after_run
 from .results import summarize_run
 from .runner import RunReport, run_jobs
 from .spec import JobResult, JobState
