@@ -9,6 +9,7 @@ so logs stay readable and greppable.
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import threading
 import time
@@ -108,8 +109,10 @@ class Progress:
                 f"{result.job_id}{took}{why}")
 
     def _draw(self) -> None:
-        self.stream.write(f"{CLEAR_LINE}[{self.finished:>{self.width}}/{self.total}] "
-                          f"{self.counts()}")
+        line = f"[{self.finished:>{self.width}}/{self.total}] {self.counts()}"
+        # A line longer than the terminal wraps, and \r then redraws only its tail.
+        columns = shutil.get_terminal_size().columns
+        self.stream.write(f"{CLEAR_LINE}{line[:max(20, columns - 1)]}")
         self.stream.flush()
 
     def _tick(self) -> None:

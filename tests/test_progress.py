@@ -70,7 +70,10 @@ def test_plain_lines_have_counts_elapsed_and_eta() -> None:
     assert CLEAR_LINE not in out.getvalue()
 
 
-def test_live_line_is_redrawn_in_place_and_failures_stay_visible() -> None:
+def test_live_line_is_redrawn_in_place_and_failures_stay_visible(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     out, clock = io.StringIO(), Clock()
     with Progress(total=2, stream=out, live=True, clock=clock) as progress:
         progress.started("a-seed0")
@@ -148,3 +151,10 @@ def test_mle_run_prints_plain_progress_lines_off_a_terminal(project: Path) -> No
     assert "  | 0 queued, 0 running, 4 completed, 0 failed | " in last
     assert last.endswith(" elapsed, ETA 0:00")
     assert "\r" not in result.stdout
+
+
+def test_live_line_is_cut_to_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    out = io.StringIO()
+    Progress(total=3, stream=out, live=True, clock=Clock()).started("a-seed0")
+    assert out.getvalue() == f"{CLEAR_LINE}[0/3] 2 queued, 1 running, 0 completed,"  # 39
