@@ -252,8 +252,9 @@ def _heatmap(figure: Any, exp: _Experiment) -> Path | None:
     if exp.objective is None or len(names) != 2:
         return None
     metric = exp.objective.metric
-    axes = [sorted({params[r].get(n) for r in params}, key=_order) for n in names]
-    xs, ys = axes
+    xs, ys = (sorted({params[r].get(n) for r in params}, key=_order) for n in names)
+    if len(xs) * len(ys) != len(params):
+        return None  # not a full grid (a random search): most cells would be empty
     grid = [[math.nan] * len(xs) for _ in ys]
     for run_id, summary in exp.summaries.items():
         final = summary["metrics"].get(metric, {}).get("final")

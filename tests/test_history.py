@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +202,20 @@ def test_an_unreadable_database_is_one_clear_error(tmp_path: Path) -> None:
     assert result.stderr.startswith(
         f"mle: error: cannot read the experiment history {history_db(tmp_path)}: ")
     assert "Traceback" not in result.stderr
+
+
+def test_an_interrupted_launch_is_recorded_as_interrupted(project: Path) -> None:
+    write(project / "train.py", "import time\nfrom mle_toolbox import MLExperiment\n"
+          "mle = MLExperiment()\nprint('started', flush=True)\ntime.sleep(60)\n")
+    proc = _launch(project, "meta.yaml")
+    deadline = time.monotonic() + 30
+    while len(list((project / "out").rglob("stdout.log"))) < 2 or not all(
+            p.read_text() for p in (project / "out").rglob("stdout.log")):
+        assert time.monotonic() < deadline, "jobs did not start"
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    [entry] = _ls_json(project)
+    assert entry["state"] == "interrupted" and entry["ended"] is not None
+    assert entry["jobs_cancelled"] == 4 and entry["jobs_completed"] == 0
+    assert not (project / "out" / "report.md").exists()  # no report for a stopped sweep

@@ -226,14 +226,13 @@ def _table_plain(markdown: str) -> dict[str, list[str]]:
             ([c.strip() for c in row.strip("|").split("|")] for row in rows[2:])}
 
 
-def test_hostile_metric_names_stay_inside_the_figures_folder(tmp_path: Path) -> None:
+def _hand_made(exp: Path, *, points: list[tuple[Any, Any]], metric: str) -> None:
+    """An experiment directory with one seed per point, as the launcher leaves it."""
     from mle_toolbox import MetricLogger
 
-    metric = "../../escaped/loss"
-    exp = tmp_path / "deep" / "exp"
     layout = ExperimentLayout(exp)
     runs = []
-    for index, (a, b) in enumerate([(1, "x"), (1, "y"), (2, "x"), (2, "y")]):
+    for index, (a, b) in enumerate(points):
         runs.append({"run_id": f"r{index}", "params": {"a": a, "b": b}})
         log = MetricLogger(layout.job(f"r{index}", 0).metrics_log)
         log.update({"step": 0}, {metric: float(index)})
@@ -241,9 +240,22 @@ def test_hostile_metric_names_stay_inside_the_figures_folder(tmp_path: Path) -> 
     layout.plan.write_text(json.dumps({"runs": runs, "seeds": [0]}))
     layout.meta_copy.write_text(
         f"param_search_args:\n  search_logging:\n    eval_metrics: ['{metric}']\n")
+
+
+def test_hostile_metric_names_stay_inside_the_figures_folder(tmp_path: Path) -> None:
+    metric = "../../escaped/loss"
+    exp = tmp_path / "deep" / "exp"
+    _hand_made(exp, points=[(1, "x"), (1, "y"), (2, "x"), (2, "y")], metric=metric)
     written = write_report(exp)
     assert [p.relative_to(exp).as_posix() for p in written.figures] == [
         "figures/heatmap__.._escaped_loss.png", *(f"figures/curves_r{i}.png" for i in range(4))]
     assert not (tmp_path / "escaped").exists() and not (exp.parent / "escaped").exists()
     assert f"**r0**: lowest final `{metric}` (mean over 1 seed) = 0 ± 0; a=1, b=x" in \
         written.markdown.read_text()
+
+
+def test_no_heatmap_when_the_points_are_not_a_full_grid(tmp_path: Path) -> None:
+    # a random search over two parameters: 3 points, 3 x 3 distinct values
+    _hand_made(tmp_path / "exp", points=[(0.1, 3), (0.7, 1), (0.4, 2)], metric="loss")
+    written = write_report(tmp_path / "exp")
+    assert [p.name for p in written.figures] == [f"curves_r{i}.png" for i in range(3)]
