@@ -69,12 +69,16 @@ def format_table(entries: list[Entry]) -> str:
     """Aligned text table, one launch a line."""
     header = ("ID", "STATE", "NAME", "JOBS", "STARTED", "TOOK", "PURPOSE", "EXPERIMENT DIR")
     rows = [header] + [
-        (str(e.id), e.state, e.name, _jobs(e), _when(e.started), _took(e), e.purpose or "-",
-         e.exp_dir) for e in entries
+        (str(e.id), e.state, _one_line(e.name), _jobs(e), _when(e.started), _took(e),
+         _one_line(e.purpose or "-"), e.exp_dir) for e in entries
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     return "\n".join("  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)),
                                 row[-1]]) for row in rows)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "-"
 
 
 def _jobs(entry: Entry) -> str:

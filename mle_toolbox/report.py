@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .document import Block, Code, Heading, Image, Para, Table, to_html, to_markdown
-from .errors import ExperimentDirError
+from .errors import ExperimentDirError, MleError
 from .fsutil import write_text_atomic
 from .layout import ExperimentLayout
 from .plots import INSTALL_HINT, figure_class, heatmap, learning_curves
@@ -89,9 +89,8 @@ def _load(exp_dir: Path) -> _Experiment:
     if not layout.plan.is_file():
         raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
                                  "(no plan.json)")
-    plan = json.loads(layout.plan.read_text(encoding="utf-8"))
-    outcome = (json.loads(layout.report.read_text(encoding="utf-8"))
-               if layout.report.is_file() else None)
+    plan = _read_json(layout.plan)
+    outcome = _read_json(layout.report) if layout.report.is_file() else None
     objective = read_objective(layout.meta_copy)
     # As the launcher's summary.json: every eval metric is maximised with max_objective.
     maximize = objective.metrics if objective and objective.maximize else ()
@@ -99,6 +98,16 @@ def _load(exp_dir: Path) -> _Experiment:
                  for run in plan["runs"]}
     return _Experiment(layout=layout, plan=plan, outcome=outcome, objective=objective,
                        summaries=summaries)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ExperimentDirError(f"{path} is unreadable ({err})") from err
+    if not isinstance(doc, dict) or not isinstance(doc.get("runs", []), list):
+        raise ExperimentDirError(f"{path} is not an mle_toolbox {path.name}")
+    return doc
 
 
 def write_report(exp_dir: Path, *, figures: bool = True) -> Written:
@@ -300,7 +309,7 @@ def report_after_run(layout: ExperimentLayout) -> None:
     """
     try:
         written = write_report(layout.root)
-    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
+    except (MleError, OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
         print(f"mle: warning: report not written: {type(err).__name__}: {err}",
               file=sys.stderr)
         return

@@ -219,3 +219,18 @@ def test_an_interrupted_launch_is_recorded_as_interrupted(project: Path) -> None
     assert entry["state"] == "interrupted" and entry["ended"] is not None
     assert entry["jobs_cancelled"] == 4 and entry["jobs_completed"] == 0
     assert not (project / "out" / "report.md").exists()  # no report for a stopped sweep
+
+
+def test_ls_table_keeps_one_line_per_launch() -> None:
+    from mle_toolbox.history_cli import format_table
+
+    entry = history.Entry(
+        id=7, name="demo", purpose="two\nlines  here", meta_path="/p/m.yaml", meta_hash="h",
+        exp_dir="/p/runs/demo", backend="sge", state="failed", jobs_total=10,
+        jobs_completed=6, jobs_failed=1, jobs_cancelled=1, jobs_skipped=2, started=0.0,
+        ended=3725.0, git_commit=None, host="h", pid=1)
+    header, row = format_table([entry]).splitlines()
+    assert header.startswith("ID  STATE ")
+    cells = row.split("  ")
+    assert [c.strip() for c in cells if c.strip()][:4] == ["7", "failed", "demo", "8/12 (2 bad)"]
+    assert row.endswith("  1:02:05  two lines here  /p/runs/demo")

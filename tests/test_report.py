@@ -259,3 +259,13 @@ def test_no_heatmap_when_the_points_are_not_a_full_grid(tmp_path: Path) -> None:
     _hand_made(tmp_path / "exp", points=[(0.1, 3), (0.7, 1), (0.4, 2)], metric="loss")
     written = write_report(tmp_path / "exp")
     assert [p.name for p in written.figures] == [f"curves_r{i}.png" for i in range(3)]
+
+
+def test_a_corrupt_plan_is_one_clear_error(swept: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "exp"
+    shutil.copytree(swept, copy, ignore=shutil.ignore_patterns("figures", "report.*"))
+    (copy / "plan.json").write_text('{"runs": [')
+    result = run_mle("report", copy)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"mle: error: {copy / 'plan.json'} is unreadable (")
+    assert not (copy / "report.md").exists()
