@@ -108,4 +108,5 @@ def _inline(text: str) -> str:
     parts = html.escape(text).split("`")
     out = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
     bold = out.split("**")
-    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(bold))
+    text = "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(bold))
+    return text.replace("  \n", "<br>\n")  # Markdown's hard line break

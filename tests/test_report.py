@@ -134,6 +134,7 @@ def test_best_run_failed_jobs_and_config(swept: Path) -> None:
     assert f"```yaml\n{META}```" in markdown
     html = (swept / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and html.count("<table>") == 2
+    assert "<br>\nLast launch on local: 7 completed, 1 failed in" in html
     assert f"<b>{best}</b>: lowest final <code>loss</code>" in html
     assert '<img src="figures/heatmap_loss.png"' in html
 
