@@ -47,6 +47,12 @@ class ExperimentDirError(MleError):
     exit_code = 2
 
 
+class HistoryError(MleError):
+    """The experiment-history database exists but cannot be read."""
+
+    exit_code = 2
+
+
 class BackendUnavailable(MleError):  # noqa: N818 - name from the design guide
     """A backend was chosen whose scheduler or library is missing here."""
 
@@ -81,9 +87,3 @@ class CommandError(MleError):
 
 class SubmissionError(MleError):
     """A scheduler accepted no job, or answered something we cannot parse."""
-
-
-class HistoryError(MleError):
-    """The experiment-history database exists but cannot be read."""
-
-    exit_code = 2

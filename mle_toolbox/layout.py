@@ -31,13 +31,6 @@ CONFIG_SUFFIX = ".json"
 STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
 EXIT_CODE_NAME = "exit_code"
-# Experiment history: one SQLite file per project folder (the meta YAML's folder).
-HISTORY_DB_ENV = "MLE_HISTORY_DB"
-
-
-def history_db(project_dir: Path) -> Path:
-    """Default experiment-history database of a project folder."""
-    return project_dir / ".mle" / "history.sqlite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,3 +174,12 @@ class ExperimentLayout:
     def job(self, run_id: str, seed: int) -> JobLayout:
         """Layout of one job."""
         return JobLayout(run_dir=self.root / run_id, seed=seed)
+
+
+# Experiment history: one SQLite file per project folder (the meta YAML's folder).
+HISTORY_DB_ENV = "MLE_HISTORY_DB"
+
+
+def history_db(project_dir: Path) -> Path:
+    """Default experiment-history database of a project folder."""
+    return project_dir / ".mle" / "history.sqlite"
