@@ -27,6 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_SUFFIX = ".json"
+# Experiment history: one SQLite file per project folder (the meta YAML's folder).
+HISTORY_DB_ENV = "MLE_HISTORY_DB"
+
+
+def history_db(project_dir: Path) -> Path:
+    """Default experiment-history database of a project folder."""
+    return project_dir / ".mle" / "history.sqlite"
+
+
 # Names of a job's own files inside its job dir (JobTask uses them too).
 STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
@@ -174,12 +183,3 @@ class ExperimentLayout:
     def job(self, run_id: str, seed: int) -> JobLayout:
         """Layout of one job."""
         return JobLayout(run_dir=self.root / run_id, seed=seed)
-
-
-# Experiment history: one SQLite file per project folder (the meta YAML's folder).
-HISTORY_DB_ENV = "MLE_HISTORY_DB"
-
-
-def history_db(project_dir: Path) -> Path:
-    """Default experiment-history database of a project folder."""
-    return project_dir / ".mle" / "history.sqlite"
