@@ -20,7 +20,7 @@ from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
-from .progress import Progress
+from .progress import Progress as Progress  # noqa: PLC0414 - re-export: other launchers use it
 from .report import report_after_run
 from .results import summarize_run
 from .runner import RunReport, run_jobs

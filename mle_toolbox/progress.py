@@ -35,15 +35,19 @@ def format_duration(seconds: float) -> str:
 class Progress:
     """Counts job states for ``runner.run_jobs`` (``on_start`` / ``on_result``) and shows them.
 
-    Use as a context manager: on a terminal a ticker thread keeps the elapsed
-    time and ETA moving while no job changes state.
+    Use as a context manager for the live line: on a terminal a ticker thread keeps
+    the elapsed time and ETA moving while no job changes state. Without ``with`` it
+    prints plain lines, terminal or not.
     """
 
     def __init__(self, *, total: int, stream: TextIO | None = None, live: bool | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.total = total
         self.stream = stream if stream is not None else sys.stdout
-        self.live = self.stream.isatty() if live is None else live
+        # The live line needs the context manager (ticker, final newline); a Progress
+        # used only as an on_result callback prints plain lines.
+        self._live = self.stream.isatty() if live is None else live
+        self.live = False
         self.clock = clock
         self.start = clock()
         self.running: set[str] = set()
@@ -121,6 +125,7 @@ class Progress:
                 self._draw()
 
     def __enter__(self) -> Progress:
+        self.live = self._live
         if self.live:
             with self._lock:
                 self._draw()

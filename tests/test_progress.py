@@ -156,5 +156,18 @@ def test_mle_run_prints_plain_progress_lines_off_a_terminal(project: Path) -> No
 def test_live_line_is_cut_to_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "40")
     out = io.StringIO()
-    Progress(total=3, stream=out, live=True, clock=Clock()).started("a-seed0")
-    assert out.getvalue() == f"{CLEAR_LINE}[0/3] 2 queued, 1 running, 0 completed,"  # 39
+    with Progress(total=3, stream=out, live=True, clock=Clock()) as progress:
+        progress.started("a-seed0")
+    drawn = out.getvalue().split(CLEAR_LINE)[1:]
+    assert drawn[:2] == ["[0/3] 3 queued, 0 running, 0 completed,",  # 39 characters
+                         "[0/3] 2 queued, 1 running, 0 completed,"]
+    assert all(len(line.rstrip("\n")) == 39 for line in drawn)
+
+
+def test_without_the_context_manager_lines_are_plain_even_on_a_terminal() -> None:
+    out = io.StringIO()
+    progress = Progress(total=1, stream=out, live=True, clock=Clock())
+    progress.started("a-seed0")
+    progress(_result("a-seed0", JobState.COMPLETED, took=0.5))
+    assert out.getvalue() == ("[1/1] completed a-seed0 0.5s  | 0 queued, 0 running, "
+                              "1 completed, 0 failed | 0:00 elapsed, ETA 0:00\n")
