@@ -1,5 +1,6 @@
 """Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``, ``mle cancel``,
-``mle eval``, ``mle init``.
+``mle eval``, ``mle init``, ``mle resume``, ``mle status``, ``mle ls``, ``mle show``,
+``mle report``.
 
 Never prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job
 failed, 2 bad input or unusable experiment directory, 130 interrupted.
@@ -40,17 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
                      "resource_to_run or local)")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
     add_resume_flags(run)
+    run.add_argument("--purpose", metavar="TEXT",
+                     help="why this experiment runs; kept in the experiment history")
+    run.add_argument("--no-report", action="store_true",
+                     help="do not write report.md/.html at the end (mle report does it later)")
     run.add_argument("--detach", action="store_true",
                      help="submit every job, record it and return (cluster backends)")
-    cancel = sub.add_parser("cancel", help="remove an experiment's cluster jobs (qdel, scancel)",
-                            description="Cancel the queued and running Grid Engine or "
-                            "Slurm jobs of an experiment directory.")
+    cancel = sub.add_parser("cancel", help="stop an experiment's queued and running jobs",
+                            description="Cancel the queued and running jobs (job table; "
+                            "Grid Engine and Slurm arrays by name) of an experiment directory.")
     cancel.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
     cancel.add_argument("--force", action="store_true",
                         help="kill at once (qdel -f, scancel --signal=KILL)")
     _add_eval_parser(sub)
     _add_init_parser(sub)
     add_reliability_commands(sub)
+    _add_results_parsers(sub)
     return parser
 
 
@@ -124,6 +130,17 @@ def _not_negative(text: str) -> int:
     return value
 
 
+def _add_results_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .history_cli import add_parsers
+
+    add_parsers(sub)
+    report = sub.add_parser("report", help="write report.md/.html with tables and figures",
+                            description="Write report.md and report.html (tables, best run, "
+                            "failed jobs, PNG figures) into an experiment directory.")
+    report.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
+    report.add_argument("--no-figures", action="store_true", help="tables only")
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -146,6 +163,9 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluate", "eval_command"),
     "resume": ("relaunch", "reliability_command"),
     "status": ("relaunch", "reliability_command"),
+    "ls": ("history_cli", "ls_command"),
+    "show": ("history_cli", "show_command"),
+    "report": ("report", "report_command"),
 }
 
 

@@ -47,6 +47,12 @@ class ExperimentDirError(MleError):
     exit_code = 2
 
 
+class HistoryError(MleError):
+    """The experiment-history database exists but cannot be read."""
+
+    exit_code = 2
+
+
 class BackendUnavailable(MleError):  # noqa: N818 - name from the design guide
     """A backend was chosen whose scheduler or library is missing here."""
 

@@ -115,7 +115,7 @@ def evaluate(layout: ExperimentLayout, *, targets: Sequence[EvalTarget], post: P
     An earlier evaluation's files move to ``attempts/<k>/`` first. Raises
     KeyboardInterrupt after writing the report when interrupted.
     """
-    from .launch import Progress  # the launcher's own progress lines
+    from .progress import Progress  # the launcher's own progress lines
 
     for target in targets:
         layout.eval_job(target.run_id, target.seed).archive_attempt()

@@ -15,11 +15,14 @@ from .backends.base import Backend
 from .configs import load_configs
 from .expand import Plan, expand
 from .fsutil import write_json_atomic
+from .history import database_path, launch_fields, recording
 from .jobtable import JobTable
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
+from .progress import Progress
+from .report import report_after_run
 from .results import summarize_run
 from .resume import decide
 from .runner import Hooks, RunReport
@@ -79,9 +82,15 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
           f"at once; results in {layout.root}", flush=True)
     log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
              len(decision.done), len(decision.attach))
-    progress = Progress(total=len(decision.todo) + len(decision.attach))
-    report = run_recorded(plan, layout=layout, backend=backend, max_running=max_running,
-                          decision=decision, options=options, hooks=Hooks(on_result=progress))
+    total = len(decision.todo) + len(decision.attach)
+    fields = launch_fields(plan, layout=layout, backend=backend.name, purpose=options.purpose,
+                           total=total, skipped=len(decision.done))
+    with (recording(path=database_path(plan.meta.path.parent), fields=fields) as entry,
+          Progress(total=total) as progress):
+        report = run_recorded(plan, layout=layout, backend=backend, max_running=max_running,
+                              decision=decision, options=options,
+                              hooks=Hooks(on_result=progress, on_start=progress.started))
+        entry.finish(report)
     _write_results(plan, layout=layout, report=report, backend=backend.name,
                    skipped=[j.job_id for j in decision.done])
     if plan.meta.search is not None:
@@ -90,6 +99,8 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
         report_best(plan, layout=layout, report=report)
     print_summary(report, layout=layout)
     print_detached(report, layout=layout, backend=backend)
+    if options.write_report and not report.interrupted and not report.detached:
+        report_after_run(layout)
     if report.interrupted:
         return 130
     if report.detached:  # jobs still run: nothing to evaluate yet
@@ -109,23 +120,6 @@ def _post_process(plan: Plan, *, layout: ExperimentLayout, max_running: int) -> 
                         max_running=max_running)
 
 
-class Progress:
-    """Prints one line per finished job (readable in CI logs and terminals alike)."""
-
-    def __init__(self, *, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.width = len(str(total))
-
-    def __call__(self, result: JobResult) -> None:
-        self.done += 1
-        log.info("%s %s %s", result.job_id, result.state.value, result.reason)
-        took = f" {result.duration_s:.1f}s" if result.duration_s is not None else ""
-        why = f"  {result.reason}" if result.reason else ""
-        print(f"[{self.done:>{self.width}}/{self.total}] {result.state.value:<9} "
-              f"{result.job_id}{took}{why}", flush=True)
-
-
 def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, backend: str,
                    skipped: list[str]) -> None:
     search = plan.meta.search
@@ -140,10 +134,16 @@ def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, b
         "backend": backend, "finished": time.time(), "elapsed_s": report.elapsed_s,
         "interrupted": report.interrupted, "counts": counts, "skipped": skipped,
         "detached": report.detached,
-        "jobs": [{"job_id": r.job_id, "state": r.state.value, "exit_code": r.exit_code,
-                  "reason": r.reason, "duration_s": r.duration_s} for r in report.results],
+        "jobs": [_job_entry(r) for r in report.results],
     }
     write_json_atomic(layout.report, document)
+
+
+def _job_entry(result: JobResult) -> dict[str, Any]:
+    # stderr_tail: `mle report` lists failed jobs with it long after the launch.
+    return {"job_id": result.job_id, "state": result.state.value,
+            "exit_code": result.exit_code, "reason": result.reason,
+            "duration_s": result.duration_s, "stderr_tail": result.stderr_tail}
 
 
 def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:

@@ -6,6 +6,8 @@
       experiment_config.yaml   copy of the meta YAML
       plan.json                every run and job of the sweep
       report.json              outcome of every job of the last launch
+      report.md, report.html   human-readable report (``mle report``)
+      figures/                 its PNG figures (learning curves, heatmap)
       launcher.log             what the launcher did
       search_log.jsonl         adaptive search: proposals and results, per batch
       best_config.json         best evaluation of a search so far
@@ -33,6 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG_SUFFIX = ".json"
+# Experiment history: one SQLite file per project folder (the meta YAML's folder).
+HISTORY_DB_ENV = "MLE_HISTORY_DB"
+
+
+def history_db(project_dir: Path) -> Path:
+    """Default experiment-history database of a project folder."""
+    return project_dir / ".mle" / "history.sqlite"
+
+
 # Names of a job's own files inside its job dir (JobTask uses them too).
 STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
@@ -150,6 +161,21 @@ class ExperimentLayout:
     def report(self) -> Path:
         """Outcome of every job of the last launch."""
         return self.root / "report.json"
+
+    @property
+    def report_md(self) -> Path:
+        """Markdown report written by ``mle report``."""
+        return self.root / "report.md"
+
+    @property
+    def report_html(self) -> Path:
+        """HTML version of the report, same content."""
+        return self.root / "report.html"
+
+    @property
+    def figures_dir(self) -> Path:
+        """PNG figures of the report."""
+        return self.root / "figures"
 
     @property
     def launcher_log(self) -> Path:

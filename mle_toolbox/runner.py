@@ -107,6 +107,7 @@ class Hooks:
     """Callbacks of one run; every one optional."""
 
     on_result: Callable[[JobResult], None] | None = None
+    on_start: Callable[[str], None] | None = None  # a job is first seen running
     on_retry: Callable[[JobResult, JobTask], None] | None = None  # before the rerun
     notify: Callable[[str], None] | None = None
     journal: Journal | None = None
@@ -282,6 +283,8 @@ def _collect(loop: _Loop) -> bool:
         live = loop.live[handle]
         if status.state is JobState.RUNNING and live.running_since is None:
             live.running_since = now
+            if loop.hooks.on_start is not None:
+                loop.hooks.on_start(live.task.job_id)
         if status.state.is_final:
             _finish(loop, handle, status, now=now)
             changed = True

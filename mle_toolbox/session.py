@@ -33,6 +33,8 @@ class LaunchOptions:
     max_retries: int = 0
     cancel_on_interrupt: bool = False
     detach: bool = False  # submit, record, return
+    purpose: str | None = None  # kept in the experiment history (--purpose)
+    write_report: bool = True  # report.md/.html at the end (not with --no-report)
 
 
 def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
@@ -48,7 +50,9 @@ def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
         flags=ResumeFlags(rerun_failed=bool(getattr(args, "rerun_failed", False)),
                           force=bool(getattr(args, "force", False))),
         max_retries=meta.max_retries if retries is None else retries,
-        cancel_on_interrupt=bool(getattr(args, "cancel_on_interrupt", False)), detach=detach)
+        cancel_on_interrupt=bool(getattr(args, "cancel_on_interrupt", False)), detach=detach,
+        purpose=getattr(args, "purpose", None),
+        write_report=not getattr(args, "no_report", False))
 
 
 def is_cluster(backend: Backend) -> bool:

@@ -80,6 +80,16 @@ def test_the_job_side_imports_stay_light(code: str) -> None:
     assert _light(code) == []
 
 
+def test_history_report_and_cli_modules_import_nothing_heavy() -> None:
+    code = ("import sys, json\nimport mle_toolbox.cli, mle_toolbox.history, "
+            "mle_toolbox.history_cli, mle_toolbox.report, mle_toolbox.plots, "
+            "mle_toolbox.progress, mle_toolbox.launch\nmle_toolbox.cli.build_parser()\n"
+            f"print(json.dumps([m for m in {[*HEAVY, 'sqlite3']!r} if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=30)
+    assert json.loads(done.stdout) == []
+
+
 def test_the_version_is_the_packages(tmp_path: Path) -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+", mle_toolbox.__version__)
     done = subprocess.run([sys.executable, "-m", "mle_toolbox", "--version"], cwd=tmp_path,
@@ -94,6 +104,8 @@ def test_help_exits_zero_and_lists_the_commands(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("usage: mle ")
     assert "run" in done.stdout and "cancel" in done.stdout
+    for command in ("ls", "show", "report"):
+        assert re.search(rf"^    {command} +\S", done.stdout, re.MULTILINE), command
 
 
 @pytest.mark.skipif(shutil.which("mle") is None, reason="console script not on PATH")

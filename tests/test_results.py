@@ -210,8 +210,18 @@ def test_to_dataframe_builds_long_rows(tmp_path: Path, monkeypatch: pytest.Monke
     assert len(rows) == 3 * 3 + 2 * 2
     assert rows[0] == {"run_id": "a_cfg", "seed": "seed_0", "step": 0, "loss": 4.0, "acc": 0.1}
     assert rows[-1] == {"run_id": "b_cfg", "seed": "seed_5", "step": 1, "loss": 2.0}
-    with pytest.raises(ValueError, match="needs the log of every seed"):
-        load_meta_log(tmp_path / "exp", aggregate_seeds=True).to_dataframe()
+    aggregated = load_meta_log(tmp_path / "exp", aggregate_seeds=True).to_dataframe()
+    assert len(aggregated) == 3 + 2
+    first = aggregated[0]
+    assert (first["run_id"], first["step"]) == ("a_cfg", 0)
+    assert first["loss_mean"] == pytest.approx(4.0)  # seeds: 4, 6, 2
+    assert first["loss_std"] == pytest.approx(math.sqrt(8 / 3))
+    assert first["loss_p50"] == pytest.approx(4.0)
+    assert first["acc_mean"] == pytest.approx(0.2)
+    last = aggregated[-1]
+    assert (last["run_id"], last["step"], last["loss_mean"]) == ("b_cfg", 1, 4.0)
+    assert set(last) == {"run_id", "step", "loss_mean", "loss_std",
+                         *(f"loss_p{q}" for q in (10, 25, 50, 75, 90))}
 
 
 def test_to_dataframe_without_pandas_says_what_to_install(

@@ -95,7 +95,8 @@ def test_failing_seed_fails_the_sweep_but_not_the_other_jobs(project: Path) -> N
     assert report["counts"] == {"completed": 3, "failed": 1}
     failed = [j for j in report["jobs"] if j["state"] == "failed"]
     assert failed == [{"job_id": "b-seed1", "state": "failed", "exit_code": 3,
-                       "reason": "exit code 3", "duration_s": failed[0]["duration_s"]}]
+                       "reason": "exit code 3", "duration_s": failed[0]["duration_s"],
+                      "stderr_tail": "boom: seed 1 was told to fail"}]
     assert (project / "out" / "b" / "jobs" / "seed_0" / "exit_code").read_text() == "0\n"
 
 

@@ -18,11 +18,12 @@ from ..backends.base import Backend
 from ..configs import load_configs
 from ..expand import Plan, apply_params, config_hash
 from ..fsutil import write_json_atomic, write_text_atomic
-from ..launch import Progress, _launcher_log, _write_results, print_summary
+from ..launch import _launcher_log, _write_results, print_summary
 from ..layout import ExperimentLayout
 from ..lock import ExperimentLock
 from ..meta import MetaConfig, SearchConfig
 from ..prepare import existing_plan, plan_document, split_done
+from ..progress import Progress
 from ..results import summarize_run
 from ..runner import RunReport, run_jobs
 from ..source import display_name
