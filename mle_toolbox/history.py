@@ -213,17 +213,24 @@ class Recording:
         self.entry_id = entry_id
         self.finished = False
 
-    def finish(self, report: RunReport) -> None:
-        """Record the job counts and final state of a finished launch."""
+    def finish(self, report: RunReport, *, failed: bool = False, total: int | None = None,
+               skipped: int | None = None) -> None:
+        """Record the job counts and final state of a finished launch.
+
+        ``failed``: the launch failed beyond its jobs (a search's failed evaluations).
+        ``total`` / ``skipped``: counts only known at the end (an adaptive search).
+        """
         from .spec import JobState
 
         self.finished = True
         state = ("detached" if report.detached  # jobs left running on the scheduler
                  else "interrupted" if report.interrupted
-                 else "failed" if report.failed else "completed")
+                 else "failed" if report.failed or failed else "completed")
+        known = {"jobs_total": total, "jobs_skipped": skipped}
         self._set(state=state, jobs_completed=report.count(JobState.COMPLETED),
                   jobs_failed=report.count(JobState.FAILED) + report.count(JobState.UNKNOWN),
-                  jobs_cancelled=report.count(JobState.CANCELLED))
+                  jobs_cancelled=report.count(JobState.CANCELLED),
+                  **{key: value for key, value in known.items() if value is not None})
 
     def _set(self, **fields: Any) -> None:
         if self.entry_id is None:

@@ -14,26 +14,18 @@ from .backends import get_backend
 from .backends.base import Backend
 from .configs import load_configs
 from .expand import Plan, expand
+from .frame import close_launch, history_row, run_with_progress
 from .fsutil import write_json_atomic
-from .history import database_path, launch_fields, recording
 from .jobtable import JobTable
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import MetaConfig, load_meta
 from .prepare import existing_plan, prepare, split_done
-from .progress import Progress
-from .report import report_after_run
 from .results import summarize_run
 from .resume import decide
-from .runner import Hooks, RunReport
+from .runner import RunReport
 from .search import is_adaptive
-from .session import (
-    LaunchOptions,
-    launch_options,
-    print_decision,
-    print_detached,
-    run_recorded,
-)
+from .session import LaunchOptions, launch_options, print_decision
 from .spec import JobResult, JobState
 from .tasks import make_tasks
 
@@ -49,6 +41,11 @@ def run_command(args: argparse.Namespace) -> int:
     plan = expand(meta, configs=load_configs(meta.config_files))
     backend = get_backend(args.backend or meta.backend or "local")
     layout = ExperimentLayout(meta.experiment_dir)
+    adaptive = meta.search is not None and is_adaptive(meta.search.search_type)
+    if adaptive and args.dry_run:  # its jobs are proposed batch by batch: show the next
+        from .search.loop import next_batch
+
+        plan = next_batch(plan, layout=layout, backend=backend)
     previous = existing_plan(plan, layout)
     max_running = (args.max_running or meta.max_running
                    or backend.default_max_running(meta.resources, jobs=len(plan.jobs)))
@@ -57,12 +54,12 @@ def run_command(args: argparse.Namespace) -> int:
                    previous=previous, show_all=args.all)
         return 0
     options = launch_options(args, meta=meta, backend=backend)
-    if meta.search is not None and is_adaptive(meta.search.search_type):
+    if adaptive:
         from .search.loop import run_search
 
         # Batches are not known yet: the default concurrency is computed per batch.
         return run_search(plan, layout=layout, backend=backend,
-                          max_running=args.max_running or meta.max_running)
+                          max_running=args.max_running or meta.max_running, options=options)
     with ExperimentLock(layout.lock), _launcher_log(layout):
         return _launch(plan, layout=layout, backend=backend, max_running=max_running,
                        options=options)
@@ -83,13 +80,10 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
              len(decision.done), len(decision.attach))
     total = len(decision.todo) + len(decision.attach)
-    fields = launch_fields(plan, layout=layout, backend=backend.name, purpose=options.purpose,
-                           total=total, skipped=len(decision.done))
-    with (recording(path=database_path(plan.meta.path.parent), fields=fields) as entry,
-          Progress(total=total) as progress):
-        report = run_recorded(plan, layout=layout, backend=backend, max_running=max_running,
-                              decision=decision, options=options,
-                              hooks=Hooks(on_result=progress, on_start=progress.started))
+    with history_row(plan, layout=layout, backend=backend, options=options, total=total,
+                     skipped=len(decision.done)) as entry:
+        report = run_with_progress(plan, layout=layout, backend=backend,
+                                   max_running=max_running, decision=decision, options=options)
         entry.finish(report)
     _write_results(plan, layout=layout, report=report, backend=backend.name,
                    skipped=[j.job_id for j in decision.done])
@@ -98,9 +92,7 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
 
         report_best(plan, layout=layout, report=report)
     print_summary(report, layout=layout)
-    print_detached(report, layout=layout, backend=backend)
-    if options.write_report and not report.interrupted and not report.detached:
-        report_after_run(layout)
+    close_launch(report, layout=layout, backend=backend, options=options)
     if report.interrupted:
         return 130
     if report.detached:  # jobs still run: nothing to evaluate yet

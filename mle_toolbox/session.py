@@ -100,7 +100,9 @@ def run_recorded(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_
         journal = TableJournal(table, backend=backend.name)
         latest = table.latest()
         journal.adopt(latest[t.job_id] for _, t in decision.attach if t.job_id in latest)
-        recorded = Hooks(on_result=hooks.on_result if hooks else None, notify=say,
+        # The caller's on_result / on_start (progress) with the table's own hooks.
+        recorded = Hooks(on_result=hooks.on_result if hooks else None,
+                         on_start=hooks.on_start if hooks else None, notify=say,
                          journal=journal,
                          on_retry=lambda r, t: _archive_for_retry(r, t, layout=layout))
         tasks = make_tasks(plan, layout=layout, jobs=decision.todo)

@@ -465,3 +465,134 @@ def test_a_budget_key_that_cannot_be_set_is_refused_before_anything_is_written(
         "cannot set search parameter 'log_config.what_to_track.steps': "
         "log_config.what_to_track is not a mapping in the base config\n")
     assert not (exp / "runs").exists()
+
+
+def _small_smbo(exp: Path) -> Path:
+    """smbo.yaml with 2 batches of 4 (8 jobs): fast, and every run has the full budget."""
+    meta = exp / "smbo.yaml"
+    meta.write_text(meta.read_text().replace("num_search_batches: 6", "num_search_batches: 2"))
+    return meta
+
+
+def test_a_search_launch_has_one_history_row_and_a_report_with_the_best_run(
+        tmp_path: Path) -> None:
+    exp = _copy_example(tmp_path)
+    meta = _small_smbo(exp)
+    done = run_mle("run", meta, "--purpose", "tune lr")
+    assert done.returncode == 0, done.stderr
+    root = exp / "runs" / "smbo"
+    listed = run_mle("ls", "--json", cwd=exp)
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert (row["state"], row["purpose"], row["exp_dir"]) == ("completed", "tune lr",
+                                                             str(root.resolve()))
+    assert (row["jobs_total"], row["jobs_completed"], row["jobs_failed"]) == (8, 8, 0)
+    best_run = json.loads((root / "best_config.json").read_text())["eval_id"]
+    report = (root / "report.md").read_text(encoding="utf-8")
+    assert f"## Best run\n\n**{best_run}**: lowest final `loss`" in report
+    assert f"mle: report in {root / 'report.md'}" in done.stdout
+    # A finished search: the next launch has nothing to run, a dry run says so.
+    again = run_mle("run", meta, "--dry-run")
+    assert again.returncode == 0, again.stderr
+    assert "smbo search: finished after 2 batches; nothing left to run" in again.stdout
+    assert "jobs        0 to run" in again.stdout
+
+
+def test_no_report_flag_and_a_failed_search_in_the_history(tmp_path: Path) -> None:
+    exp = _copy_example(tmp_path)
+    base = exp / "base_config.json"
+    base.write_text(base.read_text().replace('"x": 0.0,', '"x": 0.0, "fail_above_x": 1.0,'))
+    done = run_mle("run", _small_smbo(exp), "--no-report")
+    assert done.returncode == 1
+    root = exp / "runs" / "smbo"
+    assert not (root / "report.md").exists() and (root / "best_config.json").is_file()
+    [row] = json.loads(run_mle("ls", "--json", cwd=exp).stdout)
+    assert row["state"] == "failed" and row["jobs_failed"] > 0
+    assert row["jobs_completed"] + row["jobs_failed"] == row["jobs_total"] == 8
+
+
+def test_dry_run_shows_the_first_batch_and_writes_nothing(tmp_path: Path) -> None:
+    exp = _copy_example(tmp_path)
+    meta = exp / "successive_halving.yaml"
+    before = sorted(p.relative_to(exp) for p in exp.rglob("*"))
+    done = run_mle("run", meta, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.relative_to(exp) for p in exp.rglob("*")) == before
+    rung = [e.proposal for e in simulate(load_meta(meta), seed=0)
+            if e.proposal.eval_id.startswith("b_1_")]
+    assert len(rung) == 9
+    out = done.stdout
+    assert "jobs        9 to run: 9 runs x 1 seeds" in out
+    assert "successive-halving search: batch 1 shown, 9 evaluations:" in out
+    for proposal in rung:
+        params = " ".join(f"{k}={v}" for k, v in proposal.params.items())
+        assert f"  {proposal.eval_id}: {params} budget={proposal.budget}" in out
+        config = exp / "runs" / "successive_halving" / proposal.eval_id / (
+            f"{proposal.eval_id}.json")
+        assert f"-config {config} -seed 0" in out
+    assert "b_2_" not in out
+
+
+FLAKY_TRAIN = '''\
+"""Runs train.py; b_1_eval_1 fails its first attempt (a flaky node)."""
+import json, os, pathlib, runpy, sys
+config = json.loads(pathlib.Path(sys.argv[sys.argv.index("-config") + 1]).read_text())
+if config["mle_search"]["eval_id"] == "b_1_eval_1" and os.environ["MLE_ATTEMPT"] == "1":
+    sys.exit("flaky: first attempt fails")
+runpy.run_path(str(pathlib.Path(__file__).parent / "train.py"), run_name="__main__")
+'''
+
+
+def test_search_jobs_go_through_the_job_table_with_retries(tmp_path: Path) -> None:
+    exp = _copy_example(tmp_path)
+    (exp / "flaky_train.py").write_text(FLAKY_TRAIN, encoding="utf-8")
+    meta = _small_smbo(exp)
+    meta.write_text(meta.read_text().replace("base_train_fname: train.py",
+                                             "base_train_fname: flaky_train.py"))
+    done = run_mle("run", meta, "--max-retries", "1")
+    assert done.returncode == 0, done.stderr
+    assert "retrying b_1_eval_1-seed0 after: exit code 1" in done.stderr
+    root = exp / "runs" / "smbo"
+    expected = simulate(load_meta(meta), seed=0)  # the retry changes no result
+    results = {r["eval_id"]: r["objective"] for r in _log(root / "search_log.jsonl")
+               if r["type"] == "result"}
+    assert results == pytest.approx({e.proposal.eval_id: e.objective for e in expected})
+    assert (root / "b_1_eval_1" / "jobs" / "seed_0" / "attempts" / "1" / "stderr.log"
+            ).read_text().strip().endswith("flaky: first attempt fails")
+    status = run_mle("status", root)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith(f"mle: {root}: 8 jobs: 8 completed\n")
+    cancel = run_mle("cancel", root)
+    assert cancel.stdout == f"mle: nothing of {root} is queued or running\n"
+
+
+@pytest.mark.parametrize(("flag", "message"), [
+    ("--force", "finished batches of an adaptive search are replayed from"),
+    ("--rerun-failed", "warning: --rerun-failed reruns the failed jobs of the unfinished "
+     "batch only"),
+])
+def test_flags_a_search_cannot_honour_are_refused_or_warned(flag: str, message: str,
+                                                            tmp_path: Path) -> None:
+    exp = _copy_example(tmp_path)
+    done = run_mle("run", exp / "successive_halving.yaml", flag)
+    assert message in done.stderr
+    if flag == "--force":
+        assert done.returncode == 2 and done.stderr.startswith("mle: error: --force: ")
+        assert not (exp / "runs").exists() and not (exp / ".mle").exists()
+    else:
+        assert done.returncode == 0, done.stderr
+
+
+def test_detach_is_refused_for_a_search_on_any_backend(tmp_path: Path) -> None:
+    # On the local backend launch_options refuses --detach already; a cluster one reaches here.
+    from mle_toolbox.errors import ConfigError
+    from mle_toolbox.layout import ExperimentLayout
+    from mle_toolbox.search.loop import _check_flags
+    from mle_toolbox.session import LaunchOptions
+
+    layout = ExperimentLayout(tmp_path / "out")
+    with pytest.raises(ConfigError, match="mle must run to follow it; Ctrl\\+C detaches "
+                       "from a cluster batch") as err:
+        _check_flags(LaunchOptions(detach=True), layout=layout)
+    assert str(err.value).startswith("--detach: an adaptive search proposes each batch")
+    assert not layout.root.exists()

@@ -10,25 +10,30 @@ import dataclasses
 import itertools
 import logging
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends.base import Backend
 from ..configs import load_configs
+from ..errors import ConfigError
 from ..expand import Plan, apply_params, config_hash
+from ..frame import close_launch, history_row, run_with_progress
 from ..fsutil import write_json_atomic, write_text_atomic
+from ..history import Recording
+from ..jobtable import JobTable
 from ..launch import _launcher_log, _write_results, print_summary
 from ..layout import ExperimentLayout
 from ..lock import ExperimentLock
 from ..meta import MetaConfig, SearchConfig
-from ..prepare import existing_plan, plan_document, split_done
-from ..progress import Progress
+from ..prepare import existing_plan, plan_document
 from ..results import summarize_run
-from ..runner import RunReport, run_jobs
+from ..resume import Decision, decide
+from ..runner import RunReport
+from ..session import LaunchOptions, print_decision
 from ..source import display_name
-from ..spec import JobResult, JobSpec, RunSpec
-from ..tasks import make_tasks
+from ..spec import JobResult, JobSpec, JobState, RunSpec
 from .base import Evaluation, Proposal, Strategy
 from .best import loss_of, print_best, write_best
 from .halving import HalvingStrategy
@@ -54,27 +59,96 @@ class _Search:
     backend: Backend
     max_running: int | None  # None: the backend's default for each batch
     base: dict[str, Any]
+    options: LaunchOptions = field(default_factory=LaunchOptions)
+    entry: Recording | None = None  # this launch's history row
     runs: list[RunSpec] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
     results: list[JobResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    total: int = 0  # jobs run or followed by this launch
+    detached: list[str] = field(default_factory=list)  # left running by a Ctrl+C
     previous: dict[str, Any] | None = None  # plan.json as the last launch left it
     started: float = field(default_factory=time.monotonic)
 
 
 def run_search(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
-               max_running: int | None) -> int:
-    """Run (or resume) an adaptive search; returns the exit code of ``mle run``."""
+               max_running: int | None, options: LaunchOptions | None = None) -> int:
+    """Run (or resume) an adaptive search; returns the exit code of ``mle run``.
+
+    Each batch goes through the job table like a sweep (retries, re-attach, detach
+    on Ctrl+C, ``mle status`` / ``mle cancel``); the launch gets one history row
+    and one report.
+    """
+    options = options or LaunchOptions()
+    _check_flags(options, layout=layout)
+    # Before the lock: a missing extra (Optuna) is reported with nothing written.
+    strategy, state = _start(plan, layout=layout, backend=backend, max_running=max_running)
+    state.options = options
+    with (ExperimentLock(layout.lock), _launcher_log(layout),
+          history_row(plan, layout=layout, backend=backend, options=options, total=0,
+                      skipped=0) as entry):
+        state.entry = entry
+        return _search(state, plan=plan, strategy=strategy)
+
+
+def _start(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
+           max_running: int | None) -> tuple[Strategy, _Search]:
+    """The strategy and the state of a launch; ConfigError before anything is written."""
     meta = plan.meta
     assert meta.search is not None
-    # Before the lock: a missing extra (Optuna) is reported with nothing written.
     strategy = STRATEGIES[meta.search.search_type](meta.search)
     state = _Search(meta=meta, search=meta.search, layout=layout, backend=backend,
                     max_running=max_running, base=load_configs(meta.config_files)[
                         meta.config_files[0]])
     _check_paths(state)
-    with ExperimentLock(layout.lock), _launcher_log(layout):
-        return _search(state, plan=plan, strategy=strategy)
+    return strategy, state
+
+
+def _check_flags(options: LaunchOptions, *, layout: ExperimentLayout) -> None:
+    """Refuse flags a search cannot honour; say what --rerun-failed covers."""
+    if options.detach:
+        raise ConfigError("an adaptive search proposes each batch from the "
+                          "results of the last one, so mle must run to follow it; Ctrl+C "
+                          "detaches from a cluster batch, and mle run again (or mle resume "
+                          f"{layout.root}) re-attaches and goes on", key="--detach")
+    if options.flags.force:
+        raise ConfigError("finished batches of an adaptive search are replayed "
+                          f"from {layout.search_log}; to start the search over, choose "
+                          "another experiment_dir", key="--force")
+    if options.flags.rerun_failed:
+        print("mle: warning: --rerun-failed reruns the failed jobs of the unfinished batch "
+              f"only; finished batches are replayed from {layout.search_log.name}",
+              file=sys.stderr)
+
+
+def next_batch(plan: Plan, *, layout: ExperimentLayout, backend: Backend) -> Plan:
+    """The batch ``mle run`` would run next, as a plan (for ``--dry-run``); writes nothing.
+
+    Finished batches in the search log are replayed into the strategy; an unfinished
+    one is shown as logged. The notes name the batch and each proposal.
+    """
+    strategy, state = _start(plan, layout=layout, backend=backend, max_running=None)
+    logged = (SearchLog(layout.search_log).read(fingerprint=_fingerprint(state))
+              if layout.search_log.is_file() else {})
+    batch = 1
+    while (entry := logged.get(batch)) is not None and entry.finished:
+        strategy.replay(batch, entry.proposals)
+        strategy.observe(entry.evaluations())
+        batch += 1
+    proposals = entry.proposals if entry is not None else strategy.propose(batch)
+    runs = [_materialise(state, p, batch=batch) for p in proposals]
+    kind = state.search.search_type
+    head = (f"{kind} search: batch {batch} shown, {len(proposals)} evaluations:" if proposals
+            else f"{kind} search: finished after {batch - 1} batches; nothing left to run")
+    notes = (*plan.notes, head, *(_describe(p) for p in proposals))
+    return Plan(meta=plan.meta, runs=tuple(runs), jobs=_jobs(state, runs), notes=notes)
+
+
+def _describe(proposal: Proposal) -> str:
+    params = " ".join(f"{k}={v}" for k, v in proposal.params.items())
+    budget = f" budget={proposal.budget}" if proposal.budget is not None else ""
+    parent = f" from {proposal.parent}" if proposal.parent else ""
+    return f"  {proposal.eval_id}: {params}{budget}{parent}"
 
 
 def _search(state: _Search, *, plan: Plan, strategy: Strategy) -> int:
@@ -156,32 +230,53 @@ def _jobs(state: _Search, runs: list[RunSpec]) -> tuple[JobSpec, ...]:
 
 def _run_batch(state: _Search, *, runs: list[RunSpec], proposals: list[Proposal],
                batch: int) -> list[Evaluation] | None:
-    """Write and run one batch; None when interrupted."""
+    """Write and run one batch through the job table; None when interrupted."""
     layout = state.layout
     whole = Plan(meta=state.meta, runs=tuple(state.runs), jobs=_jobs(state, state.runs))
     this = Plan(meta=state.meta, runs=tuple(runs), jobs=_jobs(state, runs))
-    done, todo = split_done(this, layout=layout, previous=state.previous)
+    decision = _decide(state, this)
     write_json_atomic(layout.plan, plan_document(whole))
     for run, proposal in zip(runs, proposals, strict=True):
         write_json_atomic(layout.run_config(run.run_id), run.config)
         _copy_checkpoints(layout, proposal)
-    for job in todo:
+    for job in decision.todo:
         layout.job(job.run_id, job.seed).archive_attempt()
-    state.skipped += [j.job_id for j in done]
-    tasks = make_tasks(this, layout=layout, jobs=todo)
+    state.skipped += [j.job_id for j in decision.done]
+    count = len(decision.todo) + len(decision.attach)
+    state.total += count
     max_running = state.max_running or state.backend.default_max_running(
-        state.meta.resources, jobs=len(tasks))
-    print(f"mle: batch {batch}: {len(runs)} evaluations, {len(todo)} jobs to run on "
-          f"{state.backend.name}, at most {max_running} at once"
-          + (f" ({len(done)} completed earlier)" if done else ""), flush=True)
-    report = run_jobs(tasks, backend=state.backend, max_running=max_running,
-                      on_result=Progress(total=len(tasks)))
+        state.meta.resources, jobs=count)
+    print(f"mle: batch {batch}: {len(runs)} evaluations, {len(decision.todo)} jobs to run on "
+          f"{state.backend.name}, at most {max_running} at once", flush=True)
+    print_decision(decision, total=len(this.jobs))
+    report = run_with_progress(this, layout=layout, backend=state.backend,
+                               max_running=max_running, decision=decision,
+                               options=state.options)
     state.results += report.results
+    state.detached += report.detached
     if report.interrupted:
         return None
     failed = {r.job_id: r for r in report.failed}
+    failed.update({j.job_id: _kept_failed(j) for j in decision.failed})
     return [_evaluate(state, run=r, proposal=p, failed=failed)
             for r, p in zip(runs, proposals, strict=True)]
+
+
+def _decide(state: _Search, plan: Plan) -> Decision:
+    """Skip, re-attach or run each job of a batch (as a relaunch of a sweep does)."""
+    table = JobTable.read(state.layout.job_table)
+    try:
+        return decide(plan, layout=state.layout, previous=state.previous, table=table,
+                      backend=state.backend, flags=state.options.flags)
+    finally:
+        if table is not None:
+            table.close()
+
+
+def _kept_failed(job: JobSpec) -> JobResult:
+    return JobResult(job_id=job.job_id, state=JobState.FAILED, exit_code=None,
+                     reason="failed in an earlier launch (--rerun-failed runs it again)",
+                     duration_s=None)
 
 
 def _copy_checkpoints(layout: ExperimentLayout, proposal: Proposal) -> None:
@@ -225,16 +320,22 @@ def _print_batch(state: _Search, *, batch: int, evaluations: list[Evaluation],
 
 def _finish(state: _Search, *, interrupted: bool) -> int:
     report = RunReport(results=state.results, interrupted=interrupted,
-                       elapsed_s=time.monotonic() - state.started)
+                       elapsed_s=time.monotonic() - state.started, detached=state.detached)
+    failed = sum(e.failed for e in state.evaluations)
+    if state.entry is not None:
+        state.entry.finish(report, failed=bool(failed), total=state.total,
+                           skipped=len(state.skipped))
     whole = Plan(meta=state.meta, runs=tuple(state.runs), jobs=_jobs(state, state.runs))
     _write_results(whole, layout=state.layout, report=report, backend=state.backend.name,
                    skipped=state.skipped)
     print_summary(report, layout=state.layout)
     if interrupted:
+        close_launch(report, layout=state.layout, backend=state.backend,
+                     options=state.options)
         print("mle: search interrupted; run the same command again to continue from the "
               "last finished batch", flush=True)
         return 130
-    failed = sum(e.failed for e in state.evaluations)
     print(f"mle: search finished: {len(state.evaluations)} evaluations, {failed} failed; "
           f"best config in {state.layout.best_config}", flush=True)
+    close_launch(report, layout=state.layout, backend=state.backend, options=state.options)
     return 1 if failed or report.failed else 0
