@@ -161,9 +161,16 @@ def _value(value: Any) -> str:
 
 
 def best_run(exp: _Experiment) -> tuple[str, dict[str, Any]] | None:
-    """Run id and final-value statistics of the best run for the objective."""
+    """Run id and final-value statistics of the best run for the objective.
+
+    A search's own choice (best_config.json) wins: it aggregates seeds as the YAML
+    says and compares budgeted runs (halving, PBT) only at the largest budget.
+    """
     if exp.objective is None:
         return None
+    chosen = _search_choice(exp)
+    if chosen is not None:
+        return chosen
     scored = [(run_id, stat) for run_id, summary in exp.summaries.items()
               if (stat := summary["metrics"].get(exp.objective.metric, {}).get("final"))
               and stat["mean"] is not None]
@@ -171,6 +178,17 @@ def best_run(exp: _Experiment) -> tuple[str, dict[str, Any]] | None:
         return None
     pick = max if exp.objective.maximize else min
     return pick(scored, key=lambda item: float(item[1]["mean"]))
+
+
+def _search_choice(exp: _Experiment) -> tuple[str, dict[str, Any]] | None:
+    try:
+        run_id = json.loads(exp.layout.best_config.read_text(encoding="utf-8"))["eval_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    assert exp.objective is not None
+    stat = exp.summaries.get(run_id, {}).get("metrics", {}).get(exp.objective.metric, {})
+    final = stat.get("final")
+    return (run_id, final) if final and final.get("mean") is not None else None
 
 
 def _best(exp: _Experiment) -> list[Block]:
@@ -186,10 +204,11 @@ def _best(exp: _Experiment) -> list[Block]:
     run_id, stat = found
     names, params = _params(exp)
     setting = ", ".join(f"{n}={_value(params[run_id].get(n))}" for n in names)
-    seeds = len(stat["per_seed"])
-    return [*blocks, Para(f"**{run_id}**: {goal} final `{objective.metric}` (mean over "
-                          f"{seeds} seed{'s' if seeds != 1 else ''}) = {_mean_std(stat)}"
-                          + (f"; {setting}" if setting else ""))]
+    seeds = f"{len(stat['per_seed'])} seed{'s' if len(stat['per_seed']) != 1 else ''}"
+    how = (f"as the search ranks it (best_config.json); mean over {seeds} ="
+           if _search_choice(exp) == found else f"(mean over {seeds}) =")
+    return [*blocks, Para(f"**{run_id}**: {goal} final `{objective.metric}` {how} "
+                          f"{_mean_std(stat)}" + (f"; {setting}" if setting else ""))]
 
 
 def _metric_tables(exp: _Experiment) -> list[Block]:

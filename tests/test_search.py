@@ -489,7 +489,8 @@ def test_a_search_launch_has_one_history_row_and_a_report_with_the_best_run(
     assert (row["jobs_total"], row["jobs_completed"], row["jobs_failed"]) == (8, 8, 0)
     best_run = json.loads((root / "best_config.json").read_text())["eval_id"]
     report = (root / "report.md").read_text(encoding="utf-8")
-    assert f"## Best run\n\n**{best_run}**: lowest final `loss`" in report
+    assert f"## Best run\n\n**{best_run}**: lowest final `loss` as the search ranks it " \
+        "(best_config.json)" in report
     assert f"mle: report in {root / 'report.md'}" in done.stdout
     # A finished search: the next launch has nothing to run, a dry run says so.
     again = run_mle("run", meta, "--dry-run")
@@ -596,3 +597,20 @@ def test_detach_is_refused_for_a_search_on_any_backend(tmp_path: Path) -> None:
         _check_flags(LaunchOptions(detach=True), layout=layout)
     assert str(err.value).startswith("--detach: an adaptive search proposes each batch")
     assert not layout.root.exists()
+
+
+def test_report_of_a_halving_search_names_the_run_best_config_json_names(
+        tmp_path: Path) -> None:
+    """Figure: the report's best run == best_config.json's (largest budget), not a
+    low-budget run whose loss merely looks lower."""
+    exp = _copy_example(tmp_path)
+    done = run_mle("run", exp / "successive_halving.yaml")
+    assert done.returncode == 0, done.stderr
+    root = next(p.parent for p in (exp / "runs").glob("*/best_config.json"))
+    best = json.loads((root / "best_config.json").read_text())
+    budgets = [e["budget"] for line in _log(root / "search_log.jsonl")
+               if line["type"] == "proposals" for e in line["evals"]]
+    assert best["budget"] == max(budgets) == 9
+    report = (root / "report.md").read_text(encoding="utf-8")
+    assert f"## Best run\n\n**{best['eval_id']}**: lowest final `loss` as the search ranks " \
+        "it (best_config.json)" in report
