@@ -8,7 +8,6 @@ for the jobs the table says are still live. Nothing is written.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from .backends.base import read_exit_code, status_from_exit_code
 from .errors import BackendUnavailable, CommandError, ExperimentDirError
 from .jobtable import JobRecord, JobTable
 from .layout import ExperimentLayout, attempt_number
+from .prepare import read_plan_document
 from .runner import stderr_tail
 from .spec import Environment, JobSpec, JobState, JobStatus, JobTask, Resources
 
@@ -46,14 +46,11 @@ def status_command(args: argparse.Namespace) -> int:
 
 def planned_tasks(layout: ExperimentLayout) -> list[JobTask]:
     """Minimal tasks (ids and job files) of every job in plan.json."""
+    doc = read_plan_document(layout)
     try:
-        doc = json.loads(layout.plan.read_text(encoding="utf-8"))
         jobs = [JobSpec(run_id=str(j["run_id"]), seed=int(j["seed"]),
                         config_hash=str(j["config_hash"])) for j in doc["jobs"]]
-    except FileNotFoundError:
-        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
-                                 "(no plan.json)") from None
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError) as err:
         raise ExperimentDirError(f"{layout.plan} is unreadable ({err})") from err
     return [JobTask(job=j, name=j.job_id, argv=(), cwd=layout.root,
                     job_dir=layout.job(j.run_id, j.seed).job_dir, resources=Resources(),
