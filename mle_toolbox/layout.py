@@ -48,6 +48,7 @@ def history_db(project_dir: Path) -> Path:
 STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
 EXIT_CODE_NAME = "exit_code"
+STATUS_NAME = "status.json"
 CHECKPOINT_INDEX_NAME = "index.json"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
@@ -96,7 +97,7 @@ class JobLayout:
     @property
     def status(self) -> Path:
         """Written by MLExperiment: start, end, host, error."""
-        return self.job_dir / "status.json"
+        return self.job_dir / STATUS_NAME
 
     @property
     def argv_file(self) -> Path:

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import get_backend
-from .backends.base import read_exit_code, status_from_exit_code
+from .backends.base import read_exit_code, status_from_exit_code, stderr_tail
 from .errors import BackendUnavailable, CommandError, ExperimentDirError
 from .jobtable import JobRecord, JobTable
 from .layout import ExperimentLayout, attempt_number
 from .prepare import read_plan_document
-from .runner import stderr_tail
 from .spec import Environment, JobSpec, JobState, JobStatus, JobTask, Resources
 
 NOT_STARTED = "not started"
