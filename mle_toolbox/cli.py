@@ -1,9 +1,10 @@
-"""Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``, ``mle cancel``,
-``mle eval``, ``mle init``, ``mle resume``, ``mle status``, ``mle ls``, ``mle show``,
-``mle report``.
+"""Command line: ``mle run``, ``cancel``, ``eval``, ``init``, ``resume``, ``status``, ``ls``,
+``show`` and ``report`` (``mle COMMAND --help`` lists the flags of each).
 
-Never prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job
-failed, 2 bad input or unusable experiment directory, 130 interrupted.
+Only the parsers live here; each command's module is imported when it runs. Never
+prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job failed,
+2 bad input or unusable experiment directory (and ``mle`` without a command), 130
+interrupted.
 """
 
 from __future__ import annotations
