@@ -19,7 +19,15 @@ from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend, Tracked
-from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
+from .commands import (
+    Output,
+    RetryPolicy,
+    Runner,
+    is_transient,
+    run_command,
+    run_in_chunks,
+    run_with_retry,
+)
 from .slurm_parse import (
     SQUEUE_FORMAT,
     STUCK_REASONS,
@@ -38,6 +46,8 @@ TRANSIENT = ("Socket timed out", "Unable to contact slurm controller",
              "Resource temporarily unavailable", "Zero Bytes were transmitted",
              "Connection refused", "try again later")
 SCANCEL_CHUNK = 200
+# scancel's lines about jobs that had already ended: not errors.
+SCANCEL_GONE = ("Invalid job id", "already completing or completed", "Job/step already")
 
 
 @dataclass
@@ -171,18 +181,9 @@ def scancel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
 
     ``force`` sends SIGKILL to every process of the job, the batch shell included.
     """
-    unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), SCANCEL_CHUNK):
-        flags = ["--full", "--signal=KILL"] if force else []
-        output = run(["scancel", *flags, *unique[start:start + SCANCEL_CHUNK]])
-        if output.returncode != 0 and not _only_gone(output):
-            raise output.error("scancel failed")
-
-
-def _only_gone(output: Output) -> bool:
-    lines = [ln for ln in f"{output.stdout}\n{output.stderr}".splitlines() if ln.strip()]
-    return all("Invalid job id" in ln or "already completing or completed" in ln
-               or "Job/step already" in ln for ln in lines)
+    flags = ["--full", "--signal=KILL"] if force else []
+    run_in_chunks(["scancel", *flags], list(dict.fromkeys(ids)), chunk=SCANCEL_CHUNK, run=run,
+                  gone=SCANCEL_GONE)
 
 
 def slurm_available() -> bool:
