@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import getpass
 import os
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -20,10 +19,8 @@ from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend, Tracked
 from .commands import (
     Output,
-    RetryPolicy,
     Runner,
     is_transient,
-    run_command,
     run_in_chunks,
     run_with_retry,
 )
@@ -51,22 +48,13 @@ class SgeBackend(ArrayBackend):
     """Submits array jobs to Grid Engine with qsub and follows them with qstat."""
 
     name: ClassVar[str] = "sge"
-    throttles: ClassVar[bool] = True
 
     options: SgeOptions = field(default_factory=SgeOptions.from_env)
-    run: Runner = field(default=run_command)
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    _jobs: dict[str, Tracked] = field(default_factory=dict)
-    _max_tasks: int | None = None
 
-    def max_array_tasks(self) -> int:
-        """The cluster's ``max_aj_tasks`` (asked once)."""
-        if self._max_tasks is None:
-            output = self.run(["qconf", "-sconf"])
-            self._max_tasks = parse_max_aj_tasks(output.stdout if output.returncode == 0 else "")
-        return self._max_tasks
+    def _query_max_array_tasks(self) -> int:
+        # The cluster's max_aj_tasks.
+        output = self.run(["qconf", "-sconf"])
+        return parse_max_aj_tasks(output.stdout if output.returncode == 0 else "")
 
     def _script(self, chunk: list[JobTask], *, name: str,
                 max_running: int | None) -> tuple[list[str], str]:

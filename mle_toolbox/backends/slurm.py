@@ -12,19 +12,16 @@ except the bounded back-off of a retried submission.
 from __future__ import annotations
 
 import getpass
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked
+from .arrays import ArrayBackend
 from .commands import (
     Output,
-    RetryPolicy,
     Runner,
     is_transient,
-    run_command,
     run_in_chunks,
     run_with_retry,
 )
@@ -55,23 +52,13 @@ class SlurmBackend(ArrayBackend):
     """Submits array jobs to Slurm with sbatch and follows them with squeue."""
 
     name: ClassVar[str] = "slurm"
-    throttles: ClassVar[bool] = True
 
     options: SlurmOptions = field(default_factory=SlurmOptions.from_env)
-    run: Runner = field(default=run_command)
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    _jobs: dict[str, Tracked] = field(default_factory=dict)
-    _max_tasks: int | None = None
 
-    def max_array_tasks(self) -> int:
-        """The cluster's ``MaxArraySize`` (asked once): task ids 0 .. size - 1."""
-        if self._max_tasks is None:
-            output = self.run(["scontrol", "show", "config"])
-            self._max_tasks = parse_max_array_size(
-                output.stdout if output.returncode == 0 else "")
-        return self._max_tasks
+    def _query_max_array_tasks(self) -> int:
+        # The cluster's MaxArraySize: task ids 0 .. size - 1.
+        output = self.run(["scontrol", "show", "config"])
+        return parse_max_array_size(output.stdout if output.returncode == 0 else "")
 
     def _script(self, chunk: list[JobTask], *, name: str,
                 max_running: int | None) -> tuple[list[str], str]:
