@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import pickle
 import re
 import sys
 import time
@@ -232,6 +231,8 @@ def _write_json(handle: IO[bytes], obj: Any) -> None:
 
 
 def _write_pickle(handle: IO[bytes], obj: Any) -> None:
+    import pickle  # lazily: most scripts save numpy or JSON, and MLExperiment starts per job
+
     pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -268,6 +269,8 @@ def load_checkpoint(path: str | Path) -> Any:
         # torch is optional: imported only to load a torch checkpoint.
         return importlib.import_module("torch").load(path, map_location="cpu")
     if suffix == ".pkl":
+        import pickle
+
         with open(path, "rb") as handle:
             return pickle.load(handle)  # the job's own checkpoint
     raise ValueError(f"{path}: unknown checkpoint suffix {suffix!r}; expected one of "

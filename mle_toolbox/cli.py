@@ -1,9 +1,10 @@
-"""Command line: ``mle run META [--dry-run] [--max-running N] [--backend NAME]``, ``mle cancel``,
-``mle eval``, ``mle init``, ``mle resume``, ``mle status``, ``mle ls``, ``mle show``,
-``mle report``.
+"""Command line: ``mle run``, ``cancel``, ``eval``, ``init``, ``resume``, ``status``, ``ls``,
+``show`` and ``report`` (``mle COMMAND --help`` lists the flags of each).
 
-Never prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job
-failed, 2 bad input or unusable experiment directory, 130 interrupted.
+Only the parsers live here; each command's module is imported when it runs. Never
+prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job failed,
+2 bad input or unusable experiment directory (and ``mle`` without a command), 130
+interrupted.
 """
 
 from __future__ import annotations
@@ -120,16 +121,6 @@ def add_reliability_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
                         help="the experiment directory (default: .)")
 
 
-def _not_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
-
-
 def _add_results_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .history_cli import add_parsers
 
@@ -141,14 +132,22 @@ def _add_results_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
     report.add_argument("--no-figures", action="store_true", help="tables only")
 
 
-def _positive(text: str) -> int:
+def _whole_number(text: str, *, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _whole_number(text, minimum=1)
+
+
+def _not_negative(text: str) -> int:
+    return _whole_number(text, minimum=0)
 
 
 def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:

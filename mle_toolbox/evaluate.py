@@ -28,11 +28,12 @@ from typing import Any
 from .backends import get_backend
 from .backends.base import read_exit_code
 from .checkpoints import CHECKPOINT_NAME, CheckpointNotFound, find_checkpoint
-from .errors import ConfigError, ExperimentDirError
+from .errors import ConfigError
 from .fsutil import write_json_atomic
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import PostProcess, load_meta
+from .prepare import read_plan_document
 from .results import summarize_run
 from .runner import run_jobs
 from .spec import Environment, JobResult, JobSpec, JobState, JobTask, Resources
@@ -196,10 +197,7 @@ def eval_command(args: argparse.Namespace) -> int:
     """Carry out ``mle eval EXP_DIR [--checkpoint NAME] [--script FILE] [--timeout S]
     [--max-running N]``."""
     layout = ExperimentLayout(Path(args.exp_dir).absolute())
-    if not layout.plan.is_file():
-        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
-                                 "(no plan.json)")
-    plan = json.loads(layout.plan.read_text(encoding="utf-8"))
+    plan = read_plan_document(layout)
     meta_path = Path(plan["meta_path"])
     post = _eval_settings(args, meta_path=meta_path)
     jobs = [(job["run_id"], int(job["seed"])) for job in plan["jobs"]]

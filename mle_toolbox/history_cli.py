@@ -9,7 +9,6 @@ current folder or one of its parents.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
@@ -29,7 +28,9 @@ def find_database(*, project: str | None, exp_dir: Path | None = None) -> Path |
     if project is not None:
         return history_db(Path(project))
     if exp_dir is not None and ExperimentLayout(exp_dir).plan.is_file():
-        plan = json.loads(ExperimentLayout(exp_dir).plan.read_text(encoding="utf-8"))
+        from .prepare import read_plan_document
+
+        plan = read_plan_document(ExperimentLayout(exp_dir))
         return history_db(Path(plan["meta_path"]).parent)
     here = Path.cwd()
     for folder in (here, *here.parents):

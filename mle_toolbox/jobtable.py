@@ -24,7 +24,6 @@ from .spec import JobHandle, JobResult, JobState, JobTask
 if TYPE_CHECKING:
     import sqlite3
 
-TABLE_NAME = "jobs.sqlite"
 SUBMITTING = "submitting"  # written before the backend is asked; no native id yet
 BUSY_TIMEOUT_S = 30.0
 _SCHEMA = """
@@ -159,10 +158,6 @@ class JobTable:
         rows = self._db.execute("SELECT * FROM jobs WHERE job_id = ? ORDER BY attempt",
                                 (job_id,)).fetchall()
         return [_record(r) for r in rows]
-
-    def count_rows(self) -> int:
-        """Number of rows (attempts of all jobs)."""
-        return int(self._db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
 
 
 def _record(row: Iterable[Any]) -> JobRecord:

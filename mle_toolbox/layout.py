@@ -14,10 +14,10 @@
       <run_id>/
         <run_id>.json          resolved config of this run
         summary.json           metrics merged over seeds
-        checkpoints/           adaptive search: the script's checkpoints
-        resume_from/           adaptive search: copy of the parent run's checkpoints
         logs/seed_<s>.jsonl    metrics log of one seed (one JSON object per line)
-        checkpoints/seed_<s>/  saved models: final.<ext>, step_<k>.<ext>, index.json
+        checkpoints/seed_<s>/  saved models of one seed (``mle.checkpoint_dir``):
+                               final.<ext>, step_<k>.<ext>, index.json
+        resume_from/           adaptive search: copy of the parent run's checkpoints/
         eval/                  ``mle eval`` / post_process_args runs, laid out like a run
                                dir: logs/seed_<s>.jsonl, jobs/seed_<s>/, summary.json
         jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv
@@ -48,7 +48,12 @@ def history_db(project_dir: Path) -> Path:
 STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
 EXIT_CODE_NAME = "exit_code"
+STATUS_NAME = "status.json"
 CHECKPOINT_INDEX_NAME = "index.json"
+# RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
+# (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
+# (mle_search.checkpoint_dir) and copies it for the runs that continue from it.
+CHECKPOINTS_DIR_NAME = "checkpoints"
 EVAL_DIR_NAME = "eval"
 
 
@@ -92,7 +97,7 @@ class JobLayout:
     @property
     def status(self) -> Path:
         """Written by MLExperiment: start, end, host, error."""
-        return self.job_dir / "status.json"
+        return self.job_dir / STATUS_NAME
 
     @property
     def argv_file(self) -> Path:
@@ -102,7 +107,7 @@ class JobLayout:
     @property
     def checkpoints_dir(self) -> Path:
         """Saved models and checkpoints of this seed, with their ``index.json``."""
-        return self.run_dir / "checkpoints" / f"seed_{self.seed}"
+        return self.run_dir / CHECKPOINTS_DIR_NAME / f"seed_{self.seed}"
 
     @property
     def attempts_dir(self) -> Path:
@@ -203,8 +208,11 @@ class ExperimentLayout:
         return self.root / "best_config.json"
 
     def checkpoint_dir(self, run_id: str) -> Path:
-        """Where a search run's script saves checkpoints (``mle_search.checkpoint_dir``)."""
-        return self.root / run_id / "checkpoints"
+        """A run's checkpoint folder, parent of every ``JobLayout.checkpoints_dir`` of it.
+
+        An adaptive search passes it as ``mle_search.checkpoint_dir``.
+        """
+        return self.root / run_id / CHECKPOINTS_DIR_NAME
 
     def resume_dir(self, run_id: str) -> Path:
         """Copy of the parent run's checkpoints a search run continues from."""

@@ -65,6 +65,23 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None
     return doc
 
 
+def read_plan_document(layout: ExperimentLayout) -> dict[str, Any]:
+    """plan.json of an existing experiment directory (for the commands that take EXP_DIR).
+
+    Raises ExperimentDirError when there is none, or it is unreadable.
+    """
+    try:
+        doc = json.loads(layout.plan.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
+                                 "(no plan.json)") from None
+    except (OSError, ValueError) as err:
+        raise ExperimentDirError(f"{layout.plan} is unreadable ({err})") from err
+    if not isinstance(doc, dict):
+        raise ExperimentDirError(f"{layout.plan} is unreadable (not a JSON object)")
+    return doc
+
+
 def plan_document(plan: Plan) -> dict[str, Any]:
     """JSON-ready description of the plan (written as plan.json)."""
     meta = plan.meta

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from .errors import ExperimentDirError
 from .jobtable import JobTable
 from .layout import ExperimentLayout
+from .prepare import read_plan_document
 
 
 def reliability_command(args: argparse.Namespace) -> int:
@@ -24,11 +24,8 @@ def resume_command(args: argparse.Namespace) -> int:
     """``mle run META`` on the experiment's own YAML, on the backend it last used."""
     layout = ExperimentLayout(Path(args.exp_dir).absolute())
     try:
-        meta = str(json.loads(layout.plan.read_text(encoding="utf-8"))["meta_path"])
-    except FileNotFoundError:
-        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
-                                 "(no plan.json)") from None
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        meta = str(read_plan_document(layout)["meta_path"])
+    except KeyError as err:
         raise ExperimentDirError(f"{layout.plan} is unreadable ({err})") from err
     if not Path(meta).is_file():
         raise ExperimentDirError(f"{layout.root} was launched from {meta}, which no longer "

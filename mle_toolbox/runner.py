@@ -9,7 +9,6 @@ exception: the loop always ends with a result for every job.
 from __future__ import annotations
 
 import enum
-import json
 import select
 import signal
 import threading
@@ -21,11 +20,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol
 
-from .backends.base import REQUEUE_EXIT, Backend
+from .backends.base import REQUEUE_EXIT, Backend, read_start_time, stderr_tail
 from .spec import JobHandle, JobResult, JobState, JobStatus, JobTask
-
-STDERR_TAIL_LINES = 15
-STDERR_TAIL_BYTES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +159,8 @@ def run_jobs(
 
 def _started(task: JobTask, *, now: float) -> float | None:
     """When a job started (status.json of MLExperiment) on the runner's clock, if known."""
-    try:
-        start = float(json.loads((task.job_dir / "status.json").read_text())["start"])
-    except (OSError, ValueError, KeyError, TypeError):
+    start = read_start_time(task)
+    if start is None:
         return None
     return now - max(0.0, time.time() - start)
 
@@ -390,16 +385,3 @@ def _await_exit(loop: _Loop, *, deadline: float) -> None:
             _wait(loop.backend, min(delay, max(0.0, deadline - loop.clock())))
             delay = min(delay * loop.poll.factor, loop.poll.maximum)
 
-
-def stderr_tail(task: JobTask) -> str:
-    """Last lines of a job's stderr, for failure messages."""
-    try:
-        with open(task.stderr, "rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - STDERR_TAIL_BYTES))
-            data = handle.read()
-    except FileNotFoundError:
-        return ""
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    return "\n".join(lines[-STDERR_TAIL_LINES:])

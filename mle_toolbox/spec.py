@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .layout import EXIT_CODE_NAME, STDERR_NAME, STDOUT_NAME
+from .layout import EXIT_CODE_NAME, STATUS_NAME, STDERR_NAME, STDOUT_NAME
 
 
 class JobState(enum.Enum):
@@ -129,6 +129,11 @@ class JobTask:
     def exit_code_file(self) -> Path:
         """Written by the job wrapper when the command ended."""
         return self.job_dir / EXIT_CODE_NAME
+
+    @property
+    def status_file(self) -> Path:
+        """Written by MLExperiment in the job: state, start, end, host."""
+        return self.job_dir / STATUS_NAME
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,18 +8,17 @@ for the jobs the table says are still live. Nothing is written.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .backends import get_backend
-from .backends.base import read_exit_code, status_from_exit_code
+from .backends.base import read_exit_code, status_from_exit_code, stderr_tail
 from .errors import BackendUnavailable, CommandError, ExperimentDirError
 from .jobtable import JobRecord, JobTable
 from .layout import ExperimentLayout, attempt_number
-from .runner import stderr_tail
+from .prepare import read_plan_document
 from .spec import Environment, JobSpec, JobState, JobStatus, JobTask, Resources
 
 NOT_STARTED = "not started"
@@ -46,14 +45,11 @@ def status_command(args: argparse.Namespace) -> int:
 
 def planned_tasks(layout: ExperimentLayout) -> list[JobTask]:
     """Minimal tasks (ids and job files) of every job in plan.json."""
+    doc = read_plan_document(layout)
     try:
-        doc = json.loads(layout.plan.read_text(encoding="utf-8"))
         jobs = [JobSpec(run_id=str(j["run_id"]), seed=int(j["seed"]),
                         config_hash=str(j["config_hash"])) for j in doc["jobs"]]
-    except FileNotFoundError:
-        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
-                                 "(no plan.json)") from None
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError) as err:
         raise ExperimentDirError(f"{layout.plan} is unreadable ({err})") from err
     return [JobTask(job=j, name=j.job_id, argv=(), cwd=layout.root,
                     job_dir=layout.job(j.run_id, j.seed).job_dir, resources=Resources(),

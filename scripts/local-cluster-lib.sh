@@ -37,3 +37,21 @@ packages_missing() {
     done
     return 1
 }
+
+# apt_install LOG: install PACKAGES without questions; on failure show the end of LOG.
+apt_install() {
+    local apt_log=$1
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >"$apt_log" 2>&1 \
+        || { tail -n 40 "$apt_log" >&2; fail "apt-get install (log: $apt_log)"; }
+}
+
+# tail_logs FILE...: the last 40 lines of each FILE that exists (for diagnose).
+tail_logs() {
+    local f
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        echo "--- tail -n 40 $f"; tail -n 40 "$f"
+    done
+}

@@ -115,7 +115,6 @@ fi
 
 # ---------------------------------------------------------------- diagnostics
 diagnose() {
-    local f
     {
         echo "==================== sge-local diagnostics ===================="
         echo "--- processes"; pgrep -a 'sge_' || echo "(no sge_ daemon running)"
@@ -127,10 +126,7 @@ diagnose() {
             echo "--- qstat -f -u '*'"; timeout 10 qstat -f -u '*' 2>&1 || true
             echo "--- qstat -j $CHECK_JOB"; timeout 10 qstat -j "$CHECK_JOB" 2>&1 | tail -20 || true
         fi
-        for f in "$QMASTER_SPOOL/messages" "$EXECD_SPOOL"/*/messages /tmp/qmaster_messages* /tmp/execd_messages*; do
-            [ -f "$f" ] || continue
-            echo "--- tail -n 40 $f"; tail -n 40 "$f"
-        done
+        tail_logs "$QMASTER_SPOOL/messages" "$EXECD_SPOOL"/*/messages /tmp/qmaster_messages* /tmp/execd_messages*
         echo "==============================================================="
     } >&2
 }
@@ -148,10 +144,7 @@ install_packages() {
         printf '%s shared/gridenginecell string %s\n' "$p" "$SGE_CELL"
         printf '%s shared/gridengineconfig boolean true\n' "$p"
     done | debconf-set-selections
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/tmp/sge-local-apt.log 2>&1 \
-        || { tail -n 40 /tmp/sge-local-apt.log >&2; fail "apt-get install (log: /tmp/sge-local-apt.log)"; }
+    apt_install /tmp/sge-local-apt.log
     [ -f "$COMMON/act_qmaster" ] \
         || fail "no $COMMON/act_qmaster after install: debconf did not create the cell"
 }

@@ -59,7 +59,6 @@ fi
 
 # ---------------------------------------------------------------- diagnostics
 diagnose() {
-    local f
     {
         echo "=================== slurm-local diagnostics ==================="
         echo "--- processes"; pgrep -a 'slurm|munged' || echo "(no slurm or munge daemon running)"
@@ -68,10 +67,7 @@ diagnose() {
             echo "--- scontrol show node $NODE"; timeout 10 scontrol show node "$NODE" 2>&1 || true
             echo "--- squeue"; timeout 10 squeue 2>&1 || true
         fi
-        for f in "$CTLD_LOG" "$SLURMD_LOG" /var/log/munge/munged.log; do
-            [ -f "$f" ] || continue
-            echo "--- tail -n 40 $f"; tail -n 40 "$f"
-        done
+        tail_logs "$CTLD_LOG" "$SLURMD_LOG" /var/log/munge/munged.log
         echo "==============================================================="
     } >&2
 }
@@ -85,10 +81,7 @@ daemon_pid() { pgrep -x "$1" | head -n 1 || true; }
 install_packages() {
     packages_missing || return 0
     log "installing ${PACKAGES[*]} (Debian packages)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >/dev/null
-    apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" >/tmp/slurm-local-apt.log 2>&1 \
-        || { tail -n 40 /tmp/slurm-local-apt.log >&2; fail "apt-get install (log: /tmp/slurm-local-apt.log)"; }
+    apt_install /tmp/slurm-local-apt.log
 }
 
 # ---------------------------------------------------------------------- munge

@@ -28,7 +28,8 @@ finish() {
 # launcher counts the same way); MLExperiment exposes it as mle.attempt.
 attempt=1
 for archived in "$job_dir"/attempts/*/; do
-    number=$(basename "$archived")
+    number=${archived%/}
+    number=${number##*/}  # basename without a fork: this runs before every job
     case $number in
         ''|*[!0-9]*) ;;
         *) if [ "$number" -ge "$attempt" ]; then attempt=$((number + 1)); fi ;;

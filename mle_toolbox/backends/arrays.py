@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import secrets
 import shlex
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from typing import ClassVar
@@ -16,6 +17,7 @@ from ..fsutil import write_text_atomic
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import read_template, template_path
 from .base import read_exit_code, status_from_exit_code
+from .commands import RetryPolicy, Runner, run_command
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_NAME = 64
@@ -76,6 +78,17 @@ def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
         workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
         wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),
     )
+
+
+def seconds_from_env(env: Mapping[str, str], key: str, *, default: float) -> float:
+    """A number of seconds from environment variable ``key`` (a site setting)."""
+    text = env.get(key)
+    if text is None:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"expected seconds, got {text!r}", key=key) from None
 
 
 def resources_of(tasks: Sequence[JobTask]) -> Resources:
@@ -149,15 +162,24 @@ class Tracked:
         return self.final or JobStatus(JobState.RUNNING)
 
 
+@dataclass
 class ArrayBackend:
-    """What the array-job backends (sge, slurm) share: submit and dry-run scripts.
+    """What the array-job backends (sge, slurm) share: submit and dry-run scripts,
+    the scheduler commands' runner, clock and bounded retries, the jobs followed.
 
-    Subclasses provide ``max_array_tasks``, ``_submit_array`` and ``_script``, and
-    keep the jobs they follow in ``_jobs`` (native id -> Tracked).
+    Subclasses provide ``_query_max_array_tasks``, ``_submit_array`` and ``_script``,
+    and keep the jobs they follow in ``_jobs`` (native id -> Tracked).
     """
 
     name: ClassVar[str]
-    _jobs: dict[str, Tracked]
+    throttles: ClassVar[bool] = True
+
+    run: Runner = field(default=run_command)
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    _jobs: dict[str, Tracked] = field(default_factory=dict)
+    _max_tasks: int | None = None
 
     def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
         """Follow array tasks an earlier launcher submitted, by their recorded native ids."""
@@ -176,7 +198,12 @@ class ArrayBackend:
         return ()
 
     def max_array_tasks(self) -> int:
-        """The most tasks one array may have on this cluster."""
+        """The most tasks one array may have on this cluster (asked once)."""
+        if self._max_tasks is None:
+            self._max_tasks = self._query_max_array_tasks()
+        return self._max_tasks
+
+    def _query_max_array_tasks(self) -> int:
         raise NotImplementedError
 
     def _submit_array(self, chunk: list[JobTask], *, name: str,

@@ -2,10 +2,13 @@
 
 Backends submit, report status in one batched call, and cancel idempotently.
 They contain no loops over time and no sleeps: the runner owns waiting.
+Readers of the files a job leaves (exit_code, status.json, stderr.log) live here
+too: the runner, the backends and ``mle status`` judge a job by the same files.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,6 +19,8 @@ from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 # Exit status of a job that asked to be requeued (JOB_DIR/requeue): Grid Engine puts
 # such a job back into the queue; the runner resubmits it on other backends.
 REQUEUE_EXIT = 99
+STDERR_TAIL_LINES = 15
+STDERR_TAIL_BYTES = 4096
 
 
 class Backend(Protocol):
@@ -63,6 +68,28 @@ def read_exit_code(path: Path) -> int | None:
     except (FileNotFoundError, UnicodeDecodeError):
         return None
     return int(text) if text.lstrip("-").isdigit() else None
+
+
+def read_start_time(task: JobTask) -> float | None:
+    """When the job's script started (``start`` of its status.json), if it says."""
+    try:
+        return float(json.loads(task.status_file.read_text())["start"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def stderr_tail(task: JobTask) -> str:
+    """Last lines of a job's stderr, for failure messages."""
+    try:
+        with open(task.stderr, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - STDERR_TAIL_BYTES))
+            data = handle.read()
+    except FileNotFoundError:
+        return ""
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return "\n".join(lines[-STDERR_TAIL_LINES:])
 
 
 def status_from_exit_code(code: int) -> JobStatus:

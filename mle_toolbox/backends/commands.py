@@ -75,6 +75,22 @@ def is_transient(output: Output, markers: Sequence[str]) -> bool:
     return output.returncode != 0 and any(marker in text for marker in markers)
 
 
+def run_in_chunks(head: Sequence[str], ids: Sequence[str], *, chunk: int, run: Runner,
+                  gone: Sequence[str]) -> None:
+    """``head + ids`` in chunks of ``chunk`` ids (qdel, scancel): a long list never
+    exceeds the argument limit. A failure is fine when every line of its output
+    contains one of the ``gone`` markers (the job had already ended)."""
+    for start in range(0, len(ids), chunk):
+        output = run([*head, *ids[start:start + chunk]])
+        if output.returncode != 0 and not _every_line_has(output, gone):
+            raise output.error(f"{head[0]} failed")
+
+
+def _every_line_has(output: Output, markers: Sequence[str]) -> bool:
+    lines = [ln for ln in f"{output.stdout}\n{output.stderr}".splitlines() if ln.strip()]
+    return all(any(marker in ln for marker in markers) for ln in lines)
+
+
 def run_with_retry(
     attempt: Callable[[], Output], *, transient: Callable[[Output], bool],
     before_retry: Callable[[], Output | None] | None = None,

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import getpass
 import os
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend, Tracked
-from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
+from .commands import (
+    Output,
+    Runner,
+    is_transient,
+    run_in_chunks,
+    run_with_retry,
+)
 from .sge_parse import (
     parse_error_reason,
     parse_max_aj_tasks,
@@ -32,6 +37,9 @@ from .sge_script import SgeOptions, qsub_argv, render_script, task_list_path, wr
 TRANSIENT = ("Error reading answer list from qmaster", "failed receiving gdi request",
              "unable to contact qmaster", "commlib error")
 QDEL_CHUNK = 200
+# qdel's lines about jobs that had already ended (or were being deleted): not errors.
+QDEL_GONE = ("does not exist", "has already been", "registered", "deleted",
+             "forced the deletion")
 
 
 
@@ -40,22 +48,13 @@ class SgeBackend(ArrayBackend):
     """Submits array jobs to Grid Engine with qsub and follows them with qstat."""
 
     name: ClassVar[str] = "sge"
-    throttles: ClassVar[bool] = True
 
     options: SgeOptions = field(default_factory=SgeOptions.from_env)
-    run: Runner = field(default=run_command)
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    _jobs: dict[str, Tracked] = field(default_factory=dict)
-    _max_tasks: int | None = None
 
-    def max_array_tasks(self) -> int:
-        """The cluster's ``max_aj_tasks`` (asked once)."""
-        if self._max_tasks is None:
-            output = self.run(["qconf", "-sconf"])
-            self._max_tasks = parse_max_aj_tasks(output.stdout if output.returncode == 0 else "")
-        return self._max_tasks
+    def _query_max_array_tasks(self) -> int:
+        # The cluster's max_aj_tasks.
+        output = self.run(["qconf", "-sconf"])
+        return parse_max_aj_tasks(output.stdout if output.returncode == 0 else "")
 
     def _script(self, chunk: list[JobTask], *, name: str,
                 max_running: int | None) -> tuple[list[str], str]:
@@ -133,16 +132,8 @@ def qstat_xml(run: Runner) -> Output:
 
 def qdel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
     """qdel jobs or tasks (``123`` / ``123.4``) in chunks; ids already gone are fine."""
-    for start in range(0, len(ids), QDEL_CHUNK):
-        output = run(["qdel", *(["-f"] if force else []), *ids[start:start + QDEL_CHUNK]])
-        if output.returncode != 0 and not _only_gone(output):
-            raise output.error("qdel failed")
-
-
-def _only_gone(output: Output) -> bool:
-    lines = [ln for ln in f"{output.stdout}\n{output.stderr}".splitlines() if ln.strip()]
-    return all("does not exist" in ln or "has already been" in ln or "registered" in ln
-               or "deleted" in ln or "forced the deletion" in ln for ln in lines)
+    run_in_chunks(["qdel", *(["-f"] if force else [])], ids, chunk=QDEL_CHUNK, run=run,
+                  gone=QDEL_GONE)
 
 
 def sge_available() -> bool:

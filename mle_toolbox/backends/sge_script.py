@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..spec import JobTask, Resources
-from .arrays import render_array_script, resources_of, write_array_files
+from .arrays import render_array_script, resources_of, seconds_from_env, write_array_files
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +33,7 @@ class SgeOptions:
     def from_env(cls, env: Mapping[str, str] | None = None) -> SgeOptions:
         """Options from ``MLE_SGE_PE``, ``MLE_SGE_MEMORY``, ``MLE_SGE_GPU``, ``MLE_SGE_GRACE``."""
         env = os.environ if env is None else env
-        grace = env.get("MLE_SGE_GRACE", "30")
-        try:
-            grace_s = float(grace)
-        except ValueError:
-            raise ConfigError(f"expected seconds, got {grace!r}", key="MLE_SGE_GRACE") from None
+        grace_s = seconds_from_env(env, "MLE_SGE_GRACE", default=30.0)
         return cls(pe_name=env.get("MLE_SGE_PE", "smp"),
                    memory_resource=env.get("MLE_SGE_MEMORY", "h_vmem"),
                    gpu_resource=env.get("MLE_SGE_GPU", "gpu"), vanish_grace_s=grace_s)

@@ -12,14 +12,19 @@ except the bounded back-off of a retried submission.
 from __future__ import annotations
 
 import getpass
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked
-from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
+from .arrays import ArrayBackend
+from .commands import (
+    Output,
+    Runner,
+    is_transient,
+    run_in_chunks,
+    run_with_retry,
+)
 from .slurm_parse import (
     SQUEUE_FORMAT,
     STUCK_REASONS,
@@ -38,6 +43,8 @@ TRANSIENT = ("Socket timed out", "Unable to contact slurm controller",
              "Resource temporarily unavailable", "Zero Bytes were transmitted",
              "Connection refused", "try again later")
 SCANCEL_CHUNK = 200
+# scancel's lines about jobs that had already ended: not errors.
+SCANCEL_GONE = ("Invalid job id", "already completing or completed", "Job/step already")
 
 
 @dataclass
@@ -45,23 +52,13 @@ class SlurmBackend(ArrayBackend):
     """Submits array jobs to Slurm with sbatch and follows them with squeue."""
 
     name: ClassVar[str] = "slurm"
-    throttles: ClassVar[bool] = True
 
     options: SlurmOptions = field(default_factory=SlurmOptions.from_env)
-    run: Runner = field(default=run_command)
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    _jobs: dict[str, Tracked] = field(default_factory=dict)
-    _max_tasks: int | None = None
 
-    def max_array_tasks(self) -> int:
-        """The cluster's ``MaxArraySize`` (asked once): task ids 0 .. size - 1."""
-        if self._max_tasks is None:
-            output = self.run(["scontrol", "show", "config"])
-            self._max_tasks = parse_max_array_size(
-                output.stdout if output.returncode == 0 else "")
-        return self._max_tasks
+    def _query_max_array_tasks(self) -> int:
+        # The cluster's MaxArraySize: task ids 0 .. size - 1.
+        output = self.run(["scontrol", "show", "config"])
+        return parse_max_array_size(output.stdout if output.returncode == 0 else "")
 
     def _script(self, chunk: list[JobTask], *, name: str,
                 max_running: int | None) -> tuple[list[str], str]:
@@ -171,18 +168,9 @@ def scancel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
 
     ``force`` sends SIGKILL to every process of the job, the batch shell included.
     """
-    unique = list(dict.fromkeys(ids))
-    for start in range(0, len(unique), SCANCEL_CHUNK):
-        flags = ["--full", "--signal=KILL"] if force else []
-        output = run(["scancel", *flags, *unique[start:start + SCANCEL_CHUNK]])
-        if output.returncode != 0 and not _only_gone(output):
-            raise output.error("scancel failed")
-
-
-def _only_gone(output: Output) -> bool:
-    lines = [ln for ln in f"{output.stdout}\n{output.stderr}".splitlines() if ln.strip()]
-    return all("Invalid job id" in ln or "already completing or completed" in ln
-               or "Job/step already" in ln for ln in lines)
+    flags = ["--full", "--signal=KILL"] if force else []
+    run_in_chunks(["scancel", *flags], list(dict.fromkeys(ids)), chunk=SCANCEL_CHUNK, run=run,
+                  gone=SCANCEL_GONE)
 
 
 def slurm_available() -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..spec import JobTask, Resources
-from .arrays import render_array_script, resources_of, write_array_files
+from .arrays import render_array_script, resources_of, seconds_from_env, write_array_files
 
 SLURM_DIR = "slurm"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
 DEFAULT_SIGNAL = "B:USR1@60"
@@ -36,11 +36,7 @@ class SlurmOptions:
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlurmOptions:
         """Options from ``MLE_SLURM_GPU``, ``MLE_SLURM_SIGNAL`` ("": none), ``MLE_SLURM_GRACE``."""
         env = os.environ if env is None else env
-        grace = env.get("MLE_SLURM_GRACE", "30")
-        try:
-            grace_s = float(grace)
-        except ValueError:
-            raise ConfigError(f"expected seconds, got {grace!r}", key="MLE_SLURM_GRACE") from None
+        grace_s = seconds_from_env(env, "MLE_SLURM_GRACE", default=30.0)
         signal = env.get("MLE_SLURM_SIGNAL", DEFAULT_SIGNAL)
         if signal and not _SIGNAL.match(signal):
             raise ConfigError(f"expected a signal like B:USR1@60, got {signal!r}",
