@@ -124,8 +124,10 @@ def test_best_run_failed_jobs_and_config(swept: Path) -> None:
     params = _params(swept)
     best = next(r for r, p in params.items() if p == {"lrate": 0.1, "steps": 4})
     # final loss = 0.1 * 7 + 0.1 * seed * 3: 0.7 and 1.0, the lowest mean of the grid
-    assert (f"**{best}**: lowest final `loss` (mean over 2 seeds) = 0.85 ± 0.15; "
-            "lrate=0.1, steps=4") in markdown
+    # A grid search writes best_config.json: the report names the same run.
+    assert json.loads((swept / "best_config.json").read_text())["eval_id"] == best
+    assert (f"**{best}**: lowest final `loss` as the search ranks it (best_config.json); "
+            "mean over 2 seeds = 0.85 ± 0.15; lrate=0.1, steps=4") in markdown
     failing = next(r for r, p in params.items() if p == {"lrate": 0.2, "steps": 4})
     assert "## Failed jobs (1)" in markdown
     assert f"`{failing}-seed1`: failed: exit code 5\n\n```\ndiverged: loss is nan\n```" \

@@ -140,11 +140,17 @@ def _start_sleeping_sweep(project: Path, *flags: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 60
-    while not list((project / "out").glob("*/jobs/seed_*/status.json")):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "no job started on Slurm"
-        time.sleep(0.5)
-    assert _queued("demo_")
+    try:
+        while not list((project / "out").glob("*/jobs/seed_*/status.json")):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no job started on Slurm"
+            time.sleep(0.5)
+        assert _queued("demo_")
+    except AssertionError:
+        # Leave nothing behind that would hold the node for the next tests.
+        proc.kill()
+        run_mle("cancel", "out", "--force", cwd=project)
+        raise
     return proc
 
 
