@@ -28,7 +28,8 @@ from typing import Any
 from .backends import get_backend
 from .backends.base import read_exit_code
 from .checkpoints import CHECKPOINT_NAME, CheckpointNotFound, find_checkpoint
-from .errors import ConfigError, ExperimentDirError
+from .errors import ConfigError
+from .expdir import open_experiment
 from .fsutil import write_json_atomic
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
@@ -195,14 +196,10 @@ def post_process(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
 def eval_command(args: argparse.Namespace) -> int:
     """Carry out ``mle eval EXP_DIR [--checkpoint NAME] [--script FILE] [--timeout S]
     [--max-running N]``."""
-    layout = ExperimentLayout(Path(args.exp_dir).absolute())
-    if not layout.plan.is_file():
-        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
-                                 "(no plan.json)")
-    plan = json.loads(layout.plan.read_text(encoding="utf-8"))
-    meta_path = Path(plan["meta_path"])
+    experiment = open_experiment(args.exp_dir)
+    layout, meta_path = experiment.layout, experiment.meta_path
     post = _eval_settings(args, meta_path=meta_path)
-    jobs = [(job["run_id"], int(job["seed"])) for job in plan["jobs"]]
+    jobs = [(run_id, seed) for run_id, seed, _ in experiment.jobs()]
     cwd = meta_path.parent if meta_path.parent.is_dir() else layout.root
     with ExperimentLock(layout.lock):
         targets, skipped = find_targets(layout, jobs=jobs, checkpoint=post.checkpoint)

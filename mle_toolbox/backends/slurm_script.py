@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..schema import describe, env_seconds, env_word
 from ..spec import JobTask, Resources
 from .arrays import render_array_script, resources_of, write_array_files
 
@@ -36,17 +37,12 @@ class SlurmOptions:
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlurmOptions:
         """Options from ``MLE_SLURM_GPU``, ``MLE_SLURM_SIGNAL`` ("": none), ``MLE_SLURM_GRACE``."""
         env = os.environ if env is None else env
-        grace = env.get("MLE_SLURM_GRACE", "30")
-        try:
-            grace_s = float(grace)
-        except ValueError:
-            raise ConfigError(f"expected seconds, got {grace!r}", key="MLE_SLURM_GRACE") from None
         signal = env.get("MLE_SLURM_SIGNAL", DEFAULT_SIGNAL)
-        if signal and not _SIGNAL.match(signal):
-            raise ConfigError(f"expected a signal like B:USR1@60, got {signal!r}",
-                              key="MLE_SLURM_SIGNAL")
-        return cls(gpu_gres=env.get("MLE_SLURM_GPU", "gpu"), signal=signal,
-                   vanish_grace_s=grace_s)
+        if signal and not _SIGNAL.fullmatch(signal):
+            raise ConfigError(f"expected a signal like B:USR1@60, got {describe(signal)}",
+                              key="environment variable MLE_SLURM_SIGNAL")
+        return cls(gpu_gres=env_word(env, "MLE_SLURM_GPU", default="gpu"), signal=signal,
+                   vanish_grace_s=env_seconds(env, "MLE_SLURM_GRACE", default=30.0))
 
 
 def directives(resources: Resources, *, name: str, tasks: int, max_running: int | None,
