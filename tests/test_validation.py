@@ -244,6 +244,9 @@ CASES = [
      'the metric to optimise (the first of eval_metrics)'),
     ("halving-eta-1", SEARCH + HALVING + "    eta: 1\n" + TAIL,
      'meta.yaml:13: param_search_args.search_config.eta: must be at least 2, got 1'),
+    ("halving-eta-too-large", SEARCH + HALVING + "    eta: 10\n" + TAIL,
+     "meta.yaml:13: param_search_args.search_config.eta: min_budget * eta (1 * 10) is above "
+     "max_budget (9): there would be nothing to halve; lower eta or widen the budgets"),
     ("halving-bounds-reversed", SEARCH + HALVING.replace("max_budget: 9", "max_budget: 1")
      + TAIL,
      'meta.yaml:10: param_search_args.search_config.max_budget: must be greater than '

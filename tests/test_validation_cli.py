@@ -322,17 +322,15 @@ SGE_ENV = [
 ]
 
 
-@pytest.mark.parametrize(("env", "message"), SLURM_ENV)
-def test_slurm_knobs_with_garbage_are_refused(env: dict[str, str], message: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        SlurmOptions.from_env(env)
-    assert str(caught.value) == message
+KNOBS = [(SlurmOptions, *case) for case in SLURM_ENV] + [(SgeOptions, *case) for case in SGE_ENV]
 
 
-@pytest.mark.parametrize(("env", "message"), SGE_ENV)
-def test_sge_knobs_with_garbage_are_refused(env: dict[str, str], message: str) -> None:
+@pytest.mark.parametrize(("options", "env", "message"), KNOBS)
+def test_scheduler_knobs_with_garbage_are_refused(
+    options: type[SlurmOptions] | type[SgeOptions], env: dict[str, str], message: str,
+) -> None:
     with pytest.raises(ConfigError) as caught:
-        SgeOptions.from_env(env)
+        options.from_env(env)
     assert str(caught.value) == message
 
 

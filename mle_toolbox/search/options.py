@@ -88,6 +88,10 @@ def _require(opts: StrategyOptions, cfg: Node, res: Node, *, search_type: str) -
         if opts.min_budget >= opts.max_budget:
             raise cfg.error("max_budget", f"must be greater than min_budget "
                             f"({opts.min_budget}), got {opts.max_budget}")
+        if opts.min_budget * opts.eta > opts.max_budget:
+            raise cfg.error("eta", f"min_budget * eta ({opts.min_budget} * {opts.eta}) is "
+                            f"above max_budget ({opts.max_budget}): there would be nothing "
+                            "to halve; lower eta or widen the budgets")
 
 
 def _budget_key(cfg: Node) -> str:
