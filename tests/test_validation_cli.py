@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from mle_toolbox import history
 from mle_toolbox.backends.sge_script import SgeOptions
 from mle_toolbox.backends.slurm_script import SlurmOptions
 from mle_toolbox.errors import ConfigError, MleError
@@ -182,8 +185,6 @@ def test_resume_on_a_backend_unavailable_here_says_where_it_was_launched(
 ])
 def test_show_refuses_unknown_ids_and_text(tmp_path: Path, key: str, message: str) -> None:
     db = tmp_path / "h.sqlite"
-    from mle_toolbox import history
-
     with history.connect(db):
         pass  # an empty history
     _refused(tmp_path, "show", "--", key, env={"MLE_HISTORY_DB": str(db)},
@@ -353,3 +354,22 @@ def test_a_garbage_knob_stops_the_launch_before_anything(
     _refused(tmp_path, "run", "meta.yaml", "--backend", backend, message=message,
              env={**env, "PATH": path, "SGE_ROOT": str(tmp_path)})
     assert not marker.exists()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    db = tmp_path / "h.sqlite"
+    row = {"name": "x" * 200, "meta_path": "/m.yaml", "meta_hash": "h", "exp_dir": "/e",
+           "backend": "local", "state": "completed", "jobs_total": 1, "started": 0.0,
+           "host": "h", "pid": 1}
+    with history.connect(db) as conn:
+        for _ in range(2000):  # far more than a pipe buffer holds
+            history.insert(conn, **row)
+    proc = subprocess.Popen([sys.executable, "-m", "mle_toolbox", "ls", "--json"],
+                            env={**os.environ, "MLE_HISTORY_DB": str(db)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"[\n"
+    proc.stdout.close()  # as `mle ls --json | head -1` does
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert stderr == ""
