@@ -10,12 +10,11 @@ table could not record. Works from any shell, after the launcher is gone.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from .backends import get_backend
 from .backends.base import read_exit_code
 from .backends.commands import run_command
-from .errors import ExperimentDirError
+from .expdir import open_experiment
 from .jobtable import JobTable
 from .layout import ExperimentLayout
 from .spec import JobState
@@ -24,10 +23,7 @@ from .status import planned_tasks
 
 def cancel_command(args: argparse.Namespace) -> int:
     """Carry out ``mle cancel``; returns the exit code."""
-    layout = ExperimentLayout(Path(args.exp_dir).absolute())
-    if not layout.plan.is_file():
-        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment "
-                                 "directory (no plan.json)")
+    layout = open_experiment(args.exp_dir).layout
     cancelled = cancel_recorded(layout, force=args.force)
     if cancelled:
         print(f"mle: cancelled {cancelled} job(s) recorded in {layout.job_table}")

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from types import FrameType
 
 from . import __version__
-from .errors import MleError
+from .errors import ConfigError, MleError
 
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `mle ls | head -1`
+MAX_RETRIES = 100  # the same bound as meta.MAX_RETRIES (cli stays free of heavy imports)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,7 +97,7 @@ def add_resume_flags(parser: argparse.ArgumentParser) -> None:
                         help="run jobs that failed earlier again (default: keep them failed)")
     parser.add_argument("--force", action="store_true",
                         help="start over: cancel live jobs, rerun every job")
-    parser.add_argument("--max-retries", type=_not_negative, metavar="N",
+    parser.add_argument("--max-retries", type=_retry_count, metavar="N",
                         help="rerun a failed job up to N times (default: max_retries "
                         "from the YAML, else 0)")
     parser.add_argument("--cancel-on-interrupt", action="store_true",
@@ -121,6 +124,28 @@ def add_reliability_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
                         help="the experiment directory (default: .)")
 
 
+# Flags that change what a launch does; a dry run would silently ignore them.
+_LAUNCH_ONLY = ("detach", "force", "rerun_failed", "max_retries", "cancel_on_interrupt",
+                "purpose", "no_report")
+
+
+def check_flag_combinations(args: argparse.Namespace) -> None:
+    """Refuse flags that contradict each other or would be silently ignored."""
+    def given(name: str) -> bool:
+        return getattr(args, name, None) not in (None, False)
+
+    if given("force") and given("rerun_failed"):
+        raise ConfigError("has no effect with --force, which reruns every job; give one "
+                          "of them", key="--rerun-failed")
+    if given("dry_run"):
+        ignored = [f"--{name.replace('_', '-')}" for name in _LAUNCH_ONLY if given(name)]
+        if ignored:
+            raise ConfigError(f"a dry run starts nothing; {', '.join(ignored)} would be "
+                              "ignored", key="--dry-run")
+    elif given("all"):
+        raise ConfigError("lists the jobs of a dry run; add --dry-run", key="--all")
+
+
 def _add_results_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .history_cli import add_parsers
 
@@ -132,11 +157,13 @@ def _add_results_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser
     report.add_argument("--no-figures", action="store_true", help="tables only")
 
 
-def _whole_number(text: str, *, minimum: int) -> int:
+def _whole_number(text: str, *, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if maximum is not None and not minimum <= value <= maximum:
+        raise argparse.ArgumentTypeError(f"must be {minimum} .. {maximum}, got {value}")
     if value < minimum:
         raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
     return value
@@ -146,8 +173,8 @@ def _positive(text: str) -> int:
     return _whole_number(text, minimum=1)
 
 
-def _not_negative(text: str) -> int:
-    return _whole_number(text, minimum=0)
+def _retry_count(text: str) -> int:
+    return _whole_number(text, minimum=0, maximum=MAX_RETRIES)
 
 
 def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -185,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A scheduler or a parent may stop us with SIGTERM: clean up like Ctrl+C.
     signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
     try:
+        check_flag_combinations(args)
         return _dispatch(args)
     except MleError as err:
         print(f"mle: error: {err}", file=sys.stderr)
@@ -192,6 +220,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mle: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`mle ls | head`): no traceback; stdout goes nowhere now.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except OSError as err:
+        # A file or folder we were pointed at cannot be read or written (permissions,
+        # a full disk): say which, without a traceback.
+        where = f": {err.filename}" if err.filename else ""
+        print(f"mle: error: {err.strerror or err}{where}", file=sys.stderr)
+        return ConfigError.exit_code
 
 
 if __name__ == "__main__":

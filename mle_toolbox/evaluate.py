@@ -29,11 +29,11 @@ from .backends import get_backend
 from .backends.base import read_exit_code
 from .checkpoints import CHECKPOINT_NAME, CheckpointNotFound, find_checkpoint
 from .errors import ConfigError
+from .expdir import open_experiment
 from .fsutil import write_json_atomic
 from .layout import ExperimentLayout
 from .lock import ExperimentLock
 from .meta import PostProcess, load_meta
-from .prepare import read_plan_document
 from .results import summarize_run
 from .runner import run_jobs
 from .spec import Environment, JobResult, JobSpec, JobState, JobTask, Resources
@@ -196,11 +196,10 @@ def post_process(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
 def eval_command(args: argparse.Namespace) -> int:
     """Carry out ``mle eval EXP_DIR [--checkpoint NAME] [--script FILE] [--timeout S]
     [--max-running N]``."""
-    layout = ExperimentLayout(Path(args.exp_dir).absolute())
-    plan = read_plan_document(layout)
-    meta_path = Path(plan["meta_path"])
+    experiment = open_experiment(args.exp_dir)
+    layout, meta_path = experiment.layout, experiment.meta_path
     post = _eval_settings(args, meta_path=meta_path)
-    jobs = [(job["run_id"], int(job["seed"])) for job in plan["jobs"]]
+    jobs = [(run_id, seed) for run_id, seed, _ in experiment.jobs()]
     cwd = meta_path.parent if meta_path.parent.is_dir() else layout.root
     with ExperimentLock(layout.lock):
         targets, skipped = find_targets(layout, jobs=jobs, checkpoint=post.checkpoint)

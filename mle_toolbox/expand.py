@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .meta import MetaConfig, SearchConfig
-from .search import is_adaptive
+from .search import BUDGET_TYPES, is_adaptive
 from .search_space import grid_points, grid_size, random_points
 from .source import display_name
 from .spec import ExperimentType, JobSpec, RunSpec
@@ -128,6 +128,7 @@ def _number_leftovers(ids: list[str]) -> list[str]:
 def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any],
                  notes: list[str]) -> tuple[RunSpec, ...]:
     if is_adaptive(search.search_type):
+        _check_budget_key(meta, search, base=base)
         # Runs of an adaptive search exist only once earlier batches have results.
         notes.append(f"{search.search_type} search: each batch is proposed from the results "
                      "of the earlier ones (search_log.jsonl)")
@@ -151,6 +152,25 @@ def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]
              params=point)
         for i, point in enumerate(points)
     )
+
+
+def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]) -> None:
+    """A budget must land where the script reads it: a key the base config already has."""
+    if search.search_type not in BUDGET_TYPES:
+        return
+    name = search.options.budget_key
+    keys = name.split(".") if "." in name else [DEFAULT_SECTION, name]
+    node: Any = base
+    for key in keys:
+        if not isinstance(node, dict):
+            return  # apply_params names the part of the path that is not a mapping
+        if key not in node:
+            raise ConfigError(
+                f"{search.search_type} writes each run's budget to {'.'.join(keys)}, which "
+                f"the base config {display_name(meta.config_files[0])} does not have; set "
+                "budget_key to the key your train script reads its number of steps from",
+                file=display_name(meta.path), key="param_search_args.search_config.budget_key")
+        node = node[key]
 
 
 def apply_params(base: dict[str, Any], params: Mapping[str, Any], *,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import history
 from .errors import ConfigError, HistoryError
+from .expdir import open_experiment
 from .fsutil import dumps_json
 from .history import Entry
 from .layout import HISTORY_DB_ENV, ExperimentLayout, history_db
@@ -24,19 +25,28 @@ from .progress import format_duration
 def find_database(*, project: str | None, exp_dir: Path | None = None) -> Path | None:
     """The history database to read (see the module docstring); None if there is none."""
     if os.environ.get(HISTORY_DB_ENV):
-        return Path(os.environ[HISTORY_DB_ENV])
+        return checked_env_database(Path(os.environ[HISTORY_DB_ENV]))
     if project is not None:
         return history_db(Path(project))
-    if exp_dir is not None and ExperimentLayout(exp_dir).plan.is_file():
-        from .prepare import read_plan_document
-
-        plan = read_plan_document(ExperimentLayout(exp_dir))
-        return history_db(Path(plan["meta_path"]).parent)
+    if exp_dir is not None:
+        return history_db(open_experiment(exp_dir).meta_path.parent)
     here = Path.cwd()
     for folder in (here, *here.parents):
         if history_db(folder).is_file():
             return history_db(folder)
     return None
+
+
+def checked_env_database(path: Path) -> Path:
+    """``$MLE_HISTORY_DB``: a database file, or none yet (mle run creates it and its folder)."""
+    where = f"environment variable {HISTORY_DB_ENV}"
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; name a database file in it, e.g. "
+                          f"{path / 'history.sqlite'}", key=where)
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ConfigError(f"{path} cannot exist: {blocking} is a file", key=where)
+    return path
 
 
 def _entries(path: Path | None, **filters: str | None) -> list[Entry]:
@@ -99,6 +109,9 @@ def _took(entry: Entry) -> str:
 def show_command(args: argparse.Namespace) -> int:
     """Carry out ``mle show ID|DIR``; returns the exit code."""
     key: str = args.key
+    if not key.isdigit() and not Path(key).is_dir():
+        raise ConfigError(f"expected a history id (a whole number from mle ls) or an "
+                          f"experiment directory, got {key!r}", key="ID|DIR")
     exp_dir = None if key.isdigit() else Path(key).resolve()
     path = find_database(project=args.project, exp_dir=exp_dir)
     if exp_dir is None:

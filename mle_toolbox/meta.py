@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .checkpoints import CHECKPOINT_NAME
 from .schema import Node
-from .search import is_adaptive
+from .search import BUDGET_TYPES, is_adaptive
 from .search.options import OPTION_KEYS, StrategyOptions, parse_options
 from .search_space import SearchParam, parse_search_params
 from .source import display_name, load_yaml
@@ -33,6 +33,7 @@ IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
 }
 POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
 DEFAULT_EVAL_TIME = "00:10:00"
+MAX_RETRIES = 100  # reruns of one failed job: a bound, as every retry has one
 # Arguments mle eval passes itself; extra_cmd_line_input may not override them.
 EVAL_ARGS = ("config", "config_fname", "seed", "seed_id", "exp_dir", "experiment_dir",
              "checkpoint", "run_dir")
@@ -143,7 +144,7 @@ def load_meta(path: Path) -> MetaConfig:
         environment=_environment(job, base=base), extra_args=_extra_args(job),
         search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
         warnings=tuple(src.warnings), post_process=post_process,
-        max_retries=meta.integer("max_retries", minimum=0) or 0,
+        max_retries=meta.integer("max_retries", minimum=0, maximum=MAX_RETRIES) or 0,
     )
 
 
@@ -285,15 +286,20 @@ def _search(node: Node) -> SearchConfig:
         raise res.error(None, "random search needs num_total_evals, or num_search_batches "
                         "and num_evals_per_batch")
     _require_metric(logging, search_type=search_type)
+    params = parse_search_params(space, search_type=search_type)
+    options = parse_options(cfg, res, search_type=search_type)
+    if search_type in BUDGET_TYPES and options.budget_key in {p.name for p in params}:
+        raise cfg.error("budget_key", f"{options.budget_key!r} is also a searched parameter; "
+                        "the budget would overwrite it")
     return SearchConfig(
-        search_type=search_type, params=parse_search_params(space, search_type=search_type),
+        search_type=search_type, params=params,
         num_evals=total, seeds=_seeds(res, count_key="num_seeds_per_eval"),
         eval_metrics=logging.str_list("eval_metrics") or (),
         max_objective=logging.boolean("max_objective", default=False),
         aggregate_seeds=_aggregation(logging),
         problem_type=logging.string("problem_type", choices=("final", "best")) or "final",
         num_evals_per_batch=per_batch, sampler_seed=cfg.integer("seed", default=0) or 0,
-        options=parse_options(cfg, res, search_type=search_type),
+        options=options,
     )
 
 
@@ -324,7 +330,7 @@ def _experiment_dir(meta: Node, *, base: Path, stem: str) -> Path:
 def _resources(job: Node) -> Resources:
     queue = _either(job, "queue", "partition")
     project = _either(job, "project", "account")
-    directives = job.str_list("extra_directives") or ()
+    directives = job.str_list("extra_directives", single_line=True) or ()
     return Resources(
         cores=job.integer("num_logical_cores", default=1, minimum=1) or 1,
         gpus=job.integer("num_gpus", default=0, minimum=0) or 0,
@@ -336,7 +342,8 @@ def _resources(job: Node) -> Resources:
 
 
 def _either(job: Node, first: str, second: str) -> str | None:
-    one, two = job.string(first), job.string(second)
+    # Rendered as one word of a directive line: no spaces, no line breaks.
+    one, two = job.word(first), job.word(second)
     if one is not None and two is not None and one != two:
         raise job.error(second, f"conflicts with {first} ({one!r} vs {two!r}); give one")
     return one or two

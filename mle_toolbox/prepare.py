@@ -8,7 +8,6 @@ directory of another experiment is never written into.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ from . import __version__
 from .backends.base import read_exit_code
 from .errors import ExperimentDirError
 from .expand import Plan
+from .expdir import read_plan
 from .fsutil import write_json_atomic, write_text_atomic
 from .layout import ExperimentLayout
 from .spec import JobSpec
@@ -51,34 +51,13 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None
                 "(no plan.json); choose another experiment_dir so nothing is overwritten"
             )
         return None
-    try:
-        doc: dict[str, Any] = json.loads(layout.plan.read_text(encoding="utf-8"))
-        owner = str(doc["meta_path"])
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise ExperimentDirError(f"{layout.plan} is unreadable ({err}); move the experiment "
-                                 "directory away or choose another experiment_dir") from err
+    doc = read_plan(layout.plan)
+    owner = str(doc.get("meta_path"))
     if owner != str(plan.meta.path):
         raise ExperimentDirError(
             f"experiment_dir {root} holds the results of another experiment (launched from "
             f"{owner}); give this meta YAML its own experiment_dir so nothing is overwritten"
         )
-    return doc
-
-
-def read_plan_document(layout: ExperimentLayout) -> dict[str, Any]:
-    """plan.json of an existing experiment directory (for the commands that take EXP_DIR).
-
-    Raises ExperimentDirError when there is none, or it is unreadable.
-    """
-    try:
-        doc = json.loads(layout.plan.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
-                                 "(no plan.json)") from None
-    except (OSError, ValueError) as err:
-        raise ExperimentDirError(f"{layout.plan} is unreadable ({err})") from err
-    if not isinstance(doc, dict):
-        raise ExperimentDirError(f"{layout.plan} is unreadable (not a JSON object)")
     return doc
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .errors import ExperimentDirError
+from .errors import BackendUnavailable, ExperimentDirError
+from .expdir import open_experiment
 from .jobtable import JobTable
-from .layout import ExperimentLayout
-from .prepare import read_plan_document
+from .source import display_name
 
 
 def reliability_command(args: argparse.Namespace) -> int:
@@ -22,21 +22,39 @@ def reliability_command(args: argparse.Namespace) -> int:
 
 def resume_command(args: argparse.Namespace) -> int:
     """``mle run META`` on the experiment's own YAML, on the backend it last used."""
-    layout = ExperimentLayout(Path(args.exp_dir).absolute())
-    try:
-        meta = str(read_plan_document(layout)["meta_path"])
-    except KeyError as err:
-        raise ExperimentDirError(f"{layout.plan} is unreadable ({err})") from err
+    experiment = open_experiment(args.exp_dir)
+    layout, meta = experiment.layout, str(experiment.meta_path)
     if not Path(meta).is_file():
         raise ExperimentDirError(f"{layout.root} was launched from {meta}, which no longer "
                                  "exists; run mle run on its meta YAML instead")
+    _check_owner(layout.root, meta=Path(meta))
     backend = args.backend
     table = JobTable.read(layout.job_table)
-    if backend is None and table is not None:
-        backend = table.info("backend")
+    if table is not None:
+        recorded = table.info("backend")
         table.close()
+        backend = backend or recorded
     from .launch import run_command
 
     relaunch = argparse.Namespace(**{**vars(args), "meta": meta, "backend": backend,
                                      "dry_run": False, "all": False, "detach": False})
-    return run_command(relaunch)
+    try:
+        return run_command(relaunch)
+    except BackendUnavailable as err:
+        if args.backend is not None or backend is None:
+            raise
+        raise BackendUnavailable(f"{display_name(layout.root)} was launched on {backend} "
+                                 f"(its job table says so), which cannot be used here: "
+                                 f"{err}") from err
+
+
+def _check_owner(root: Path, *, meta: Path) -> None:
+    """The meta YAML still puts its results here (it may have been edited or moved)."""
+    from .meta import load_meta
+
+    target = load_meta(meta).experiment_dir
+    if target.resolve() != root.resolve():
+        raise ExperimentDirError(
+            f"{display_name(root)} was launched from {display_name(meta)}, whose "
+            f"experiment_dir is now {display_name(target)}; run mle run on that meta YAML, "
+            "or point its experiment_dir back here")

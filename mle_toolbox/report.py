@@ -22,6 +22,7 @@ from typing import Any
 
 from .document import Block, Code, Heading, Image, Para, Table, to_html, to_markdown
 from .errors import ExperimentDirError, MleError
+from .expdir import open_experiment
 from .fsutil import write_text_atomic
 from .layout import ExperimentLayout
 from .plots import INSTALL_HINT, figure_class, heatmap, learning_curves
@@ -85,11 +86,8 @@ def _section(doc: Any, key: str) -> dict[str, Any]:
 
 
 def _load(exp_dir: Path) -> _Experiment:
-    layout = ExperimentLayout(exp_dir.resolve())
-    if not layout.plan.is_file():
-        raise ExperimentDirError(f"{layout.root} is not an mle_toolbox experiment directory "
-                                 "(no plan.json)")
-    plan = _read_json(layout.plan)
+    experiment = open_experiment(exp_dir.resolve())
+    layout, plan = experiment.layout, experiment.plan
     outcome = _read_json(layout.report) if layout.report.is_file() else None
     objective = read_objective(layout.meta_copy)
     # As the launcher's summary.json: every eval metric is maximised with max_objective.

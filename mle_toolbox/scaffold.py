@@ -9,11 +9,13 @@ and a refusal writes nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 from pathlib import Path
 
-from .errors import RefusedOverwrite
+from .errors import ConfigError, RefusedOverwrite
 from .fsutil import write_text_atomic
+from .schema import one_line
 from .templates import read_template
 
 # template (under templates/) -> file in the new project
@@ -31,6 +33,13 @@ def init_project(target: Path, *, force: bool) -> list[Path]:
     """Write the project files into ``target``; returns the paths written."""
     if target.exists() and not target.is_dir():
         raise RefusedOverwrite(f"{target} exists and is not a directory")
+    blocking = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise RefusedOverwrite(f"{target} cannot be created: {blocking} is a file")
+    existing = next((p for p in (target, *target.parents) if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RefusedOverwrite(f"{target} cannot be written: no write permission in "
+                               f"{existing}; nothing was written")
     # Read every template first: a broken installation fails before anything is written.
     texts = {target / dest: read_template(src) for src, dest in PROJECT_FILES.items()}
     present = [path for path in texts if path.exists() or path.is_symlink()]
@@ -45,6 +54,9 @@ def init_project(target: Path, *, force: bool) -> list[Path]:
 
 def init_command(args: argparse.Namespace) -> int:
     """Carry out ``mle init``; prints what was written and how to run it."""
+    if not args.dir.strip() or not one_line(args.dir):
+        raise ConfigError(f"expected a folder name without line breaks or control "
+                          f"characters, got {args.dir!r}", key="DIR")
     target = Path(args.dir)
     written = init_project(target, force=args.force)
     print(f"mle: created an experiment project in {target}:")

@@ -6,6 +6,7 @@ key path and the line. Unknown keys become warnings that suggest the closest key
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -16,6 +17,16 @@ from .source import KeyPath, Source
 _TIME = re.compile(r"^(?:(\d+):)?(\d{1,3}):([0-5]\d):([0-5]\d)$")
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*$", re.IGNORECASE)
 _UNIT_MB = {"": 1.0, "K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 * 1024}
+# A value that becomes one word of one line of a job script (queue, account, site
+# resource names): whitespace would split it, a line break would start a new directive.
+_WORD = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+# A config key searched or set by mle (``lrate``, ``model_config.width``).
+CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
+
+
+def one_line(text: str) -> bool:
+    """True when ``text`` holds no line break or other control character."""
+    return not any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
 def describe(value: Any) -> str:
@@ -88,9 +99,9 @@ class Node:
 
     def integer(
         self, key: str, *, default: int | None = None, minimum: int | None = None,
-        required: bool = False,
+        maximum: int | None = None, required: bool = False,
     ) -> int | None:
-        """An integer (not a bool), at least ``minimum``."""
+        """An integer (not a bool), at least ``minimum`` and at most ``maximum``."""
         value = self._get(key, required=required)
         if value is None:
             return default
@@ -98,21 +109,27 @@ class Node:
             raise self.error(key, f"expected an integer, got {describe(value)}")
         if minimum is not None and value < minimum:
             raise self.error(key, f"must be at least {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(key, f"must be at most {maximum}, got {value}")
+        return value
+
+    def word(self, key: str) -> str | None:
+        """A non-empty string without whitespace or control characters (a scheduler name)."""
+        value = self.string(key)
+        if value is not None and not _WORD.fullmatch(value):
+            raise self.error(key, f"expected a name without spaces or line breaks, "
+                             f"got {describe(value)}")
         return value
 
     def number(self, key: str, *, required: bool = False) -> float | None:
-        """An int or float (YAML ``1e-4`` without a dot parses as a string: accepted)."""
+        """A finite int or float (YAML ``1e-4`` without a dot parses as a string: accepted)."""
         value = self._get(key, required=required)
         if value is None:
             return None
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(key, f"expected a number, got {describe(value)}")
-        return float(value)
+        number = finite_number(value)
+        if number is None:
+            raise self.error(key, f"expected a finite number, got {describe(value)}")
+        return number
 
     def boolean(self, key: str, *, default: bool) -> bool:
         """A YAML boolean."""
@@ -137,18 +154,23 @@ class Node:
             raise self.error(key, f"seed {dup} is listed twice")
         return tuple(value)
 
-    def str_list(self, key: str, *, required: bool = False) -> tuple[str, ...] | None:
-        """A string or a non-empty list of non-empty strings."""
+    def str_list(self, key: str, *, required: bool = False,
+                 single_line: bool = False) -> tuple[str, ...] | None:
+        """A string or a non-empty list of non-empty strings (each one line if asked)."""
         value = self._get(key, required=required)
         if value is None:
             return None
-        if isinstance(value, str) and value.strip():
-            return (value,)
-        if not isinstance(value, list) or not value or not all(
-            isinstance(v, str) and v.strip() for v in value
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(
+            isinstance(v, str) and v.strip() for v in items
         ):
             raise self.error(key, f"expected a list of strings, got {describe(value)}")
-        return tuple(value)
+        bad = next((i for i, v in enumerate(items) if single_line and not one_line(v)), None)
+        if bad is not None:
+            path = (*self.path, key, bad) if isinstance(value, list) else (*self.path, key)
+            raise self.src.error(path, f"a line break or control character would start a "
+                                 f"new line of the job script, got {describe(items[bad])}")
+        return tuple(items)
 
     def time(self, key: str) -> str | None:
         """A wall-time limit ``[D:]HH:MM:SS``, normalised to ``HH:MM:SS``."""
@@ -178,3 +200,40 @@ class Node:
                 f"got {describe(value)}",
             )
         return max(1, round(float(match.group(1)) * _UNIT_MB[match.group(2).upper()]))
+
+
+def finite_number(value: Any) -> float | None:
+    """``value`` as a finite float (ints, floats and numeric strings), else None."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def env_word(env: Mapping[str, str], name: str, *, default: str) -> str:
+    """Environment variable ``name`` as one word of a job script (a site resource name)."""
+    value = env.get(name, default)
+    if not _WORD.fullmatch(value):
+        raise ConfigError(f"expected a name without spaces or line breaks, got "
+                          f"{describe(value)}", key=f"environment variable {name}")
+    return value
+
+
+def env_seconds(env: Mapping[str, str], name: str, *, default: float) -> float:
+    """Environment variable ``name`` as a finite, non-negative number of seconds."""
+    text = env.get(name)
+    if text is None:
+        return default
+    value = finite_number(text)
+    if value is None or value < 0:
+        raise ConfigError(f"expected seconds (a number >= 0), got {describe(text)}",
+                          key=f"environment variable {name}")
+    return value

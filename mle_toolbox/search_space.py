@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .schema import Node, describe
+from .schema import CONFIG_KEY, Node, describe
 
 KINDS = ("real", "integer", "categorical")
 PRIORS = ("uniform", "log-uniform")
@@ -94,6 +94,10 @@ def parse_search_params(node: Node, *, search_type: str) -> tuple[SearchParam, .
         if group is None:
             continue
         for name in group.data:
+            if not CONFIG_KEY.fullmatch(str(name)):
+                raise group.error(str(name), "a search parameter is a config key: letters, "
+                                  "digits, _ and -, dotted for a nested key "
+                                  "(model_config.width)")
             params.append(_parse_param(group, str(name), kind=kind, search_type=search_type))
     if not params:
         raise node.error(None, "no parameters to search: give real, integer or categorical")

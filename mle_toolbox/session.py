@@ -42,7 +42,7 @@ def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
     """LaunchOptions from ``mle run`` / ``mle resume`` arguments and the meta YAML."""
     detach = bool(getattr(args, "detach", False))
     if detach and not is_cluster(backend):
-        raise ConfigError(f"--detach needs a scheduler that keeps jobs running without "
+        raise ConfigError(f"needs a scheduler that keeps jobs running without "
                           f"mle: {CLUSTER_HINT}; the local backend stops jobs with it",
                           key="--detach")
     retries = getattr(args, "max_retries", None)

@@ -11,14 +11,13 @@ import argparse
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from .backends import get_backend
 from .backends.base import read_exit_code, status_from_exit_code, stderr_tail
-from .errors import BackendUnavailable, CommandError, ExperimentDirError
+from .errors import BackendUnavailable, CommandError
+from .expdir import open_experiment
 from .jobtable import JobRecord, JobTable
 from .layout import ExperimentLayout, attempt_number
-from .prepare import read_plan_document
 from .spec import Environment, JobSpec, JobState, JobStatus, JobTask, Resources
 
 NOT_STARTED = "not started"
@@ -37,7 +36,7 @@ class JobView:
 
 def status_command(args: argparse.Namespace) -> int:
     """Carry out ``mle status``; returns 0 (1 when some job failed)."""
-    layout = ExperimentLayout(Path(args.exp_dir).absolute())
+    layout = open_experiment(args.exp_dir).layout
     views = collect(layout)
     print_status(views, layout=layout)
     return 1 if any(v.state == JobState.FAILED.value for v in views) else 0
@@ -45,12 +44,8 @@ def status_command(args: argparse.Namespace) -> int:
 
 def planned_tasks(layout: ExperimentLayout) -> list[JobTask]:
     """Minimal tasks (ids and job files) of every job in plan.json."""
-    doc = read_plan_document(layout)
-    try:
-        jobs = [JobSpec(run_id=str(j["run_id"]), seed=int(j["seed"]),
-                        config_hash=str(j["config_hash"])) for j in doc["jobs"]]
-    except (ValueError, KeyError, TypeError) as err:
-        raise ExperimentDirError(f"{layout.plan} is unreadable ({err})") from err
+    jobs = [JobSpec(run_id=run_id, seed=seed, config_hash=config_hash)
+            for run_id, seed, config_hash in open_experiment(layout.root).jobs()]
     return [JobTask(job=j, name=j.job_id, argv=(), cwd=layout.root,
                     job_dir=layout.job(j.run_id, j.seed).job_dir, resources=Resources(),
                     environment=Environment(), internal_dir=layout.internal_dir)

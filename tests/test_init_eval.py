@@ -149,7 +149,8 @@ def test_eval_stops_a_script_at_its_timeout(tmp_path: Path) -> None:
 
 def test_eval_refuses_bad_input(tmp_path: Path, project: Path) -> None:
     not_exp = run_mle("eval", tmp_path / "nowhere")
-    assert not_exp.returncode == 2 and "(no plan.json)" in not_exp.stderr
+    assert not_exp.returncode == 2
+    assert not_exp.stderr == f"mle: error: {tmp_path / 'nowhere'}: no such experiment directory\n"
     assert run_mle("run", "meta.yaml", cwd=project).returncode == 0
     no_script = run_mle("eval", "out", cwd=project)
     assert no_script.returncode == 2

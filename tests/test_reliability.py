@@ -219,7 +219,7 @@ def test_a_second_launcher_refuses_while_the_first_runs(project: Path) -> None:
 def test_detach_needs_a_cluster_backend(project: Path) -> None:
     result = run_mle("run", "meta.yaml", "--detach", cwd=project)
     assert result.returncode == 2
-    assert "--detach: --detach needs a scheduler that keeps jobs running" in result.stderr
+    assert "--detach: needs a scheduler that keeps jobs running" in result.stderr
     assert not (project / "out").exists()
 
 

@@ -270,5 +270,7 @@ def test_a_corrupt_plan_is_one_clear_error(swept: Path, tmp_path: Path) -> None:
     (copy / "plan.json").write_text('{"runs": [')
     result = run_mle("report", copy)
     assert result.returncode == 2
-    assert result.stderr.startswith(f"mle: error: {copy / 'plan.json'} is unreadable (")
+    assert result.stderr == (f"mle: error: {copy / 'plan.json'}:1: JSON syntax error: Expecting "
+                             "value; plan.json is damaged; move the experiment directory away "
+                             "and run mle run again\n")
     assert not (copy / "report.md").exists()

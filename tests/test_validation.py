@@ -18,6 +18,13 @@ SINGLE = HEAD + "  base_train_config: a.json\n"
 SEARCH = HEAD + ("  experiment_type: hyperparameter-search\n  base_train_config: a.json\n"
                  "param_search_args:\n  search_config:\n")
 SPACE = "    search_type: grid\n    search_params:\n"
+SLURM = "resource_to_run: slurm-cluster\nsingle_job_args:\n"
+# search_resources and search_logging of an adaptive search, after search_config
+TAIL = ("  search_resources: {num_search_batches: 2, num_evals_per_batch: 4}\n"
+        "  search_logging: {eval_metrics: [loss]}\n")
+# successive halving with a valid budget key (a.json has train_config.lrate)
+HALVING = ("    search_type: successive-halving\n    budget_key: lrate\n    min_budget: 1\n"
+           "    max_budget: 9\n    search_params:\n      categorical: {y: [1]}\n")
 
 # (case id, meta.yaml text, the exact error after "mle: error: ")
 CASES = [
@@ -164,6 +171,102 @@ CASES = [
      "  extra_cmd_line_input:\n    \"x;rm -rf\": 1\n",
      "meta.yaml:7: post_process_args.extra_cmd_line_input.x;rm -rf: argument names must be "
      "identifiers"),
+    # Keys added with reliability, Slurm, search and the starter kit (issues 4-8).
+    ("max-retries-negative", SINGLE + "  max_retries: -1\n",
+     "meta.yaml:4: meta_job_args.max_retries: must be at least 0, got -1"),
+    ("max-retries-string", SINGLE + "  max_retries: three\n",
+     "meta.yaml:4: meta_job_args.max_retries: expected an integer, got 'three'"),
+    ("max-retries-bool", SINGLE + "  max_retries: true\n",
+     "meta.yaml:4: meta_job_args.max_retries: expected an integer, got True"),
+    ("max-retries-float", SINGLE + "  max_retries: 1.5\n",
+     "meta.yaml:4: meta_job_args.max_retries: expected an integer, got 1.5"),
+    ("max-retries-unbounded", SINGLE + "  max_retries: 1000000\n",
+     "meta.yaml:4: meta_job_args.max_retries: must be at most 100, got 1000000"),
+    ("post-process-script-not-string", SINGLE + "post_process_args:\n  process_fname: [a]\n",
+     "meta.yaml:5: post_process_args.process_fname: expected a non-empty string, got ['a']"),
+    ("post-process-hostile-missing", SINGLE + "post_process_args:\n"
+     "  process_fname: \"x;$(touch pwned).py\"\n",
+     "meta.yaml:5: post_process_args.process_fname: post-process script 'x;$(touch pwned).py' "
+     "does not exist"),
+    ("post-process-script-is-dir", SINGLE + "post_process_args:\n  process_fname: cfgdir\n",
+     "meta.yaml:5: post_process_args.process_fname: post-process script 'cfgdir' is not a file"),
+    ("slurm-partition-space", SINGLE + SLURM + "  partition: a b\n",
+     "meta.yaml:6: single_job_args.partition: expected a name without spaces or line breaks, "
+     "got 'a b'"),
+    ("slurm-partition-newline", SINGLE + SLURM + "  partition: \"a\\n#SBATCH --wrap=x\"\n",
+     "meta.yaml:6: single_job_args.partition: expected a name without spaces or line breaks, "
+     "got 'a\\n#SBATCH --wrap=x'"),
+    ("sge-queue-newline", SINGLE + "resource_to_run: sge-cluster\nsingle_job_args:\n"
+     "  queue: \"all.q\\n#$ -l x\"\n",
+     "meta.yaml:6: single_job_args.queue: expected a name without spaces or line breaks, "
+     "got 'all.q\\n#$ -l x'"),
+    ("slurm-account-newline", SINGLE + SLURM + "  account: \"me\\n\"\n",
+     "meta.yaml:6: single_job_args.account: expected a name without spaces or line breaks, "
+     "got 'me\\n'"),
+    ("slurm-cores-negative", SINGLE + SLURM + "  num_logical_cores: -2\n",
+     "meta.yaml:6: single_job_args.num_logical_cores: must be at least 1, got -2"),
+    ("slurm-time-short", SINGLE + SLURM + "  time_per_job: \"1:2\"\n",
+     "meta.yaml:6: single_job_args.time_per_job: expected a time as HH:MM:SS, got '1:2'"),
+    ("slurm-memory-lots", SINGLE + SLURM + "  memory_per_job: lots\n",
+     "meta.yaml:6: single_job_args.memory_per_job: expected memory in MB (e.g. 2000) or with "
+     "a unit (e.g. '4G'), got 'lots'"),
+    ("directive-not-string", SINGLE + SLURM + "  extra_directives: [1]\n",
+     "meta.yaml:6: single_job_args.extra_directives: expected a list of strings, got [1]"),
+    ("directive-newline-item", SINGLE + SLURM + "  extra_directives:\n  - --exclusive\n"
+     "  - \"--x\\n#SBATCH --wrap=evil\"\n",
+     "meta.yaml:8: single_job_args.extra_directives[1]: a line break or control character "
+     "would start a new line of the job script, got '--x\\n#SBATCH --wrap=evil'"),
+    ("directive-newline-string", SINGLE + "resource_to_run: sge-cluster\nsingle_job_args:\n"
+     "  extra_directives: \"-l x\\n#$ -l y\"\n",
+     "meta.yaml:6: single_job_args.extra_directives: a line break or control character would "
+     "start a new line of the job script, got '-l x\\n#$ -l y'"),
+    ("search-bound-nan", SEARCH + "    search_type: smbo\n    search_params:\n"
+     "      real: {x: {begin: .nan, end: 1}}\n" + TAIL,
+     'meta.yaml:9: param_search_args.search_config.search_params.real.x.begin: '
+     'expected a finite number, got nan'),
+    ("search-bound-inf", SEARCH + "    search_type: smbo\n    search_params:\n"
+     "      real: {x: {begin: 0, end: 1e999}}\n" + TAIL,
+     'meta.yaml:9: param_search_args.search_config.search_params.real.x.end: expected '
+     "a finite number, got '1e999'"),
+    ("search-hostile-param", SEARCH + "    search_type: smbo\n    search_params:\n"
+     "      real: {\"x;$(touch pwned)\": {begin: 0, end: 1}}\n" + TAIL,
+     'meta.yaml:9: param_search_args.search_config.search_params.real.x;$(touch '
+     'pwned): a search parameter is a config key: letters, digits, _ and -, dotted '
+     'for a nested key (model_config.width)'),
+    ("smbo-unknown-sampler", SEARCH + "    search_type: smbo\n    sampler: random\n"
+     "    search_params:\n      real: {x: {begin: 0, end: 1}}\n" + TAIL,
+     'meta.yaml:8: param_search_args.search_config.sampler: expected one of gp, tpe; '
+     "got 'random'"),
+    ("smbo-no-eval-metrics", SEARCH + "    search_type: smbo\n    search_params:\n"
+     "      real: {x: {begin: 0, end: 1}}\n"
+     "  search_resources: {num_search_batches: 2, num_evals_per_batch: 4}\n",
+     'meta.yaml:5: param_search_args.search_logging.eval_metrics: smbo search needs '
+     'the metric to optimise (the first of eval_metrics)'),
+    ("halving-eta-1", SEARCH + HALVING + "    eta: 1\n" + TAIL,
+     'meta.yaml:13: param_search_args.search_config.eta: must be at least 2, got 1'),
+    ("halving-eta-too-large", SEARCH + HALVING + "    eta: 10\n" + TAIL,
+     "meta.yaml:13: param_search_args.search_config.eta: min_budget * eta (1 * 10) is above "
+     "max_budget (9): there would be nothing to halve; lower eta or widen the budgets"),
+    ("halving-bounds-reversed", SEARCH + HALVING.replace("max_budget: 9", "max_budget: 1")
+     + TAIL,
+     'meta.yaml:10: param_search_args.search_config.max_budget: must be greater than '
+     'min_budget (1), got 1'),
+    ("halving-budget-key-nowhere", SEARCH + HALVING.replace("lrate", "nowhere") + TAIL,
+     'meta.yaml: param_search_args.search_config.budget_key: successive-halving '
+     "writes each run's budget to train_config.nowhere, which the base config a.json "
+     'does not have; set budget_key to the key your train script reads its number of '
+     'steps from'),
+    ("halving-budget-key-searched", SEARCH + HALVING.replace("{y: [1]}", "{lrate: [1]}")
+     + TAIL, "meta.yaml:8: param_search_args.search_config.budget_key: 'lrate' is also a "
+     'searched parameter; the budget would overwrite it'),
+    ("halving-budget-key-hostile", SEARCH + HALVING.replace("lrate", "\"a;b\"") + TAIL,
+     'meta.yaml:8: param_search_args.search_config.budget_key: expected a config key '
+     "(letters, digits, _ and -, dotted for a nested key), got 'a;b'"),
+    ("pbt-factor-inf", SEARCH + "    search_type: pbt\n    budget_key: lrate\n"
+     "    steps_per_generation: 2\n    perturb_factors: [.inf]\n    search_params:\n"
+     "      real: {x: {begin: 0, end: 1}}\n" + TAIL,
+     'meta.yaml:10: param_search_args.search_config.perturb_factors: expected a list '
+     'of positive numbers, got [inf]'),
 ]
 
 

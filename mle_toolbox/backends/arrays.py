@@ -6,7 +6,7 @@ import re
 import secrets
 import shlex
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
@@ -78,17 +78,6 @@ def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
         workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
         wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),
     )
-
-
-def seconds_from_env(env: Mapping[str, str], key: str, *, default: float) -> float:
-    """A number of seconds from environment variable ``key`` (a site setting)."""
-    text = env.get(key)
-    if text is None:
-        return default
-    try:
-        return float(text)
-    except ValueError:
-        raise ConfigError(f"expected seconds, got {text!r}", key=key) from None
 
 
 def resources_of(tasks: Sequence[JobTask]) -> Resources:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..schema import env_seconds, env_word
 from ..spec import JobTask, Resources
-from .arrays import render_array_script, resources_of, seconds_from_env, write_array_files
+from .arrays import render_array_script, resources_of, write_array_files
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,10 @@ class SgeOptions:
     def from_env(cls, env: Mapping[str, str] | None = None) -> SgeOptions:
         """Options from ``MLE_SGE_PE``, ``MLE_SGE_MEMORY``, ``MLE_SGE_GPU``, ``MLE_SGE_GRACE``."""
         env = os.environ if env is None else env
-        grace_s = seconds_from_env(env, "MLE_SGE_GRACE", default=30.0)
-        return cls(pe_name=env.get("MLE_SGE_PE", "smp"),
-                   memory_resource=env.get("MLE_SGE_MEMORY", "h_vmem"),
-                   gpu_resource=env.get("MLE_SGE_GPU", "gpu"), vanish_grace_s=grace_s)
+        return cls(pe_name=env_word(env, "MLE_SGE_PE", default="smp"),
+                   memory_resource=env_word(env, "MLE_SGE_MEMORY", default="h_vmem"),
+                   gpu_resource=env_word(env, "MLE_SGE_GPU", default="gpu"),
+                   vanish_grace_s=env_seconds(env, "MLE_SGE_GRACE", default=30.0))
 
 
 def directives(resources: Resources, *, name: str, tasks: int, max_running: int | None,

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..schema import describe, env_seconds, env_word
 from ..spec import JobTask, Resources
-from .arrays import render_array_script, resources_of, seconds_from_env, write_array_files
+from .arrays import render_array_script, resources_of, write_array_files
 
 SLURM_DIR = "slurm"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
 DEFAULT_SIGNAL = "B:USR1@60"
@@ -36,13 +37,12 @@ class SlurmOptions:
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlurmOptions:
         """Options from ``MLE_SLURM_GPU``, ``MLE_SLURM_SIGNAL`` ("": none), ``MLE_SLURM_GRACE``."""
         env = os.environ if env is None else env
-        grace_s = seconds_from_env(env, "MLE_SLURM_GRACE", default=30.0)
         signal = env.get("MLE_SLURM_SIGNAL", DEFAULT_SIGNAL)
-        if signal and not _SIGNAL.match(signal):
-            raise ConfigError(f"expected a signal like B:USR1@60, got {signal!r}",
-                              key="MLE_SLURM_SIGNAL")
-        return cls(gpu_gres=env.get("MLE_SLURM_GPU", "gpu"), signal=signal,
-                   vanish_grace_s=grace_s)
+        if signal and not _SIGNAL.fullmatch(signal):
+            raise ConfigError(f"expected a signal like B:USR1@60, got {describe(signal)}",
+                              key="environment variable MLE_SLURM_SIGNAL")
+        return cls(gpu_gres=env_word(env, "MLE_SLURM_GPU", default="gpu"), signal=signal,
+                   vanish_grace_s=env_seconds(env, "MLE_SLURM_GRACE", default=30.0))
 
 
 def directives(resources: Resources, *, name: str, tasks: int, max_running: int | None,

@@ -9,6 +9,7 @@ imported here: Optuna is imported only when an SMBO search starts.
 from __future__ import annotations
 
 ADAPTIVE_TYPES = ("smbo", "successive-halving", "hyperband", "pbt")
+BUDGET_TYPES = ("successive-halving", "hyperband", "pbt")  # they write budget_key
 
 
 def is_adaptive(search_type: str | None) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..schema import Node, describe
+from ..schema import CONFIG_KEY, Node, describe, finite_number
 
 SAMPLERS = ("tpe", "gp")
 OPTION_KEYS = (
@@ -52,7 +52,7 @@ def parse_options(cfg: Node, res: Node, *, search_type: str) -> StrategyOptions:
         num_batches=batches, evals_per_batch=per_batch,
         sampler=(cfg.string("sampler", choices=SAMPLERS) or "tpe"),
         num_startup_evals=cfg.integer("num_startup_evals", minimum=1),
-        budget_key=cfg.string("budget_key") or "num_steps",
+        budget_key=_budget_key(cfg),
         min_budget=cfg.integer("min_budget", minimum=1),
         max_budget=cfg.integer("max_budget", minimum=1),
         eta=cfg.integer("eta", default=3, minimum=2) or 3,
@@ -88,6 +88,18 @@ def _require(opts: StrategyOptions, cfg: Node, res: Node, *, search_type: str) -
         if opts.min_budget >= opts.max_budget:
             raise cfg.error("max_budget", f"must be greater than min_budget "
                             f"({opts.min_budget}), got {opts.max_budget}")
+        if opts.min_budget * opts.eta > opts.max_budget:
+            raise cfg.error("eta", f"min_budget * eta ({opts.min_budget} * {opts.eta}) is "
+                            f"above max_budget ({opts.max_budget}): there would be nothing "
+                            "to halve; lower eta or widen the budgets")
+
+
+def _budget_key(cfg: Node) -> str:
+    key = cfg.string("budget_key") or "num_steps"
+    if not CONFIG_KEY.fullmatch(key):
+        raise cfg.error("budget_key", f"expected a config key (letters, digits, _ and -, "
+                        f"dotted for a nested key), got {describe(key)}")
+    return key
 
 
 def _fraction(cfg: Node, key: str, *, default: float, high: float) -> float:
@@ -104,7 +116,8 @@ def _factors(cfg: Node) -> tuple[float, ...]:
     if value is None:
         return (0.8, 1.2)
     if (not isinstance(value, list) or not value or not all(
-            isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in value)):
+            finite_number(v) is not None and not isinstance(v, str) and v > 0
+            for v in value)):
         raise cfg.error("perturb_factors", f"expected a list of positive numbers, "
                         f"got {describe(value)}")
     return tuple(float(v) for v in value)
