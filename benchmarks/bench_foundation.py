@@ -129,12 +129,12 @@ def bench_logging() -> dict[str, float]:
 
 def bench_planning() -> dict[str, float]:
     """Validate, expand and plan a 100x100 grid x 10 seeds = 100,000 jobs."""
-    from mle_toolbox.configs import load_configs
-    from mle_toolbox.expand import expand
-    from mle_toolbox.layout import ExperimentLayout
-    from mle_toolbox.meta import load_meta
-    from mle_toolbox.prepare import plan_document
-    from mle_toolbox.tasks import make_tasks
+    from mle_toolbox.config.base_configs import load_configs
+    from mle_toolbox.config.expand import expand
+    from mle_toolbox.config.meta import load_meta
+    from mle_toolbox.files.layout import ExperimentLayout
+    from mle_toolbox.launcher.prepare import plan_document
+    from mle_toolbox.launcher.tasks import make_tasks
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

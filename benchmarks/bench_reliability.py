@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from bench_foundation import BIG_META as FOUNDATION_META
 
 if TYPE_CHECKING:
-    from mle_toolbox.expand import Plan
-    from mle_toolbox.layout import ExperimentLayout
+    from mle_toolbox.config.expand import Plan
+    from mle_toolbox.files.layout import ExperimentLayout
 
 # The planning benchmark's grid with 10 learning rates: 100 x 10 x 10 seeds = 10,000 jobs.
 BIG_META = FOUNDATION_META.replace("bins: 100, prior", "bins: 10, prior")
@@ -27,10 +27,10 @@ TARGETS = {"table_ms_per_job": 2.0, "resume_10k_jobs_s": 2.0}
 
 
 def _plan(root: Path) -> tuple[Plan, ExperimentLayout]:
-    from mle_toolbox.configs import load_configs
-    from mle_toolbox.expand import expand
-    from mle_toolbox.layout import ExperimentLayout
-    from mle_toolbox.meta import load_meta
+    from mle_toolbox.config.base_configs import load_configs
+    from mle_toolbox.config.expand import expand
+    from mle_toolbox.config.meta import load_meta
+    from mle_toolbox.files.layout import ExperimentLayout
 
     root.mkdir(parents=True)
     (root / "train.py").write_text("")
@@ -42,9 +42,9 @@ def _plan(root: Path) -> tuple[Plan, ExperimentLayout]:
 
 def bench_table(root: Path, jobs: int = 2000) -> float:
     """One job at a time, as the local backend submits: 3 transactions per job."""
-    from mle_toolbox.jobtable import JobTable, TableJournal
+    from mle_toolbox.launcher.jobtable import JobTable, TableJournal
+    from mle_toolbox.launcher.tasks import make_tasks
     from mle_toolbox.spec import JobHandle, JobResult, JobState
-    from mle_toolbox.tasks import make_tasks
 
     plan, layout = _plan(root)
     tasks = make_tasks(plan, layout=layout, jobs=plan.jobs[:jobs])
@@ -60,12 +60,12 @@ def bench_table(root: Path, jobs: int = 2000) -> float:
 def bench_resume(root: Path) -> float:
     """decide() over 10,000 jobs recorded as pending on a backend that says RUNNING."""
     from mle_toolbox.backends.local import LocalBackend
-    from mle_toolbox.fsutil import write_json_atomic
-    from mle_toolbox.jobtable import JobTable
-    from mle_toolbox.prepare import plan_document
-    from mle_toolbox.resume import ResumeFlags, decide
+    from mle_toolbox.files.atomic import write_json_atomic
+    from mle_toolbox.launcher.decide import ResumeFlags, decide
+    from mle_toolbox.launcher.jobtable import JobTable
+    from mle_toolbox.launcher.prepare import plan_document
+    from mle_toolbox.launcher.tasks import make_tasks
     from mle_toolbox.spec import JobHandle
-    from mle_toolbox.tasks import make_tasks
 
     plan, layout = _plan(root)
     write_json_atomic(layout.plan, plan_document(plan))

@@ -20,7 +20,7 @@ from pathlib import Path
 from bench_foundation import print_figures
 
 from mle_toolbox import MetricLogger
-from mle_toolbox.layout import ExperimentLayout
+from mle_toolbox.files.layout import ExperimentLayout
 
 GRID_META = """\
 meta_job_args: {experiment_type: hyperparameter-search, base_train_fname: train.py}
@@ -33,7 +33,7 @@ RUNS = [(lrate, width) for lrate in (0.001, 0.01, 0.1, 1.0) for width in (8, 16,
 
 def bench_progress() -> dict[str, float]:
     """Per finished job: counting, formatting and writing one plain progress line."""
-    from mle_toolbox.progress import Progress
+    from mle_toolbox.launcher.progress import Progress
     from mle_toolbox.spec import JobResult, JobState
 
     total = 100_000
@@ -49,7 +49,7 @@ def bench_progress() -> dict[str, float]:
 
 def bench_history(repeats: int = 20) -> dict[str, float]:
     """One launch's history: open + insert, then open + update (each a transaction)."""
-    from mle_toolbox import history
+    from mle_toolbox.launcher import history
 
     times = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -45,12 +45,12 @@ def bench_submit(root: Path, *, jobs: int, backend: str = "sge") -> tuple[float,
     from mle_toolbox.backends.commands import Output, run_command
     from mle_toolbox.backends.sge import SgeBackend
     from mle_toolbox.backends.slurm import SlurmBackend
-    from mle_toolbox.configs import load_configs
-    from mle_toolbox.expand import expand
-    from mle_toolbox.layout import ExperimentLayout
-    from mle_toolbox.meta import load_meta
-    from mle_toolbox.prepare import prepare
-    from mle_toolbox.tasks import make_tasks
+    from mle_toolbox.config.base_configs import load_configs
+    from mle_toolbox.config.expand import expand
+    from mle_toolbox.config.meta import load_meta
+    from mle_toolbox.files.layout import ExperimentLayout
+    from mle_toolbox.launcher.prepare import prepare
+    from mle_toolbox.launcher.tasks import make_tasks
 
     calls: list[str] = []
 

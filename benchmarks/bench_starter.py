@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mle_toolbox.checkpoints import CheckpointPolicy, CheckpointStore, load_checkpoint
+from mle_toolbox.job.checkpoints import CheckpointPolicy, CheckpointStore, load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 SWEEP_TARGET_S = 10.0  # "runnable with one mle run in seconds on a laptop"

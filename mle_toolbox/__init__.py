@@ -7,10 +7,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .checkpoints import load_checkpoint, load_model
-from .experiment import MLExperiment, experiment
-from .metrics import MetricLogger
-from .results import load_log, load_meta_log
+from .job.checkpoints import load_checkpoint, load_model
+from .job.experiment import MLExperiment, experiment
+from .job.metrics import MetricLogger
+from .results.merge import load_log, load_meta_log
 
 __all__ = ["MLExperiment", "MetricLogger", "__version__", "experiment", "load_checkpoint",
            "load_log", "load_meta_log", "load_model"]

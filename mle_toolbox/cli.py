@@ -147,7 +147,7 @@ def check_flag_combinations(args: argparse.Namespace) -> None:
 
 
 def _add_results_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .history_cli import add_parsers
+    from .commands.history_view import add_parsers
 
     add_parsers(sub)
     report = sub.add_parser("report", help="write report.md/.html with tables and figures",
@@ -183,15 +183,15 @@ def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
 
 # Each command's module is imported only when it runs: ``mle --help`` stays fast.
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("launch", "run_command"),
-    "cancel": ("cancel", "cancel_command"),
-    "init": ("scaffold", "init_command"),
-    "eval": ("evaluate", "eval_command"),
-    "resume": ("relaunch", "reliability_command"),
-    "status": ("relaunch", "reliability_command"),
-    "ls": ("history_cli", "ls_command"),
-    "show": ("history_cli", "show_command"),
-    "report": ("report", "report_command"),
+    "run": ("launcher.launch", "run_command"),
+    "cancel": ("commands.cancel", "cancel_command"),
+    "init": ("commands.init", "init_command"),
+    "eval": ("launcher.evaluate", "eval_command"),
+    "resume": ("commands.resume", "reliability_command"),
+    "status": ("commands.resume", "reliability_command"),
+    "ls": ("commands.history_view", "ls_command"),
+    "show": ("commands.history_view", "show_command"),
+    "report": ("results.report", "report_command"),
 }
 
 

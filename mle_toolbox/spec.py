@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .layout import EXIT_CODE_NAME, STATUS_NAME, STDERR_NAME, STDOUT_NAME
+from .files.layout import EXIT_CODE_NAME, STATUS_NAME, STDERR_NAME, STDOUT_NAME
 
 
 class JobState(enum.Enum):

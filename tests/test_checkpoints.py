@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from mle_toolbox import MLExperiment, load_checkpoint, load_model
-from mle_toolbox.checkpoints import (
+from mle_toolbox.job.checkpoints import (
     CheckpointNotFound,
     CheckpointPolicy,
     CheckpointStore,
     detect_format,
     find_checkpoint,
 )
-from mle_toolbox.metrics import MetricLogger
+from mle_toolbox.job.metrics import MetricLogger
 from tests.gallery import lib
 
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mle_toolbox.configs import load_configs
+from mle_toolbox.config.base_configs import load_configs
+from mle_toolbox.config.expand import Plan, apply_params, config_hash, expand, run_ids
+from mle_toolbox.config.meta import load_meta
+from mle_toolbox.config.search_space import SearchParam, grid_points, grid_size, random_points
 from mle_toolbox.errors import ConfigError
-from mle_toolbox.expand import Plan, apply_params, config_hash, expand, run_ids
-from mle_toolbox.meta import load_meta
-from mle_toolbox.search_space import SearchParam, grid_points, grid_size, random_points
 from tests.conftest import write
 
 SEARCH = """\

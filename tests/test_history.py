@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from mle_toolbox import history
-from mle_toolbox.layout import history_db
+from mle_toolbox.files.layout import history_db
+from mle_toolbox.launcher import history
 from tests.conftest import TRAIN_PY, run_mle, write
 
 pytestmark = pytest.mark.timeout(120)
@@ -175,7 +175,7 @@ def test_git_commit_of_the_train_scripts_repository(project: Path) -> None:
 def test_many_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     db = tmp_path / "h.sqlite"
     script = (
-        "import sys; from pathlib import Path; from mle_toolbox import history\n"
+        "import sys; from pathlib import Path; from mle_toolbox.launcher import history\n"
         "for i in range(25):\n"
         "    with history.connect(Path(sys.argv[1])) as c:\n"
         "        n = history.insert(c, name=sys.argv[2], meta_path='m', meta_hash='h', "
@@ -222,7 +222,7 @@ def test_an_interrupted_launch_is_recorded_as_interrupted(project: Path) -> None
 
 
 def test_ls_table_keeps_one_line_per_launch() -> None:
-    from mle_toolbox.history_cli import format_table
+    from mle_toolbox.commands.history_view import format_table
 
     entry = history.Entry(
         id=7, name="demo", purpose="two\nlines  here", meta_path="/p/m.yaml", meta_hash="h",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mle_toolbox.layout import (
+from mle_toolbox.files.layout import (
     EXIT_CODE_NAME,
     STDERR_NAME,
     STDOUT_NAME,

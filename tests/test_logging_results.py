@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from mle_toolbox import MetricLogger, load_log, load_meta_log
-from mle_toolbox.layout import ExperimentLayout
-from mle_toolbox.metrics import read_rows
-from mle_toolbox.results import summarize_run
+from mle_toolbox.files.layout import ExperimentLayout
+from mle_toolbox.job.metrics import read_rows
+from mle_toolbox.results.merge import summarize_run
 
 
 def test_save_appends_one_line_per_update(tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mle_toolbox import metrics
-from mle_toolbox.fsutil import dumps_json, write_json_atomic
-from mle_toolbox.metrics import MetricLogger, read_rows
+from mle_toolbox.files.atomic import dumps_json, write_json_atomic
+from mle_toolbox.job import metrics
+from mle_toolbox.job.metrics import MetricLogger, read_rows
 
 
 def _lines(path: Path) -> list[Any]:

@@ -57,7 +57,7 @@ def test_wheel_contains_package_and_templates(tmp_path: Path) -> None:
     assert "mle_toolbox/_templates/job_wrapper.sh" in names
     assert "mle_toolbox/_templates/sge_job.sh" in names
     # mle init's project templates, every one the scaffold writes
-    from mle_toolbox.scaffold import PROJECT_FILES
+    from mle_toolbox.commands.init import PROJECT_FILES
 
     assert {f"mle_toolbox/_templates/{name}" for name in PROJECT_FILES} <= names
 
@@ -73,17 +73,18 @@ def _light(code: str) -> list[str]:
     "import mle_toolbox",
     "from mle_toolbox import MLExperiment",
     "from mle_toolbox import MLExperiment, MetricLogger, experiment, load_log, load_meta_log",
-    "import mle_toolbox.experiment, mle_toolbox.metrics, mle_toolbox.results, "
-    "mle_toolbox.layout, mle_toolbox.fsutil",
+    "import mle_toolbox.job.experiment, mle_toolbox.job.metrics, mle_toolbox.results.merge, "
+    "mle_toolbox.files.layout, mle_toolbox.files.atomic",
 ])
 def test_the_job_side_imports_stay_light(code: str) -> None:
     assert _light(code) == []
 
 
 def test_history_report_and_cli_modules_import_nothing_heavy() -> None:
-    code = ("import sys, json\nimport mle_toolbox.cli, mle_toolbox.history, "
-            "mle_toolbox.history_cli, mle_toolbox.report, mle_toolbox.plots, "
-            "mle_toolbox.progress, mle_toolbox.launch\nmle_toolbox.cli.build_parser()\n"
+    code = ("import sys, json\nimport mle_toolbox.cli, mle_toolbox.launcher.history, "
+            "mle_toolbox.commands.history_view, mle_toolbox.results.report, "
+            "mle_toolbox.results.plots, mle_toolbox.launcher.progress, "
+            "mle_toolbox.launcher.launch\nmle_toolbox.cli.build_parser()\n"
             f"print(json.dumps([m for m in {[*HEAVY, 'sqlite3']!r} if m in sys.modules]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=30)
@@ -144,7 +145,7 @@ def test_wheel_metadata_entry_point_and_modules(wheel: Path) -> None:
         wrapper = archive.getinfo("mle_toolbox/_templates/job_wrapper.sh")
     assert f"Version: {mle_toolbox.__version__}\n" in metadata
     assert "mle = mle_toolbox.cli:main" in entry_points
-    assert {"mle_toolbox/cli.py", "mle_toolbox/__main__.py", "mle_toolbox/experiment.py",
+    assert {"mle_toolbox/cli.py", "mle_toolbox/__main__.py", "mle_toolbox/job/experiment.py",
             "mle_toolbox/_templates/job_wrapper.sh"} <= names
     sources = {f"mle_toolbox/{p.relative_to(REPO / 'mle_toolbox').as_posix()}"
                for p in (REPO / "mle_toolbox").rglob("*.py")}

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mle_toolbox.progress import CLEAR_LINE, Progress, format_duration
-from mle_toolbox.runner import Hooks, PollPolicy, run_jobs
+from mle_toolbox.launcher.progress import CLEAR_LINE, Progress, format_duration
+from mle_toolbox.launcher.runner import Hooks, PollPolicy, run_jobs
 from mle_toolbox.spec import (
     Environment,
     JobHandle,

@@ -226,8 +226,8 @@ def test_detach_needs_a_cluster_backend(project: Path) -> None:
 WRITER = """\
 import sys
 from pathlib import Path
-from mle_toolbox.fsutil import write_json_atomic
-from mle_toolbox.jobtable import JobTable
+from mle_toolbox.files.atomic import write_json_atomic
+from mle_toolbox.launcher.jobtable import JobTable
 table = JobTable.open(Path(sys.argv[1]) / "jobs.sqlite")
 i = 0
 while True:
@@ -240,7 +240,7 @@ while True:
 def test_writes_killed_midway_leave_readable_files_and_table(tmp_path: Path) -> None:
     """Figure: 10 SIGKILLs during status/table writes, 0 torn reads, 0 temp files left
     visible as status.json."""
-    from mle_toolbox.jobtable import JobTable
+    from mle_toolbox.launcher.jobtable import JobTable
 
     for _ in range(10):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)])

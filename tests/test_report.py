@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from mle_toolbox import report as report_module
-from mle_toolbox.layout import ExperimentLayout
-from mle_toolbox.report import report_after_run, write_report
+from mle_toolbox.files.layout import ExperimentLayout
+from mle_toolbox.results import report as report_module
+from mle_toolbox.results.report import report_after_run, write_report
 from tests.conftest import run_mle, write
 
 pytestmark = pytest.mark.timeout(120)

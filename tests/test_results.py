@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from mle_toolbox import MetricLogger, load_log, load_meta_log
-from mle_toolbox.layout import ExperimentLayout
-from mle_toolbox.results import read_series, seed_logs, summarize_run
+from mle_toolbox.files.layout import ExperimentLayout
+from mle_toolbox.results.merge import read_series, seed_logs, summarize_run
 
 LOSS = {0: [4.0, 2.0, 3.0], 1: [6.0, 5.0, 1.0], 2: [2.0, 2.0, 2.0]}
 ACC = {0: [0.1, 0.5, 0.4], 1: [0.2, 0.3, 0.9], 2: [0.3, 0.3, 0.3]}

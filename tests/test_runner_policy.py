@@ -14,8 +14,15 @@ from typing import ClassVar
 
 import pytest
 
-from mle_toolbox.jobtable import JobTable, TableJournal
-from mle_toolbox.runner import MAX_REQUEUES, Hooks, OnInterrupt, Policy, PollPolicy, run_jobs
+from mle_toolbox.launcher.jobtable import JobTable, TableJournal
+from mle_toolbox.launcher.runner import (
+    MAX_REQUEUES,
+    Hooks,
+    OnInterrupt,
+    Policy,
+    PollPolicy,
+    run_jobs,
+)
 from mle_toolbox.spec import (
     Environment,
     JobHandle,

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from mle_toolbox.meta import MetaConfig, load_meta
+from mle_toolbox.config.meta import MetaConfig, load_meta
+from mle_toolbox.config.search_space import random_points
 from mle_toolbox.search.base import Evaluation, Proposal
 from mle_toolbox.search.loop import STRATEGIES
-from mle_toolbox.search_space import random_points
 from tests.conftest import REPO, run_mle
 
 EXAMPLE = REPO / "experiments" / "adaptive_search"
@@ -587,9 +587,9 @@ def test_flags_a_search_cannot_honour_are_refused_or_warned(flag: str, message: 
 def test_detach_is_refused_for_a_search_on_any_backend(tmp_path: Path) -> None:
     # On the local backend launch_options refuses --detach already; a cluster one reaches here.
     from mle_toolbox.errors import ConfigError
-    from mle_toolbox.layout import ExperimentLayout
+    from mle_toolbox.files.layout import ExperimentLayout
+    from mle_toolbox.launcher.recorded_run import LaunchOptions
     from mle_toolbox.search.loop import _check_flags
-    from mle_toolbox.session import LaunchOptions
 
     layout = ExperimentLayout(tmp_path / "out")
     with pytest.raises(ConfigError, match="mle must run to follow it; Ctrl\\+C detaches "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mle_toolbox.meta import load_meta
+from mle_toolbox.config.meta import load_meta
 from tests.conftest import run_mle
 from tests.test_search import EXAMPLE, simulate
 from tests.test_sge_real import HAVE_SGE

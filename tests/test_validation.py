@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from mle_toolbox.configs import load_configs
+from mle_toolbox.config.base_configs import load_configs
+from mle_toolbox.config.expand import expand
+from mle_toolbox.config.meta import load_meta
 from mle_toolbox.errors import ConfigError
-from mle_toolbox.expand import expand
-from mle_toolbox.meta import load_meta
 from tests.conftest import run_mle, write
 
 HEAD = "meta_job_args:\n  base_train_fname: train.py\n"

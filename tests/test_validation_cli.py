@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from mle_toolbox import history
 from mle_toolbox.backends.sge_script import SgeOptions
 from mle_toolbox.backends.slurm_script import SlurmOptions
+from mle_toolbox.commands.init import init_project
 from mle_toolbox.errors import ConfigError, MleError
-from mle_toolbox.jobtable import JobTable
-from mle_toolbox.scaffold import init_project
+from mle_toolbox.launcher import history
+from mle_toolbox.launcher.jobtable import JobTable
 from tests.conftest import run_mle, write
 
 DAMAGED = "plan.json is damaged; move the experiment directory away and run mle run again"
@@ -128,7 +128,7 @@ def test_an_unreadable_experiment_dir_is_refused_before_reading(
 ) -> None:
     # Root (CI runs as root) reads every folder whatever its mode: os.access is made to
     # say no, so the check itself is exercised.
-    from mle_toolbox.expdir import open_experiment
+    from mle_toolbox.files.expdir import open_experiment
 
     exp = _experiment(tmp_path)
     monkeypatch.chdir(tmp_path)

@@ -13,7 +13,7 @@ from string import Template
 from typing import ClassVar
 
 from ..errors import ConfigError
-from ..fsutil import write_text_atomic
+from ..files.atomic import write_text_atomic
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import read_template, template_path
 from .base import read_exit_code, status_from_exit_code

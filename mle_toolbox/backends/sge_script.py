@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config.schema import env_seconds, env_word
 from ..errors import ConfigError
-from ..schema import env_seconds, env_word
 from ..spec import JobTask, Resources
 from .arrays import render_array_script, resources_of, write_array_files
 

@@ -7,8 +7,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config.meta import SearchConfig
 from ..errors import ExperimentDirError
-from ..meta import SearchConfig
 
 
 @dataclass(frozen=True, slots=True)

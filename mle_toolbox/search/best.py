@@ -6,11 +6,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..expand import Plan
-from ..fsutil import write_json_atomic
-from ..layout import ExperimentLayout
-from ..meta import SearchConfig
-from ..runner import RunReport
+from ..config.expand import Plan
+from ..config.meta import SearchConfig
+from ..files.atomic import write_json_atomic
+from ..files.layout import ExperimentLayout
+from ..launcher.runner import RunReport
 from .base import Evaluation, Proposal
 from .objective import objective
 

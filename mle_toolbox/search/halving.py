@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..meta import SearchConfig
+from ..config.meta import SearchConfig
 from .base import Evaluation, Proposal, Strategy, rank_key
 
 

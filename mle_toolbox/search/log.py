@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExperimentDirError
-from ..fsutil import FILE_MODE, dumps_json
+from ..files.atomic import FILE_MODE, dumps_json
 from .base import Evaluation, Proposal
 
 LOG_FORMAT = 1

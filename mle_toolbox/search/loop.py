@@ -16,23 +16,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..backends.base import Backend
-from ..configs import load_configs
+from ..config.base_configs import load_configs
+from ..config.expand import Plan, apply_params, config_hash
+from ..config.meta import MetaConfig, SearchConfig
+from ..config.source import display_name
 from ..errors import ConfigError
-from ..expand import Plan, apply_params, config_hash
-from ..frame import close_launch, history_row, run_with_progress
-from ..fsutil import write_json_atomic, write_text_atomic
-from ..history import Recording
-from ..jobtable import JobTable
-from ..launch import _launcher_log, _write_results, print_summary
-from ..layout import ExperimentLayout
-from ..lock import ExperimentLock
-from ..meta import MetaConfig, SearchConfig
-from ..prepare import existing_plan, plan_document
-from ..results import summarize_run
-from ..resume import Decision, decide
-from ..runner import RunReport
-from ..session import LaunchOptions, print_decision
-from ..source import display_name
+from ..files.atomic import write_json_atomic, write_text_atomic
+from ..files.layout import ExperimentLayout
+from ..launcher.decide import Decision, decide
+from ..launcher.history import Recording
+from ..launcher.jobtable import JobTable
+from ..launcher.launch import _launcher_log, _write_results, print_summary
+from ..launcher.lock import ExperimentLock
+from ..launcher.pipeline import close_launch, history_row, run_with_progress
+from ..launcher.prepare import existing_plan, plan_document
+from ..launcher.recorded_run import LaunchOptions, print_decision
+from ..launcher.runner import RunReport
+from ..results.merge import summarize_run
 from ..spec import JobResult, JobSpec, JobState, RunSpec
 from .base import Evaluation, Proposal, Strategy
 from .best import loss_of, print_best, write_best

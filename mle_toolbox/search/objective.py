@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Mapping
 from typing import Any
 
-from ..meta import SearchConfig
+from ..config.meta import SearchConfig
 
 
 def aggregate(values: list[float], how: str) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..schema import CONFIG_KEY, Node, describe, finite_number
+from ..config.schema import CONFIG_KEY, Node, describe, finite_number
 
 SAMPLERS = ("tpe", "gp")
 OPTION_KEYS = (

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..meta import SearchConfig
-from ..search_space import SearchParam
+from ..config.meta import SearchConfig
+from ..config.search_space import SearchParam
 from .base import Evaluation, Proposal, Strategy, rank_key
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
+from ..config.meta import SearchConfig
+from ..config.search_space import SearchParam
 from ..errors import MleError
-from ..meta import SearchConfig
-from ..search_space import SearchParam
 from .base import Evaluation, Proposal, Strategy
 
 

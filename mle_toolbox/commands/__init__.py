@@ -1,0 +1,1 @@
+"""One module per read-back command of the CLI: status, cancel, resume, ls/show, init."""

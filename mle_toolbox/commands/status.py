@@ -1,0 +1,116 @@
+"""``mle status [EXP_DIR]``: where every job of an experiment stands.
+
+Read from the job files (``exit_code`` is the truth about how a job ended), the job
+table (what was submitted where, and what the launcher saw) and one scheduler query
+for the jobs the table says are still live. Nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..backends import get_backend
+from ..backends.base import read_exit_code, status_from_exit_code, stderr_tail
+from ..errors import BackendUnavailable, CommandError
+from ..files.expdir import open_experiment
+from ..files.layout import ExperimentLayout, attempt_number
+from ..launcher.jobtable import JobRecord, JobTable
+from ..spec import Environment, JobSpec, JobState, JobStatus, JobTask, Resources
+
+NOT_STARTED = "not started"
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """One job as ``mle status`` shows it."""
+
+    job_id: str
+    state: str
+    reason: str
+    attempt: int
+    task: JobTask
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Carry out ``mle status``; returns 0 (1 when some job failed)."""
+    layout = open_experiment(args.exp_dir).layout
+    views = collect(layout)
+    print_status(views, layout=layout)
+    return 1 if any(v.state == JobState.FAILED.value for v in views) else 0
+
+
+def planned_tasks(layout: ExperimentLayout) -> list[JobTask]:
+    """Minimal tasks (ids and job files) of every job in plan.json."""
+    jobs = [JobSpec(run_id=run_id, seed=seed, config_hash=config_hash)
+            for run_id, seed, config_hash in open_experiment(layout.root).jobs()]
+    return [JobTask(job=j, name=j.job_id, argv=(), cwd=layout.root,
+                    job_dir=layout.job(j.run_id, j.seed).job_dir, resources=Resources(),
+                    environment=Environment(), internal_dir=layout.internal_dir)
+            for j in jobs]
+
+
+def live_statuses(pairs: Sequence[tuple[JobTask, JobRecord]]) -> dict[str, JobStatus]:
+    """One scheduler query per backend for jobs the table says are live, by job id."""
+    out: dict[str, JobStatus] = {}
+    for name in sorted({r.backend for _, r in pairs}):
+        mine = [(t, str(r.native_id)) for t, r in pairs if r.backend == name and r.native_id]
+        if not mine:
+            continue
+        try:
+            backend = get_backend(name)
+            statuses = backend.status(backend.attach(mine))
+        except (BackendUnavailable, CommandError) as err:
+            why = f"{name} cannot be asked here: {err}"
+            out.update({t.job_id: JobStatus(JobState.UNKNOWN, reason=why) for t, _ in mine})
+            continue
+        out.update({h.job_id: s for h, s in statuses.items()})
+    return out
+
+
+def collect(layout: ExperimentLayout) -> list[JobView]:
+    """Every job of the experiment with its state, in plan order."""
+    tasks = planned_tasks(layout)
+    table = JobTable.read(layout.job_table)
+    records = table.latest() if table is not None else {}
+    if table is not None:
+        table.close()
+    live = [(t, records[t.job_id]) for t in tasks
+            if t.job_id in records and records[t.job_id].live
+            and read_exit_code(t.exit_code_file) is None]
+    polled = live_statuses(live)
+    return [_view(t, records.get(t.job_id), polled) for t in tasks]
+
+
+def _view(task: JobTask, record: JobRecord | None, polled: Mapping[str, JobStatus]) -> JobView:
+    attempt = record.attempt if record is not None else attempt_number(task.job_dir)
+    code = read_exit_code(task.exit_code_file)
+    if record is not None and record.state == JobState.CANCELLED.value and code != 0:
+        # Stopped on purpose: the signal in its exit code was ours (qdel, mle cancel).
+        return JobView(task.job_id, record.state, record.reason, attempt, task)
+    if code is not None:
+        status = status_from_exit_code(code)
+        return JobView(task.job_id, status.state.value, status.reason, attempt, task)
+    if task.job_id in polled:
+        status = polled[task.job_id]
+        return JobView(task.job_id, status.state.value, status.reason, attempt, task)
+    if record is not None:
+        return JobView(task.job_id, record.state, record.reason, attempt, task)
+    return JobView(task.job_id, NOT_STARTED, "", attempt, task)
+
+
+def print_status(views: Sequence[JobView], *, layout: ExperimentLayout) -> None:
+    """Counts per state, then each failed job with the tail of its stderr."""
+    counts = Counter(v.state for v in views)
+    order = [s.value for s in JobState] + [NOT_STARTED, "submitting"]
+    parts = [f"{counts[s]} {s}" for s in order if counts[s]]
+    print(f"mle: {layout.root}: {len(views)} jobs: {', '.join(parts) or 'none'}")
+    for view in views:
+        if view.state not in (JobState.FAILED.value, JobState.UNKNOWN.value):
+            continue
+        retry = f" (attempt {view.attempt})" if view.attempt > 1 else ""
+        print(f"{view.state}: {view.job_id}{retry}: {view.reason or 'no reason recorded'}")
+        for line in stderr_tail(view.task).splitlines():
+            print(f"    | {line}")

@@ -1,0 +1,1 @@
+"""What the user wrote: meta YAML dialects, schema reader, sources, base configs, search spaces."""

@@ -1,0 +1,37 @@
+"""Base training configs: JSON (with comments) or YAML, always a mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from .schema import Node
+from .source import display_name, load_json_with_comments, load_yaml
+
+JSON_SUFFIXES = (".json",)
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Load one base config; its top level must be a mapping with string keys."""
+    suffix = path.suffix.lower()
+    if suffix in JSON_SUFFIXES:
+        data, src = load_json_with_comments(path, what="config file")
+    elif suffix in YAML_SUFFIXES:
+        data, src = load_yaml(path, what="config file")
+    else:
+        raise ConfigError(
+            f"unsupported config format {suffix or '(no suffix)'!r}; use .json, .yaml or .yml",
+            file=display_name(path),
+        )
+    root = Node.root(data, src=src, what="config file")
+    bad = next((k for k in root.data if not isinstance(k, str)), None)
+    if bad is not None:
+        raise root.error(str(bad), f"config keys must be strings, got {bad!r}")
+    return dict(root.data)
+
+
+def load_configs(paths: tuple[Path, ...]) -> dict[Path, dict[str, Any]]:
+    """Load every distinct base config once."""
+    return {path: load_config_file(path) for path in dict.fromkeys(paths)}

@@ -1,0 +1,198 @@
+"""Expansion of a validated meta config into runs and jobs: pure and deterministic.
+
+configs x seeds, grid product x seeds, or seeded random search x seeds. No I/O:
+the base configs come in already loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..search import BUDGET_TYPES, is_adaptive
+from ..spec import ExperimentType, JobSpec, RunSpec
+from .meta import MetaConfig, SearchConfig
+from .search_space import grid_points, grid_size, random_points
+from .source import display_name
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+DEFAULT_SECTION = "train_config"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Every run and job of one experiment, in launch order."""
+
+    meta: MetaConfig
+    runs: tuple[RunSpec, ...]
+    jobs: tuple[JobSpec, ...]
+    notes: tuple[str, ...] = ()
+
+    def run(self, run_id: str) -> RunSpec:
+        """The run with this id."""
+        return self._by_id()[run_id]
+
+    def _by_id(self) -> dict[str, RunSpec]:
+        return {r.run_id: r for r in self.runs}
+
+
+def expand(meta: MetaConfig, *, configs: Mapping[Path, dict[str, Any]]) -> Plan:
+    """Expand ``meta`` into a Plan; ``configs`` maps each base config path to its data."""
+    notes: list[str] = []
+    if meta.experiment_type is ExperimentType.HYPERPARAMETER_SEARCH:
+        assert meta.search is not None
+        runs = _search_runs(meta, meta.search, base=configs[meta.config_files[0]], notes=notes)
+    else:
+        ids = run_ids(meta.config_files, meta_display=display_name(meta.path))
+        runs = tuple(
+            _run(run_id, source=path, config=configs[path])
+            for run_id, path in zip(ids, meta.config_files, strict=True)
+        )
+    jobs = tuple(
+        JobSpec(run_id=run.run_id, seed=seed, config_hash=run.config_hash)
+        for run in runs for seed in meta.seeds
+    )
+    return Plan(meta=meta, runs=runs, jobs=jobs, notes=tuple(notes))
+
+
+def _run(run_id: str, *, source: Path, config: dict[str, Any],
+         params: dict[str, Any] | None = None) -> RunSpec:
+    return RunSpec(run_id=run_id, source=source, config=config,
+                   config_hash=config_hash(config), params=params or {})
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """Stable short hash of a resolved config (key order does not matter)."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_ids(paths: tuple[Path, ...], *, meta_display: str) -> list[str]:
+    """Filesystem-safe, unique run ids from config paths.
+
+    The id is the file stem; stems that collide get as many parent folder names
+    prefixed as it takes to tell them apart (``a/cfg``, ``b/cfg`` -> ``a_cfg``, ``b_cfg``).
+    """
+    seen: dict[Path, int] = {}
+    for index, path in enumerate(paths):
+        if path in seen:
+            raise ConfigError(
+                f"config file {display_name(path)!r} is listed twice "
+                f"(entries {seen[path]} and {index})",
+                file=meta_display, key="multi_config_args.config_fnames",
+            )
+        seen[path] = index
+    depth = {path: 1 for path in paths}
+    ids = {path: _safe_id(path, 1) for path in paths}
+    for _ in range(max((len(p.parts) for p in paths), default=0)):
+        clashes = _clashing(ids)
+        if not clashes:
+            break
+        for path in clashes:
+            depth[path] += 1
+            ids[path] = _safe_id(path, depth[path])
+    return _number_leftovers([ids[p] for p in paths])
+
+
+def _safe_id(path: Path, depth: int) -> str:
+    parts = [*path.parent.parts[max(0, len(path.parent.parts) - depth + 1):], path.stem]
+    text = _UNSAFE.sub("_", "_".join(p for p in parts if p not in ("/", "")))
+    return text.strip("._-") or "config"
+
+
+def _clashing(ids: dict[Path, str]) -> list[Path]:
+    counts: dict[str, int] = {}
+    for value in ids.values():
+        counts[value] = counts.get(value, 0) + 1
+    return [p for p, value in ids.items() if counts[value] > 1]
+
+
+def _number_leftovers(ids: list[str]) -> list[str]:
+    # Only reached by ids that no folder name can separate (e.g. 'a b' vs 'a_b').
+    out: list[str] = []
+    for value in ids:
+        candidate, n = value, 1
+        while candidate in out:
+            n += 1
+            candidate = f"{value}-{n}"
+        out.append(candidate)
+    return out
+
+
+def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any],
+                 notes: list[str]) -> tuple[RunSpec, ...]:
+    if is_adaptive(search.search_type):
+        _check_budget_key(meta, search, base=base)
+        # Runs of an adaptive search exist only once earlier batches have results.
+        notes.append(f"{search.search_type} search: each batch is proposed from the results "
+                     "of the earlier ones (search_log.jsonl)")
+        return ()
+    if search.search_type == "grid":
+        size = grid_size(search.params)
+        count = size if search.num_evals is None else min(size, search.num_evals)
+        if count < size:
+            notes.append(f"grid has {size} points; the budget of {count} evaluations "
+                         f"runs the first {count}")
+        points = [p for p, _ in zip(grid_points(search.params), range(count), strict=False)]
+    else:
+        assert search.num_evals is not None
+        points = random_points(search.params, count=search.num_evals, seed=search.sampler_seed)
+    per_batch = search.num_evals_per_batch or len(points) or 1
+    source = meta.config_files[0]
+    shown = display_name(meta.path)
+    return tuple(
+        _run(f"b_{i // per_batch + 1}_eval_{i}", source=source,
+             config=apply_params(base, point, meta_display=shown),
+             params=point)
+        for i, point in enumerate(points)
+    )
+
+
+def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]) -> None:
+    """A budget must land where the script reads it: a key the base config already has."""
+    if search.search_type not in BUDGET_TYPES:
+        return
+    name = search.options.budget_key
+    keys = name.split(".") if "." in name else [DEFAULT_SECTION, name]
+    node: Any = base
+    for key in keys:
+        if not isinstance(node, dict):
+            return  # apply_params names the part of the path that is not a mapping
+        if key not in node:
+            raise ConfigError(
+                f"{search.search_type} writes each run's budget to {'.'.join(keys)}, which "
+                f"the base config {display_name(meta.config_files[0])} does not have; set "
+                "budget_key to the key your train script reads its number of steps from",
+                file=display_name(meta.path), key="param_search_args.search_config.budget_key")
+        node = node[key]
+
+
+def apply_params(base: dict[str, Any], params: Mapping[str, Any], *,
+                 meta_display: str) -> dict[str, Any]:
+    """A copy of ``base`` with each searched value set.
+
+    A plain name goes into ``train_config``; a dotted name (``model_config.width``)
+    is a path from the top of the config. Only the dicts on the path are copied.
+    """
+    config = dict(base)
+    for name, value in params.items():
+        keys = name.split(".") if "." in name else [DEFAULT_SECTION, name]
+        node = config
+        for depth, key in enumerate(keys[:-1]):
+            child = node.get(key, {})
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"cannot set search parameter {name!r}: "
+                    f"{'.'.join(keys[:depth + 1])} is not a mapping in the base config",
+                    file=meta_display, key="param_search_args.search_config.search_params",
+                )
+            node[key] = dict(child)
+            node = node[key]
+        node[keys[-1]] = value
+    return config

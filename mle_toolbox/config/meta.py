@@ -1,0 +1,398 @@
+"""The meta YAML: both mle-toolbox dialects parsed into one frozen MetaConfig.
+
+Paths in the YAML resolve relative to the YAML file's folder. Every problem is a
+ConfigError naming file, key path and line; unknown keys are warnings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..job.checkpoints import CHECKPOINT_NAME
+from ..search import BUDGET_TYPES, is_adaptive
+from ..search.options import OPTION_KEYS, StrategyOptions, parse_options
+from ..spec import Environment, ExperimentType, Resources
+from .schema import Node
+from .search_space import SearchParam, parse_search_params
+from .source import display_name, load_yaml
+
+TOP_KEYS = (
+    "meta_job_args", "single_job_args", "multi_config_args", "multi_experiment_args",
+    "param_search_args", "resource_to_run", "max_running_jobs", "post_process_args",
+)
+# Keys mle-toolbox YAMLs carry that have no effect here; accepted with a warning.
+IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
+    (): ("pre_processing_args", "post_processing_args"),
+    ("meta_job_args",): ("remote_exec_dir", "report_generation"),
+    ("single_job_args",): ("log_file", "err_file", "exclude_nodes", "gpu_type", "gpu_prefix"),
+    ("param_search_args", "search_logging"): ("reload_log", "verbose_log"),
+    ("post_process_args",): ("process_job_type",),
+}
+POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
+DEFAULT_EVAL_TIME = "00:10:00"
+MAX_RETRIES = 100  # reruns of one failed job: a bound, as every retry has one
+# Arguments mle eval passes itself; extra_cmd_line_input may not override them.
+EVAL_ARGS = ("config", "config_fname", "seed", "seed_id", "exp_dir", "experiment_dir",
+             "checkpoint", "run_dir")
+META_KEYS = (
+    "project_name", "experiment_type", "job_type", "base_train_fname", "base_train_config",
+    "experiment_dir", "resource_to_run", "max_running_jobs", "max_retries",
+)
+JOB_KEYS = (
+    "job_name", "num_logical_cores", "num_gpus", "memory_per_job", "memory_per_cpu",
+    "time_per_job", "queue", "partition", "project", "account", "extra_directives",
+    "env_name", "use_conda_venv", "use_venv_venv", "extra_cmd_line_input",
+)
+MULTI_KEYS = ("config_fnames", "num_seeds", "random_seeds")
+EXPERIMENT_TYPES = {
+    "single-config": ExperimentType.SINGLE_CONFIG,
+    "single-experiment": ExperimentType.SINGLE_CONFIG,
+    "multiple-configs": ExperimentType.MULTIPLE_CONFIGS,
+    "multiple-experiments": ExperimentType.MULTIPLE_CONFIGS,
+    "hyperparameter-search": ExperimentType.HYPERPARAMETER_SEARCH,
+}
+# mle-toolbox's resource names -> our backend names.
+RESOURCES = {"local": "local", "sge-cluster": "sge", "slurm-cluster": "slurm"}
+SEARCH_TYPES = ("grid", "random", "smbo", "successive-halving", "hyperband", "pbt")
+AGGREGATIONS = ("mean", "median", "min", "max")  # and pNN, a percentile (p0 .. p100)
+_PERCENTILE = re.compile(r"^p(100|[1-9]?[0-9])$")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    """``param_search_args`` of a hyperparameter search."""
+
+    search_type: str
+    params: tuple[SearchParam, ...]
+    num_evals: int | None
+    seeds: tuple[int, ...]
+    eval_metrics: tuple[str, ...]
+    max_objective: bool
+    aggregate_seeds: str
+    problem_type: str
+    num_evals_per_batch: int | None = None
+    sampler_seed: int = 0
+    options: StrategyOptions = field(default_factory=StrategyOptions)
+
+
+@dataclass(frozen=True, slots=True)
+class PostProcess:
+    """``post_process_args``: an evaluation script run on every finished job."""
+
+    script: Path
+    extra_args: tuple[str, ...] = ()
+    checkpoint: str = "final"
+    timeout_s: int = 600
+
+
+@dataclass(frozen=True, slots=True)
+class MetaConfig:
+    """A validated meta YAML."""
+
+    path: Path
+    project_name: str
+    experiment_type: ExperimentType
+    train_script: Path
+    config_files: tuple[Path, ...]
+    seeds: tuple[int, ...]
+    experiment_dir: Path
+    job_name: str
+    resources: Resources
+    environment: Environment
+    extra_args: tuple[str, ...]
+    search: SearchConfig | None
+    backend: str | None
+    max_running: int | None
+    warnings: tuple[str, ...]
+    post_process: PostProcess | None = None
+    max_retries: int = 0  # reruns of a failed job (meta_job_args.max_retries)
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder of the meta YAML; relative paths and the jobs' cwd start here."""
+        return self.path.parent
+
+
+def load_meta(path: Path) -> MetaConfig:
+    """Read and validate a meta YAML (both mle-toolbox dialects)."""
+    path = Path(path).absolute()
+    data, src = load_yaml(path, what="meta YAML")
+    root = Node.root(data, src=src, what="meta YAML")
+    root.check_keys((*TOP_KEYS, *IGNORED_KEYS[()]))
+    _warn_ignored(root)
+    meta = root.section("meta_job_args", required=True)
+    assert meta is not None
+    meta.check_keys(META_KEYS + IGNORED_KEYS[("meta_job_args",)])
+    _warn_ignored(meta)
+    project = meta.string("project_name") or path.stem
+    kind = _experiment_type(root, meta)
+    base = path.parent
+    script = _existing_file(meta, "base_train_fname", base=base, what="train script")
+    job = _optional(root, "single_job_args")
+    job.check_keys(JOB_KEYS + IGNORED_KEYS[("single_job_args",)])
+    _warn_ignored(job)
+    configs, seeds, search = _runs(root, meta, kind=kind, base=base)
+    post_process = _post_process(root, base=base)
+    return MetaConfig(
+        path=path, project_name=project, experiment_type=kind, train_script=script,
+        config_files=configs, seeds=seeds,
+        experiment_dir=_experiment_dir(meta, base=base, stem=path.stem),
+        job_name=job.string("job_name") or project, resources=_resources(job),
+        environment=_environment(job, base=base), extra_args=_extra_args(job),
+        search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
+        warnings=tuple(src.warnings), post_process=post_process,
+        max_retries=meta.integer("max_retries", minimum=0, maximum=MAX_RETRIES) or 0,
+    )
+
+
+def _post_process(root: Node, *, base: Path) -> PostProcess | None:
+    node = root.section("post_process_args")
+    if node is None:
+        return None
+    node.check_keys(POST_KEYS + IGNORED_KEYS[("post_process_args",)])
+    _warn_ignored(node)
+    script = _existing_file(node, "process_fname", base=base, what="post-process script")
+    checkpoint = node.string("checkpoint") or "final"
+    if not CHECKPOINT_NAME.fullmatch(checkpoint):
+        raise node.error("checkpoint", f"expected final, best, last, step_<k> or a checkpoint "
+                         f"file name, got {checkpoint!r}")
+    hours, minutes, seconds = map(int, (node.time("time_per_job") or DEFAULT_EVAL_TIME)
+                                  .split(":"))
+    extra = _extra_args(node)
+    taken = next((name for name in extra[::2] if name[1:] in EVAL_ARGS), None)
+    if taken is not None:
+        raise node.src.error(("post_process_args", "extra_cmd_line_input", taken[1:]),
+                             "is set by mle for every evaluation; choose another name")
+    return PostProcess(script=script, extra_args=extra, checkpoint=checkpoint,
+                       timeout_s=hours * 3600 + minutes * 60 + seconds)
+
+
+def _warn_ignored(node: Node) -> None:
+    for key in IGNORED_KEYS.get(node.path, ()):
+        if key in node.data:
+            node.src.warn((*node.path, key), "has no effect in mle_toolbox, ignored")
+
+
+def _experiment_type(root: Node, meta: Node) -> ExperimentType:
+    if meta.has("experiment_type") and meta.has("job_type"):
+        raise meta.error("job_type", "give experiment_type or job_type, not both")
+    key = "experiment_type" if meta.has("experiment_type") else "job_type"
+    name = meta.string(key, choices=EXPERIMENT_TYPES)
+    if name is not None:
+        return EXPERIMENT_TYPES[name]
+    if root.has("param_search_args"):
+        return ExperimentType.HYPERPARAMETER_SEARCH
+    if root.has("multi_config_args") or root.has("multi_experiment_args"):
+        return ExperimentType.MULTIPLE_CONFIGS
+    return ExperimentType.SINGLE_CONFIG
+
+
+def _existing_file(node: Node, key: str, *, base: Path, what: str) -> Path:
+    name = node.string(key, required=True)
+    assert name is not None
+    return _resolve_file(node, key, name, base=base, what=what)
+
+
+def _resolve_file(node: Node, key: str | None, name: str, *, base: Path, what: str) -> Path:
+    file = (base / name).absolute()
+    if not file.exists():
+        raise node.error(key, f"{what} {display_name(file)!r} does not exist")
+    if not file.is_file():
+        raise node.error(key, f"{what} {display_name(file)!r} is not a file")
+    return file
+
+
+def _runs(
+    root: Node, meta: Node, *, kind: ExperimentType, base: Path,
+) -> tuple[tuple[Path, ...], tuple[int, ...], SearchConfig | None]:
+    if kind is ExperimentType.HYPERPARAMETER_SEARCH:
+        config = _existing_file(meta, "base_train_config", base=base, what="base config")
+        search = root.section("param_search_args", required=True)
+        assert search is not None
+        parsed = _search(search)
+        return (config,), parsed.seeds, parsed
+    multi = _multi_section(root, required=kind is ExperimentType.MULTIPLE_CONFIGS)
+    seeds = _seeds(multi) if multi is not None else (0,)
+    if kind is ExperimentType.SINGLE_CONFIG:
+        config = _existing_file(meta, "base_train_config", base=base, what="base config")
+        return (config,), seeds, None
+    assert multi is not None
+    names = multi.str_list("config_fnames", required=True)
+    assert names is not None
+    files = tuple(_config_item(multi, i, name, base=base) for i, name in enumerate(names))
+    return files, seeds, None
+
+
+def _config_item(multi: Node, index: int, name: str, *, base: Path) -> Path:
+    file = (base / name).absolute()
+    if not file.is_file():
+        problem = "does not exist" if not file.exists() else "is not a file"
+        raise multi.src.error(
+            (*multi.path, "config_fnames", index), f"config file {display_name(file)!r} {problem}"
+        )
+    return file
+
+
+def _multi_section(root: Node, *, required: bool) -> Node | None:
+    if root.has("multi_config_args") and root.has("multi_experiment_args"):
+        raise root.error("multi_experiment_args", "give multi_config_args or "
+                         "multi_experiment_args (older name), not both")
+    key = "multi_experiment_args" if root.has("multi_experiment_args") else "multi_config_args"
+    multi = root.section(key, required=required)
+    if multi is not None:
+        multi.check_keys(MULTI_KEYS)
+    return multi
+
+
+def _seeds(node: Node, *, count_key: str = "num_seeds") -> tuple[int, ...]:
+    listed = node.int_list("random_seeds", unique=True)
+    count = node.integer(count_key, minimum=1)
+    if listed is not None and count is not None and count != len(listed):
+        raise node.error(count_key, f"is {count} but random_seeds lists {len(listed)} seeds")
+    if listed is not None:
+        return listed
+    # Deterministic by design: seeds 0..N-1, never drawn from global RNG state.
+    return tuple(range(count or 1))
+
+
+def _search(node: Node) -> SearchConfig:
+    node.check_keys(("search_logging", "search_resources", "search_config"))
+    logging = _optional(node, "search_logging")
+    logging.check_keys(("max_objective", "aggregate_seeds", "problem_type", "eval_metrics")
+                       + IGNORED_KEYS[("param_search_args", "search_logging")])
+    _warn_ignored(logging)
+    res = _optional(node, "search_resources")
+    res.check_keys(("num_search_batches", "num_evals_per_batch", "num_total_evals",
+                    "max_running_jobs", "num_seeds_per_eval", "random_seeds"))
+    cfg = node.section("search_config", required=True)
+    assert cfg is not None
+    cfg.check_keys(("search_type", "search_schedule", "search_params", "seed", *OPTION_KEYS))
+    search_type = (cfg.string("search_type", required=True) or "").lower()
+    if search_type not in SEARCH_TYPES:
+        raise cfg.error("search_type", f"{search_type!r} is not supported; "
+                        f"supported: {', '.join(SEARCH_TYPES)}")
+    cfg.string("search_schedule", choices=("sync", "async"))
+    space = cfg.section("search_params", required=True)
+    assert space is not None
+    batches = res.integer("num_search_batches", minimum=1)
+    per_batch = res.integer("num_evals_per_batch", minimum=1)
+    total = res.integer("num_total_evals", minimum=1)
+    if total is None and batches is not None and per_batch is not None:
+        total = batches * per_batch
+    if search_type == "random" and total is None:
+        raise res.error(None, "random search needs num_total_evals, or num_search_batches "
+                        "and num_evals_per_batch")
+    _require_metric(logging, search_type=search_type)
+    params = parse_search_params(space, search_type=search_type)
+    options = parse_options(cfg, res, search_type=search_type)
+    if search_type in BUDGET_TYPES and options.budget_key in {p.name for p in params}:
+        raise cfg.error("budget_key", f"{options.budget_key!r} is also a searched parameter; "
+                        "the budget would overwrite it")
+    return SearchConfig(
+        search_type=search_type, params=params,
+        num_evals=total, seeds=_seeds(res, count_key="num_seeds_per_eval"),
+        eval_metrics=logging.str_list("eval_metrics") or (),
+        max_objective=logging.boolean("max_objective", default=False),
+        aggregate_seeds=_aggregation(logging),
+        problem_type=logging.string("problem_type", choices=("final", "best")) or "final",
+        num_evals_per_batch=per_batch, sampler_seed=cfg.integer("seed", default=0) or 0,
+        options=options,
+    )
+
+
+def _require_metric(node: Node, *, search_type: str) -> None:
+    if is_adaptive(search_type) and not node.has("eval_metrics"):
+        raise node.error("eval_metrics", f"{search_type} search needs the metric to "
+                         "optimise (the first of eval_metrics)")
+
+
+def _aggregation(node: Node) -> str:
+    name = node.string("aggregate_seeds") or "mean"
+    if name not in AGGREGATIONS and not _PERCENTILE.match(name):
+        raise node.error("aggregate_seeds", f"expected one of {', '.join(AGGREGATIONS)} "
+                            f"or a percentile p0 .. p100; got {name!r}")
+    return name
+
+
+def _optional(node: Node, key: str) -> Node:
+    """The section ``key`` of ``node``, or an empty one with the right key path."""
+    return node.section(key) or Node({}, src=node.src, path=(*node.path, key))
+
+
+def _experiment_dir(meta: Node, *, base: Path, stem: str) -> Path:
+    name = meta.string("experiment_dir") or f"experiments/{stem}"
+    return Path(os.path.normpath(base / name))
+
+
+def _resources(job: Node) -> Resources:
+    queue = _either(job, "queue", "partition")
+    project = _either(job, "project", "account")
+    directives = job.str_list("extra_directives", single_line=True) or ()
+    return Resources(
+        cores=job.integer("num_logical_cores", default=1, minimum=1) or 1,
+        gpus=job.integer("num_gpus", default=0, minimum=0) or 0,
+        memory_mb=job.memory_mb("memory_per_job"),
+        memory_per_cpu_mb=job.memory_mb("memory_per_cpu"),
+        time_limit=job.time("time_per_job"), queue=queue, project=project,
+        extra_directives=directives,
+    )
+
+
+def _either(job: Node, first: str, second: str) -> str | None:
+    # Rendered as one word of a directive line: no spaces, no line breaks.
+    one, two = job.word(first), job.word(second)
+    if one is not None and two is not None and one != two:
+        raise job.error(second, f"conflicts with {first} ({one!r} vs {two!r}); give one")
+    return one or two
+
+
+def _environment(job: Node, *, base: Path) -> Environment:
+    name = job.string("env_name")
+    use_venv = job.boolean("use_venv_venv", default=False)
+    job.boolean("use_conda_venv", default=True)
+    if name is None:
+        return Environment()
+    if use_venv or "/" in name:
+        venv = (base / name).absolute()
+        if not (venv / "bin" / "activate").is_file():
+            raise job.error("env_name", f"{display_name(venv)!r} is not a virtual environment "
+                            "(no bin/activate)")
+        return Environment(venv=venv)
+    return Environment(conda_env=name)
+
+
+def _extra_args(job: Node) -> tuple[str, ...]:
+    extra = job.section("extra_cmd_line_input")
+    if extra is None:
+        return ()
+    args: list[str] = []
+    for key, value in extra.data.items():
+        if not str(key).isidentifier():
+            raise extra.error(str(key), "argument names must be identifiers")
+        if isinstance(value, dict | list) or value is None:
+            raise extra.error(str(key), f"expected a single value, got {value!r}")
+        args += [f"-{key}", str(value)]
+    return tuple(args)
+
+
+def _backend(root: Node, meta: Node) -> str | None:
+    names = [n.string("resource_to_run", choices=RESOURCES) for n in (root, meta)]
+    chosen = [n for n in names if n is not None]
+    if len(set(chosen)) > 1:
+        raise meta.error("resource_to_run", "conflicts with the top-level resource_to_run")
+    return RESOURCES[chosen[0]] if chosen else None
+
+
+def _max_running(root: Node, meta: Node) -> int | None:
+    nodes = [root, meta]
+    search = root.section("param_search_args")
+    resources = search.section("search_resources") if search is not None else None
+    if resources is not None:
+        nodes.append(resources)
+    values = [n.integer("max_running_jobs", minimum=1) for n in nodes]
+    given = [v for v in values if v is not None]
+    return given[0] if given else None
+

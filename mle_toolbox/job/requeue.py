@@ -1,0 +1,70 @@
+"""What a job needs to continue after a retry or a requeue (used by MLExperiment).
+
+- ``MLE_ATTEMPT``: set by the job wrapper, 1 for the first run of a job and one more
+  for every attempt archived in ``JOB_DIR/attempts/`` (retries and requeues alike).
+- Checkpoints live in ``RUN_DIR/checkpoints/seed_<s>/`` (``mle.checkpoint_dir``, the
+  folder ``mle.log.save_checkpoint`` writes to); they are never archived, so the next
+  attempt finds the newest one.
+- A job that gets the scheduler's warning signal (SGE ``-notify``: SIGUSR1 before
+  a suspend, SIGUSR2 before a kill; Slurm ``--signal``) can save a checkpoint and
+  write ``JOB_DIR/requeue``: the wrapper then exits 99, which Grid Engine answers by
+  queueing the job again, and the launcher by resubmitting it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..files.atomic import write_text_atomic
+from ..files.layout import CHECKPOINT_INDEX_NAME
+
+ATTEMPT_ENV = "MLE_ATTEMPT"
+REQUEUE_FILE = "requeue"
+REQUEUE_EXIT = 99
+WARNING_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
+
+
+def current_attempt(env: Mapping[str, str] | None = None) -> int:
+    """The attempt number the wrapper gave this run (1 when run by hand)."""
+    text = (os.environ if env is None else env).get(ATTEMPT_ENV, "1")
+    return int(text) if text.isdigit() and int(text) > 0 else 1
+
+
+def last_checkpoint(folder: Path) -> Path | None:
+    """The newest checkpoint file in ``folder`` (by modification time, then name), if any."""
+    try:
+        # index.json is the checkpoint store's catalogue, not a checkpoint.
+        files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                 and p.name != CHECKPOINT_INDEX_NAME]
+    except FileNotFoundError:
+        return None
+    return max(files, key=lambda p: (p.stat().st_mtime_ns, p.name), default=None)
+
+
+def request_requeue(job_dir: Path) -> None:
+    """Ask the wrapper to requeue this job when the script exits."""
+    write_text_atomic(job_dir / REQUEUE_FILE, "requested\n")
+
+
+def install_requeue_handler(*, job_dir: Path, save: Callable[[], Any] | None,
+                            finish: Callable[[], None],
+                            signals: Sequence[signal.Signals] = WARNING_SIGNALS) -> None:
+    """On any of ``signals``: ``save()``, request a requeue, ``finish()``, exit 99."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if save is not None:
+            save()
+        request_requeue(job_dir)
+        finish()
+        print(f"mle_toolbox: got {signal.Signals(signum).name}; checkpoint saved, "
+              "asking to be requeued", file=sys.stderr, flush=True)
+        sys.exit(REQUEUE_EXIT)
+
+    for sig in signals:
+        signal.signal(sig, handler)

@@ -1,0 +1,222 @@
+"""``mle run``: validate, plan, prepare the experiment directory, run, summarize."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..backends import get_backend
+from ..backends.base import Backend
+from ..config.base_configs import load_configs
+from ..config.expand import Plan, expand
+from ..config.meta import MetaConfig, load_meta
+from ..files.atomic import write_json_atomic
+from ..files.layout import ExperimentLayout
+from ..results.merge import summarize_run
+from ..search import is_adaptive
+from ..spec import JobResult, JobState
+from .decide import decide
+from .jobtable import JobTable
+from .lock import ExperimentLock
+from .pipeline import close_launch, history_row, run_with_progress
+from .prepare import existing_plan, prepare, split_done
+from .recorded_run import LaunchOptions, launch_options, print_decision
+from .runner import RunReport
+from .tasks import make_tasks
+
+log = logging.getLogger("mle_toolbox")
+DRY_RUN_JOBS_SHOWN = 20
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Carry out ``mle run``; returns the exit code."""
+    meta = load_meta(Path(args.meta))
+    for warning in meta.warnings:
+        print(f"mle: warning: {warning}", file=sys.stderr)
+    plan = expand(meta, configs=load_configs(meta.config_files))
+    backend = get_backend(args.backend or meta.backend or "local")
+    layout = ExperimentLayout(meta.experiment_dir)
+    adaptive = meta.search is not None and is_adaptive(meta.search.search_type)
+    if adaptive and args.dry_run:  # its jobs are proposed batch by batch: show the next
+        from ..search.loop import next_batch
+
+        plan = next_batch(plan, layout=layout, backend=backend)
+    previous = existing_plan(plan, layout)
+    max_running = (args.max_running or meta.max_running
+                   or backend.default_max_running(meta.resources, jobs=len(plan.jobs)))
+    if args.dry_run:
+        print_plan(plan, layout=layout, backend=backend, max_running=max_running,
+                   previous=previous, show_all=args.all)
+        return 0
+    options = launch_options(args, meta=meta, backend=backend)
+    if adaptive:
+        from ..search.loop import run_search
+
+        # Batches are not known yet: the default concurrency is computed per batch.
+        return run_search(plan, layout=layout, backend=backend,
+                          max_running=args.max_running or meta.max_running, options=options)
+    with ExperimentLock(layout.lock), _launcher_log(layout):
+        return _launch(plan, layout=layout, backend=backend, max_running=max_running,
+                       options=options)
+
+
+def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
+            options: LaunchOptions) -> int:
+    previous = existing_plan(plan, layout)  # again, now that we hold the lock
+    decision = decide(plan, layout=layout, previous=previous, backend=backend,
+                      table=JobTable.read(layout.job_table), flags=options.flags)
+    prepare(plan, layout=layout, previous=previous, todo=decision.todo,
+            meta_text=plan.meta.path.read_text(encoding="utf-8"))
+    for note in plan.notes:
+        print(f"mle: note: {note}")
+    print_decision(decision, total=len(plan.jobs))
+    print(f"mle: running {len(decision.todo)} jobs on {backend.name}, at most {max_running} "
+          f"at once; results in {layout.root}", flush=True)
+    log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
+             len(decision.done), len(decision.attach))
+    total = len(decision.todo) + len(decision.attach)
+    with history_row(plan, layout=layout, backend=backend, options=options, total=total,
+                     skipped=len(decision.done)) as entry:
+        report = run_with_progress(plan, layout=layout, backend=backend,
+                                   max_running=max_running, decision=decision, options=options)
+        entry.finish(report)
+    _write_results(plan, layout=layout, report=report, backend=backend.name,
+                   skipped=[j.job_id for j in decision.done])
+    if plan.meta.search is not None:
+        from ..search.best import report_best
+
+        report_best(plan, layout=layout, report=report)
+    print_summary(report, layout=layout)
+    close_launch(report, layout=layout, backend=backend, options=options)
+    if report.interrupted:
+        return 130
+    if report.detached:  # jobs still run: nothing to evaluate yet
+        return 1 if decision.failed else 0
+    evaluations_failed = _post_process(plan, layout=layout, max_running=max_running)
+    return 1 if report.failed or decision.failed or evaluations_failed else 0
+
+
+def _post_process(plan: Plan, *, layout: ExperimentLayout, max_running: int) -> int:
+    """post_process_args: evaluate every finished job (see evaluate.py); 1 if any failed."""
+    if plan.meta.post_process is None:
+        return 0
+    from .evaluate import post_process
+
+    return post_process(layout, post=plan.meta.post_process, cwd=plan.meta.base_dir,
+                        jobs=[(job.run_id, job.seed) for job in plan.jobs],
+                        max_running=max_running)
+
+
+def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, backend: str,
+                   skipped: list[str]) -> None:
+    search = plan.meta.search
+    maximize = search.eval_metrics if search is not None and search.max_objective else ()
+    for run in plan.runs:
+        run_dir = layout.run_dir(run.run_id)
+        if (run_dir / "logs").is_dir():
+            summary = summarize_run(run_dir, maximize=maximize)
+            write_json_atomic(layout.summary(run.run_id), summary)
+    counts = {state.value: report.count(state) for state in JobState if report.count(state)}
+    document: dict[str, Any] = {
+        "backend": backend, "finished": time.time(), "elapsed_s": report.elapsed_s,
+        "interrupted": report.interrupted, "counts": counts, "skipped": skipped,
+        "detached": report.detached,
+        "jobs": [_job_entry(r) for r in report.results],
+    }
+    write_json_atomic(layout.report, document)
+
+
+def _job_entry(result: JobResult) -> dict[str, Any]:
+    # stderr_tail: `mle report` lists failed jobs with it long after the launch.
+    return {"job_id": result.job_id, "state": result.state.value,
+            "exit_code": result.exit_code, "reason": result.reason,
+            "duration_s": result.duration_s, "stderr_tail": result.stderr_tail}
+
+
+def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
+    """Counts, then every job that did not complete with its stderr tail."""
+    parts = [f"{report.count(s)} {s.value}" for s in JobState if report.count(s)]
+    print(f"mle: {len(report.results)} jobs: {', '.join(parts) or 'none'} "
+          f"in {report.elapsed_s:.1f}s")
+    for result in report.failed:
+        print(f"mle: {result.state.value}: {result.job_id}: {result.reason}", file=sys.stderr)
+        for line in result.stderr_tail.splitlines():
+            print(f"    | {line}", file=sys.stderr)
+    if report.interrupted and not report.detached:
+        print("mle: interrupted; running jobs were stopped. Run the same command again to "
+              "rerun what did not complete.", file=sys.stderr)
+    print(f"mle: results in {layout.root}")
+
+
+def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
+               previous: dict[str, Any] | None, show_all: bool) -> None:
+    """What ``mle run`` would do; writes nothing."""
+    meta = plan.meta
+    done, todo = split_done(plan, layout=layout, previous=previous)
+    state = "new" if previous is None else f"existing: {len(done)} completed jobs are skipped"
+    print("mle: dry run: nothing is written or started")
+    print(f"experiment  {meta.project_name} ({meta.experiment_type.value}) from {meta.path}")
+    print(f"directory   {layout.root} ({state})")
+    print(f"backend     {backend.name}, at most {max_running} jobs at once")
+    print(f"resources   {_describe_resources(meta)}")
+    print(f"jobs        {len(todo)} to run: {len(plan.runs)} runs x {len(meta.seeds)} seeds "
+          f"(seeds {' '.join(map(str, meta.seeds))})")
+    for note in plan.notes:
+        print(f"note        {note}")
+    if meta.post_process is not None:
+        post = meta.post_process
+        print(f"eval        {post.script} on each finished job after the sweep (checkpoint "
+              f"{post.checkpoint}, at most {post.timeout_s}s each)")
+    shown = len(todo) if show_all else min(len(todo), DRY_RUN_JOBS_SHOWN)
+    # Cluster backends render scripts of every job; otherwise only the listed ones are built.
+    scripts = getattr(backend, "scripts", None)
+    tasks = make_tasks(plan, layout=layout, jobs=todo if scripts else todo[:shown])
+    for task in tasks[:shown]:
+        print(f"  {task.job_id}\n    cwd     {task.cwd}\n    command {shlex.join(task.argv)}"
+              f"\n    files   {task.job_dir}/")
+    if shown < len(todo):
+        print(f"  ... and {len(todo) - shown} more jobs (--all lists every job)")
+    if scripts is not None and tasks:
+        _print_scripts(scripts(tasks, max_running=max_running))
+
+
+def _print_scripts(scripts: list[tuple[list[str], str]]) -> None:
+    # Show the job scripts exactly as they would be submitted.
+    for argv, text in scripts:
+        print(f"submit      {shlex.join(argv)} SCRIPT\n--- SCRIPT\n{text}---")
+
+
+def _describe_resources(meta: MetaConfig) -> str:
+    res = meta.resources
+    memory = f"{res.memory_mb}MB" if res.memory_mb else (
+        f"{res.memory_per_cpu_mb}MB/cpu" if res.memory_per_cpu_mb else "-")
+    env = meta.environment
+    where = f"conda env {env.conda_env}" if env.conda_env else (
+        f"venv {env.venv}" if env.venv else f"python {sys.executable}")
+    return (f"cores={res.cores} gpus={res.gpus} memory={memory} time={res.time_limit or '-'} "
+            f"queue={res.queue or '-'} ({where})")
+
+
+class _launcher_log:  # noqa: N801 - used as a context manager like a function
+    """Attach a file handler for launcher.log while a launch runs."""
+
+    def __init__(self, layout: ExperimentLayout) -> None:
+        self.path = layout.launcher_log
+        self.handler: logging.Handler | None = None
+
+    def __enter__(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handler = logging.FileHandler(self.path, encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(self.handler)
+        log.setLevel(logging.INFO)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handler is not None:
+            log.removeHandler(self.handler)
+            self.handler.close()

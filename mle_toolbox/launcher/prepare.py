@@ -1,0 +1,105 @@
+"""Write an experiment directory before launch, and decide which jobs still need to run.
+
+An experiment directory belongs to one meta YAML (recorded in plan.json). Running
+the same YAML again skips jobs that completed with the same config hash and reruns
+the others, moving the files of their earlier attempt to ``attempts/<k>/``. A
+directory of another experiment is never written into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import __version__
+from ..backends.base import read_exit_code
+from ..config.expand import Plan
+from ..errors import ExperimentDirError
+from ..files.atomic import write_json_atomic, write_text_atomic
+from ..files.expdir import read_plan
+from ..files.layout import ExperimentLayout
+from ..spec import JobSpec
+
+PLAN_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What ``prepare`` found and wrote."""
+
+    todo: tuple[JobSpec, ...]
+    done: tuple[JobSpec, ...]
+    archived: int
+
+
+def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None:
+    """The plan.json of an earlier launch of the same YAML, if any.
+
+    Raises ExperimentDirError when the directory holds anything else. Reads only.
+    """
+    root = layout.root
+    if not root.exists():
+        return None
+    if not root.is_dir():
+        raise ExperimentDirError(f"experiment_dir {root} exists and is not a directory")
+    if not layout.plan.exists():
+        # The lock and launcher.log are ours: written just before plan.json.
+        ours = {layout.lock, layout.launcher_log}
+        if any(p not in ours for p in root.iterdir()):
+            raise ExperimentDirError(
+                f"experiment_dir {root} is not empty and holds no mle_toolbox experiment "
+                "(no plan.json); choose another experiment_dir so nothing is overwritten"
+            )
+        return None
+    doc = read_plan(layout.plan)
+    owner = str(doc.get("meta_path"))
+    if owner != str(plan.meta.path):
+        raise ExperimentDirError(
+            f"experiment_dir {root} holds the results of another experiment (launched from "
+            f"{owner}); give this meta YAML its own experiment_dir so nothing is overwritten"
+        )
+    return doc
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """JSON-ready description of the plan (written as plan.json)."""
+    meta = plan.meta
+    return {
+        "format": PLAN_FORMAT, "mle_toolbox": __version__, "meta_path": str(meta.path),
+        "project_name": meta.project_name, "experiment_type": meta.experiment_type.value,
+        "train_script": str(meta.train_script), "seeds": list(meta.seeds),
+        "runs": [{"run_id": r.run_id, "source": str(r.source), "config_hash": r.config_hash,
+                  "params": r.params} for r in plan.runs],
+        "jobs": [{"job_id": j.job_id, "run_id": j.run_id, "seed": j.seed,
+                  "config_hash": j.config_hash} for j in plan.jobs],
+    }
+
+
+def split_done(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
+               ) -> tuple[tuple[JobSpec, ...], tuple[JobSpec, ...]]:
+    """(done, todo): done jobs completed earlier with the same config hash. Reads only."""
+    old_hashes = {j["job_id"]: j["config_hash"] for j in (previous or {}).get("jobs", [])}
+    done: list[JobSpec] = []
+    todo: list[JobSpec] = []
+    for job in plan.jobs:
+        exit_code = layout.job(job.run_id, job.seed).exit_code
+        same = old_hashes.get(job.job_id) == job.config_hash
+        (done if same and read_exit_code(exit_code) == 0 else todo).append(job)
+    return tuple(done), tuple(todo)
+
+
+def prepare(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
+            meta_text: str, todo: tuple[JobSpec, ...] | None = None) -> Prepared:
+    """Write plan, meta copy and run configs; archive attempts of jobs to rerun.
+
+    ``todo``: the jobs to run (resume.decide); by default those not completed.
+    """
+    done, not_done = split_done(plan, layout=layout, previous=previous)
+    if todo is None:
+        todo = not_done
+    write_json_atomic(layout.plan, plan_document(plan))
+    write_text_atomic(layout.meta_copy, meta_text)
+    for run in plan.runs:
+        write_json_atomic(layout.run_config(run.run_id), run.config)
+    archived = sum(layout.job(j.run_id, j.seed).archive_attempt() is not None for j in todo)
+    return Prepared(todo=todo, done=done, archived=archived)

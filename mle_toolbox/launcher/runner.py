@@ -1,0 +1,387 @@
+"""The one loop that drives jobs on any backend.
+
+Submits while there are free slots, polls all live jobs in one batched call,
+waits with back-off (or on the backend's wake-up descriptors), enforces time
+limits, and on Ctrl+C cancels every live job. A failed job is data, never an
+exception: the loop always ends with a result for every job.
+"""
+
+from __future__ import annotations
+
+import enum
+import select
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Protocol
+
+from ..backends.base import REQUEUE_EXIT, Backend, read_start_time, stderr_tail
+from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """Back-off between polls: ``initial`` seconds, times ``factor``, at most ``maximum``."""
+
+    initial: float = 0.2
+    factor: float = 1.5
+    maximum: float = 1.0
+    cancel_grace: float = 5.0
+
+
+# A local job that asks to be requeued runs again at most this often (SGE requeues
+# by itself; this bounds a script that asks forever).
+MAX_REQUEUES = 20
+
+
+class OnInterrupt(enum.Enum):
+    """What the first Ctrl+C does to jobs that are still live."""
+
+    CANCEL = "cancel"
+    DETACH = "detach"  # cluster jobs keep running; a second Ctrl+C cancels
+
+
+class Journal(Protocol):
+    """Where the runner records submissions and outcomes (the job table)."""
+
+    def submitting(self, tasks: Sequence[JobTask]) -> None:
+        """Called before the backend is asked to submit ``tasks``."""
+        ...
+
+    def submitted(self, handles: Sequence[JobHandle]) -> None:
+        """Called once the backend returned the handles."""
+        ...
+
+    def finished(self, result: JobResult) -> None:
+        """Called when an attempt reached a final state."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Retries and interrupt handling of one run."""
+
+    max_retries: int = 0
+    on_interrupt: OnInterrupt = OnInterrupt.CANCEL
+    submit_only: bool = False  # detach once every job is submitted (cluster backends)
+    detach_grace_s: float = 2.0  # how long a second Ctrl+C may still cancel
+
+
+@dataclass
+class RunReport:
+    """Results of every job that ended, in the order the jobs were given."""
+
+    results: list[JobResult]
+    interrupted: bool
+    elapsed_s: float
+    detached: list[str] = field(default_factory=list)  # job ids left running
+
+    def count(self, state: JobState) -> int:
+        """Number of jobs that ended in ``state``."""
+        return sum(r.state is state for r in self.results)
+
+    @property
+    def failed(self) -> list[JobResult]:
+        """Jobs that did not complete (failed or cancelled)."""
+        return [r for r in self.results if r.state is not JobState.COMPLETED]
+
+
+@dataclass
+class _Live:
+    task: JobTask
+    submitted: float
+    running_since: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hooks:
+    """Callbacks of one run; every one optional."""
+
+    on_result: Callable[[JobResult], None] | None = None
+    on_start: Callable[[str], None] | None = None  # a job is first seen running
+    on_retry: Callable[[JobResult, JobTask], None] | None = None  # before the rerun
+    notify: Callable[[str], None] | None = None
+    journal: Journal | None = None
+
+
+@dataclass
+class _Loop:
+    backend: Backend
+    max_running: int
+    poll: PollPolicy
+    policy: Policy
+    hooks: Hooks
+    clock: Callable[[], float]
+    queue: deque[JobTask]
+    live: dict[JobHandle, _Live] = field(default_factory=dict)
+    results: dict[str, JobResult] = field(default_factory=dict)
+    reruns: dict[str, int] = field(default_factory=dict)  # retries used per job
+    requeues: dict[str, int] = field(default_factory=dict)
+
+
+def run_jobs(
+    tasks: Sequence[JobTask], *, backend: Backend, max_running: int,
+    poll: PollPolicy | None = None, on_result: Callable[[JobResult], None] | None = None,
+    clock: Callable[[], float] = time.monotonic, policy: Policy | None = None,
+    hooks: Hooks | None = None, attached: Sequence[tuple[JobHandle, JobTask]] = (),
+) -> RunReport:
+    """Run every task to a final state and report the outcome of each.
+
+    ``attached`` are jobs an earlier launcher submitted that are still live: they
+    are followed like the ones submitted here.
+    """
+    hooks = hooks or Hooks(on_result=on_result)
+    loop = _Loop(backend=backend, max_running=max(1, max_running), poll=poll or PollPolicy(),
+                 policy=policy or Policy(), hooks=hooks, clock=clock, queue=deque(tasks))
+    start = clock()
+    for handle, task in attached:
+        # The time limit counts from the job's own start, not from the re-attach.
+        loop.live[handle] = _Live(task=task, submitted=start,
+                                  running_since=_started(task, now=start))
+    interrupted = False
+    detached: list[str] = []
+    try:
+        _drive(loop)
+        detached = [live.task.job_id for live in loop.live.values()]
+    except KeyboardInterrupt:
+        interrupted = True
+        detached = _interrupted(loop)
+    every = [t.job_id for _, t in attached] + [t.job_id for t in tasks]
+    ordered = [loop.results[j] for j in every if j in loop.results]
+    return RunReport(results=ordered, interrupted=interrupted, elapsed_s=clock() - start,
+                     detached=detached)
+
+
+def _started(task: JobTask, *, now: float) -> float | None:
+    """When a job started (status.json of MLExperiment) on the runner's clock, if known."""
+    start = read_start_time(task)
+    if start is None:
+        return None
+    return now - max(0.0, time.time() - start)
+
+
+def _interrupted(loop: _Loop) -> list[str]:
+    """Cancel, or detach unless a second Ctrl+C comes within the grace; ids left running."""
+    reason = "cancelled: interrupted (Ctrl+C)"
+    if loop.policy.on_interrupt is OnInterrupt.CANCEL or not loop.live:
+        _cancel_everything(loop, reason=reason)
+        return []
+    try:
+        _say(loop, f"interrupted: detaching from {len(loop.live)} live job(s); press Ctrl+C "
+                   f"again within {loop.policy.detach_grace_s:g}s to cancel them instead")
+        time.sleep(loop.policy.detach_grace_s)
+    except KeyboardInterrupt:
+        _cancel_everything(loop, reason="cancelled: interrupted twice (Ctrl+C)")
+        return []
+    _drop_queue(loop)
+    return [live.task.job_id for live in loop.live.values()]
+
+
+def _say(loop: _Loop, text: str) -> None:
+    if loop.hooks.notify is not None:
+        loop.hooks.notify(text)
+
+
+def _drive(loop: _Loop) -> None:
+    delay = loop.poll.initial
+    while loop.queue or loop.live:
+        changed = _submit_free_slots(loop)
+        if loop.policy.submit_only and not loop.queue:
+            return
+        changed = _collect(loop) or changed
+        changed = _enforce_time_limits(loop) or changed
+        if changed:
+            delay = loop.poll.initial
+            continue
+        _wait(loop.backend, delay)
+        delay = min(delay * loop.poll.factor, loop.poll.maximum)
+
+
+def _submit_free_slots(loop: _Loop) -> bool:
+    if not loop.queue:
+        return False
+    # Ctrl+C waits until the handles are recorded and followed: a job the scheduler
+    # accepted is never forgotten (submission retries are bounded, so is the wait).
+    with _interrupts_deferred():
+        return _submit_some(loop)
+
+
+def _submit_some(loop: _Loop) -> bool:
+    if loop.backend.throttles:
+        # The scheduler caps concurrency itself (array -tc / %M): submit everything now.
+        batch = list(loop.queue)
+        loop.queue.clear()
+        _submit(loop, batch, max_running=loop.max_running)
+    else:
+        free = loop.max_running - len(loop.live)
+        if free <= 0:
+            return False
+        batch = [loop.queue.popleft() for _ in range(min(free, len(loop.queue)))]
+        _submit(loop, batch)
+    return True
+
+
+def _submit(loop: _Loop, batch: list[JobTask], *,
+            max_running: int | None = None) -> list[JobHandle]:
+    journal = loop.hooks.journal
+    if journal is not None:
+        journal.submitting(batch)
+    if max_running is None:
+        handles = loop.backend.submit(batch)
+    else:
+        handles = loop.backend.submit(batch, max_running=max_running)
+    if journal is not None:
+        journal.submitted(handles)
+    now = loop.clock()
+    for handle, task in zip(handles, batch, strict=True):
+        loop.live[handle] = _Live(task=task, submitted=now)
+    return handles
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl+C and SIGTERM while inside; raise KeyboardInterrupt on leaving.
+
+    A handler that only takes note, not a blocked signal mask: a mask would be
+    inherited by the job processes started inside.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _collect(loop: _Loop) -> bool:
+    if not loop.live:
+        return False
+    statuses = loop.backend.status(list(loop.live))
+    now = loop.clock()
+    changed = False
+    for handle, status in statuses.items():
+        live = loop.live[handle]
+        if status.state is JobState.RUNNING and live.running_since is None:
+            live.running_since = now
+            if loop.hooks.on_start is not None:
+                loop.hooks.on_start(live.task.job_id)
+        if status.state.is_final:
+            _finish(loop, handle, status, now=now)
+            changed = True
+    return changed
+
+
+def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) -> None:
+    live = loop.live.pop(handle)
+    started = live.running_since if live.running_since is not None else live.submitted
+    tail = stderr_tail(live.task) if status.state is not JobState.COMPLETED else ""
+    result = JobResult(job_id=live.task.job_id, state=status.state, exit_code=status.exit_code,
+                       reason=status.reason, duration_s=now - started, stderr_tail=tail)
+    if loop.hooks.journal is not None:
+        loop.hooks.journal.finished(result)
+    if _rerun(loop, result, live.task):
+        return
+    loop.results[result.job_id] = result
+    if loop.hooks.on_result is not None:
+        loop.hooks.on_result(result)
+
+
+def _rerun(loop: _Loop, result: JobResult, task: JobTask) -> bool:
+    """Queue a failed job again when it asked to be requeued or has retries left."""
+    if result.state is not JobState.FAILED:
+        return False
+    job = result.job_id
+    if result.exit_code == REQUEUE_EXIT and loop.requeues.get(job, 0) < MAX_REQUEUES:
+        # The wrapper already archived the attempt's logs (it asked to be requeued).
+        loop.requeues[job] = loop.requeues.get(job, 0) + 1
+    elif loop.reruns.get(job, 0) < loop.policy.max_retries:
+        loop.reruns[job] = loop.reruns.get(job, 0) + 1
+        if loop.hooks.on_retry is not None:
+            loop.hooks.on_retry(result, task)
+    else:
+        return False
+    loop.queue.appendleft(task)
+    return True
+
+
+def _enforce_time_limits(loop: _Loop) -> bool:
+    # Schedulers do not always kill at the limit, and the local backend has none.
+    now = loop.clock()
+    expired = [
+        handle for handle, live in loop.live.items()
+        if (limit := live.task.resources.time_limit_seconds) is not None
+        and live.running_since is not None and now - live.running_since > limit
+    ]
+    if not expired:
+        return False
+    loop.backend.cancel(expired, force=True)
+    for handle in expired:
+        reason = f"timed out after {loop.live[handle].task.resources.time_limit} (time_per_job)"
+        _finish(loop, handle, JobStatus(JobState.FAILED, reason=reason), now=now)
+    return True
+
+
+def _wait(backend: Backend, delay: float) -> None:
+    fds = list(backend.wait_fds())
+    if fds:
+        select.select(fds, [], [], delay)
+    else:
+        time.sleep(delay)
+
+
+def _cancel_everything(loop: _Loop, *, reason: str) -> None:
+    handles = list(loop.live)
+    now = loop.clock()
+    try:
+        if handles:
+            loop.backend.cancel(handles)
+            _await_exit(loop, deadline=now + loop.poll.cancel_grace)
+    except KeyboardInterrupt:
+        pass  # a second Ctrl+C: stop waiting, kill now
+    if loop.live:
+        loop.backend.cancel(list(loop.live), force=True)
+    for handle in list(loop.live):
+        _finish(loop, handle, JobStatus(JobState.CANCELLED, reason=reason), now=loop.clock())
+    _drop_queue(loop)
+
+
+def _drop_queue(loop: _Loop) -> None:
+    while loop.queue:
+        task = loop.queue.popleft()
+        loop.results[task.job_id] = JobResult(
+            job_id=task.job_id, state=JobState.CANCELLED, exit_code=None,
+            reason="cancelled before it started", duration_s=None,
+        )
+
+
+def _await_exit(loop: _Loop, *, deadline: float) -> None:
+    delay = loop.poll.initial
+    while loop.live and loop.clock() < deadline:
+        statuses = loop.backend.status(list(loop.live))
+        for handle, status in statuses.items():
+            if status.state is JobState.COMPLETED:
+                _finish(loop, handle, status, now=loop.clock())
+            elif status.state.is_final:
+                # Ended after the cancel: it was stopped by us, whatever its code.
+                _finish(loop, handle, JobStatus(JobState.CANCELLED, exit_code=status.exit_code,
+                                                reason="cancelled: interrupted (Ctrl+C)"),
+                        now=loop.clock())
+        if loop.live:
+            _wait(loop.backend, min(delay, max(0.0, deadline - loop.clock())))
+            delay = min(delay * loop.poll.factor, loop.poll.maximum)
+

@@ -1,0 +1,1 @@
+"""Reading results back: logs merged over seeds, summaries, reports, figures."""
