@@ -49,14 +49,17 @@ def checked_env_database(path: Path) -> Path:
     return path
 
 
-def _entries(path: Path | None, **filters: str | None) -> list[Entry]:
+def _entries(path: Path | None, *, state: str | None = None,
+             **filters: str | None) -> list[Entry]:
     import sqlite3
 
     if path is None or not path.is_file():
         return []
     try:
         with history.connect(path, write=False) as conn:
-            return history.select(conn, **filters)
+            # State last: a row "running" may turn out "died" (its launcher is gone).
+            entries = history.settle_dead(conn, history.select(conn, **filters))
+            return [e for e in entries if state is None or e.state == state]
     except sqlite3.Error as err:
         raise HistoryError(f"cannot read the experiment history {path}: {err}") from err
 
