@@ -20,7 +20,7 @@ from mle_toolbox.commands.monitor_view import sparkline, to_text
 from mle_toolbox.files.layout import ExperimentLayout
 from mle_toolbox.launcher import history
 from mle_toolbox.launcher.jobtable import JobTable
-from tests.conftest import REPO, run_mle, write
+from tests.conftest import REPO, need_tools, run_mle, write
 
 pytestmark = pytest.mark.timeout(120)
 SPARK_RUN = re.compile("[▁▂▃▄▅▆▇█]{3,}")
@@ -270,8 +270,7 @@ class Tmux:
             time.sleep(0.3)
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux not installed "
-                    "(scripts/terminal-tools.sh installs it)")
+@need_tools("tmux")
 def test_live_dashboard_in_a_real_terminal(tmp_path: Path) -> None:
     write(tmp_path / "train.py", SLOW_TRAIN)
     write(tmp_path / "base.json", '{"train_config": {"lrate": 0.1}}\n')
