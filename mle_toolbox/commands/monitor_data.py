@@ -542,7 +542,9 @@ def _ask_schedulers(tables: Any, *, ask: QueryFn) -> dict[str, QueueView]:
 def _experiment(entry: Entry, table: TableState | str | None, queues: dict[str, QueueView],
                 *, now: float) -> tuple[ExperimentView, Sorted | None]:
     layout = ExperimentLayout(Path(entry.exp_dir))
-    elapsed = (entry.ended if entry.ended is not None else now) - entry.started
+    # A detached launch has ended, its jobs have not: they run on, and so does the clock.
+    live = entry.state in LIVE_HISTORY or entry.ended is None
+    elapsed = (now if live else (entry.ended or now)) - entry.started
     if isinstance(table, str):
         return ExperimentView(entry, history_counts(entry), elapsed, None, "-", table), None
     planned = entry.jobs_total + entry.jobs_skipped
@@ -550,8 +552,7 @@ def _experiment(entry: Entry, table: TableState | str | None, queues: dict[str, 
         table = TableState(by_state={}, live=(), recorded=0)
     placed = sort_live(layout, table.live, queues)
     counts = count(table, placed, planned=planned)
-    left = eta(counts, elapsed_s=elapsed, done_before=entry.jobs_skipped) \
-        if entry.ended is None else None
+    left = eta(counts, elapsed_s=elapsed, done_before=entry.jobs_skipped) if live else None
     return ExperimentView(entry, counts, elapsed, left, best_so_far(layout)), placed
 
 
