@@ -14,11 +14,11 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..backends.base import describe_exit
 from ..files.layout import ExperimentLayout
@@ -30,7 +30,8 @@ RUN_LINES = 8  # runs of the selected experiment with their latest metrics
 FAILED_SHOWN = 3  # failed jobs of the selected experiment with their stderr tail
 TAIL_LINES = 4
 TAIL_BYTES = 4096
-LOG_BYTES = 1 << 20  # a metrics log's last MiB is enough for the latest values and a curve
+LOG_BYTES = 4 << 20  # a metrics log's last 4 MiB: its latest values and its recent curve
+CURVE_POINTS = 48  # rows of a log parsed for its sparkline
 LIVE_STATES = ("submitting", "pending", "running", "unknown")
 LIVE_HISTORY = ("running", "detached")
 
@@ -56,9 +57,9 @@ class Counts:
         return self.queued + self.running + self.finished
 
 
-@dataclass(frozen=True, slots=True)
-class LiveJob:
-    """A job the job table says was submitted and has not ended."""
+class LiveJob(NamedTuple):
+    """A job the job table says was submitted and has not ended (a tuple: there may be
+    100,000 of them)."""
 
     job_id: str
     run_id: str
@@ -66,6 +67,7 @@ class LiveJob:
     backend: str
     native_id: str | None
     submitted: float | None
+    attempt: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,29 +177,102 @@ def shown_entries(entries: Sequence[Entry], *, recent: int = RECENT) -> list[Ent
 
 @dataclass(frozen=True, slots=True)
 class TableState:
-    """What an experiment's job table says: final counts by state and the live jobs."""
+    """What an experiment's job table (and the scheduler listing) say about its jobs."""
 
-    by_state: dict[str, int]
-    live: tuple[LiveJob, ...]
-    recorded: int
+    by_state: dict[str, int]  # final states recorded by the launcher
+    recorded: int  # jobs in the table (their latest attempts)
+    superseded: frozenset[tuple[str, int]]  # (job_id, attempt) rerun since
+    queued: int  # live jobs waiting: in the scheduler's queue, or still being submitted
+    running: tuple[LiveJob, ...]
+    ended: tuple[tuple[LiveJob, int], ...]  # (job, exit code): ended, not yet recorded
 
 
-_LATEST = "attempt = (SELECT MAX(attempt) FROM jobs WHERE job_id = j.job_id)"
+# Every query is one plain scan (no sort, no lookup per row): a 100,000-job table costs
+# tens of milliseconds. Earlier attempts of rerun jobs are few; they are found through
+# the rows with attempt > 1 and taken out of the counts afterwards.
+_LIVE_WHERE = f"state IN ({', '.join(repr(s) for s in LIVE_STATES)})"
+_COUNTS = ("SELECT COUNT(*), SUM(state = 'completed'), SUM(state = 'failed'), "
+           "SUM(state = 'cancelled') FROM jobs")
+_SUPERSEDED = ("SELECT a.job_id, a.attempt, a.state, a.rowid FROM jobs AS a WHERE a.job_id IN "
+               "(SELECT job_id FROM jobs WHERE attempt > 1) AND a.attempt < "
+               "(SELECT MAX(attempt) FROM jobs WHERE job_id = a.job_id)")
+_FINAL = ("completed", "failed", "cancelled")
+_CHUNK = 500  # rowids per IN (...) query
 
 
-def read_table(layout: ExperimentLayout) -> TableState | None:
-    """Counts and live rows of the job table (None when there is no table yet)."""
+def live_backends(layout: ExperimentLayout) -> set[str] | None:
+    """Backends of the jobs the table says are live (None when there is no table yet)."""
     if not layout.job_table.is_file():
         return None
     with read_only(layout.job_table) as conn:
-        by_state = dict(conn.execute(
-            f"SELECT state, COUNT(*) FROM jobs AS j WHERE {_LATEST} GROUP BY state").fetchall())
-        marks = ", ".join("?" for _ in LIVE_STATES)
-        live = conn.execute(
-            "SELECT job_id, run_id, seed, backend, native_id, submitted FROM jobs AS j "
-            f"WHERE state IN ({marks}) AND {_LATEST}", LIVE_STATES).fetchall()
-    return TableState(by_state=by_state, live=tuple(LiveJob(*row) for row in live),
-                      recorded=sum(by_state.values()))
+        return {str(b) for (b,) in conn.execute(
+            f"SELECT DISTINCT backend FROM jobs WHERE {_LIVE_WHERE}")}
+
+
+def read_table(layout: ExperimentLayout, queues: dict[str, QueueView]) -> TableState:
+    """Counts of the job table, its live jobs placed by the scheduler listings.
+
+    A live job the listing shows waiting is only counted; the others (running, or gone
+    from the listing) are read in full, and those gone are looked up on disk. So a
+    100,000-task array waiting in the queue costs no file access and no object per job.
+    """
+    with read_only(layout.job_table) as conn:
+        conn.execute("BEGIN")  # one consistent view of a table a launcher may be writing
+        total, *finals = conn.execute(_COUNTS).fetchone()
+        old = conn.execute(_SUPERSEDED).fetchall()
+        skip = {row[3] for row in old}
+        listings: dict[str, dict[str, str] | None] = {}
+        queued, look = 0, []
+        for (backend,) in conn.execute(
+                f"SELECT DISTINCT backend FROM jobs WHERE {_LIVE_WHERE}").fetchall():
+            name = scheduler_of(backend)
+            listing = listings[backend] = queues[name].states if name in queues else None
+            ids = conn.execute(f"SELECT native_id, rowid FROM jobs WHERE {_LIVE_WHERE} "
+                               "AND backend = ?", (backend,)).fetchall()
+            if skip:
+                ids = [row for row in ids if row[1] not in skip]
+            # comprehensions, not a loop with branches: this runs once per waiting job
+            mine = [rowid for native, rowid in ids
+                    if listing is None or listing.get(native or "") != "queued"]
+            queued += len(ids) - len(mine)
+            look += mine
+        rows = []
+        for start in range(0, len(look), _CHUNK):
+            part = look[start:start + _CHUNK]
+            rows += conn.execute(
+                "SELECT job_id, run_id, seed, backend, native_id, submitted, attempt FROM jobs "
+                f"WHERE rowid IN ({', '.join('?' * len(part))})", part).fetchall()
+        conn.execute("COMMIT")
+    by_state = {state: int(n or 0) for state, n in zip(_FINAL, finals, strict=True)}
+    for _, _, state, _ in old:
+        if state in by_state:
+            by_state[state] -= 1
+    waiting, running, ended = _place(layout, map(LiveJob._make, rows), listings)
+    return TableState(by_state=by_state, recorded=int(total or 0) - len(old),
+                      superseded=frozenset((r[0], r[1]) for r in old),
+                      queued=queued + waiting, running=running, ended=ended)
+
+
+def _place(layout: ExperimentLayout, jobs: Iterable[LiveJob],
+           listings: dict[str, dict[str, str] | None],
+           ) -> tuple[int, tuple[LiveJob, ...], tuple[tuple[LiveJob, int], ...]]:
+    """Live jobs not waiting in a listing: running there, ended on disk, or still live."""
+    waiting = 0
+    running: list[LiveJob] = []
+    ended: list[tuple[LiveJob, int]] = []
+    for job in jobs:
+        listing = listings.get(job.backend)
+        if listing is not None and listing.get(job.native_id or "") == "running":
+            running.append(job)
+            continue
+        code = read_exit_code(layout.job(job.run_id, job.seed).exit_code)
+        if code is not None:
+            ended.append((job, code))
+        elif job.native_id is None and scheduler_of(job.backend) is not None:
+            waiting += 1  # still being submitted
+        else:
+            running.append(job)  # local, or just left the queue
+    return waiting, tuple(running), tuple(ended)
 
 
 # ------------------------------------------------------------------ experiment state
@@ -213,50 +288,13 @@ def read_exit_code(path: Path) -> int | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Sorted:
-    """Live jobs sorted by where they are now."""
-
-    queued: tuple[LiveJob, ...] = ()
-    running: tuple[LiveJob, ...] = ()
-    ended: tuple[tuple[LiveJob, int], ...] = ()  # (job, exit code): ended, not yet recorded
-
-
-def sort_live(layout: ExperimentLayout, live: Sequence[LiveJob],
-              queues: dict[str, QueueView]) -> Sorted:
-    """Place each live job from the scheduler listing, else its exit_code file.
-
-    Only jobs the listing does not show are looked up on disk: a 100,000-job array
-    waiting in the queue costs no file access.
-    """
-    queued: list[LiveJob] = []
-    running: list[LiveJob] = []
-    ended: list[tuple[LiveJob, int]] = []
-    for job in live:
-        view = queues.get(scheduler_of(job.backend) or "")
-        where = view.states.get(job.native_id or "") if view is not None else None
-        if where == "queued":
-            queued.append(job)
-        elif where == "running":
-            running.append(job)
-        else:
-            code = read_exit_code(layout.job(job.run_id, job.seed).exit_code)
-            if code is not None:
-                ended.append((job, code))
-            elif job.native_id is None and scheduler_of(job.backend) is not None:
-                queued.append(job)  # still being submitted
-            else:
-                running.append(job)  # local, or just left the queue
-    return Sorted(tuple(queued), tuple(running), tuple(ended))
-
-
-def count(table: TableState, placed: Sorted, *, planned: int) -> Counts:
+def count(table: TableState, *, planned: int) -> Counts:
     """Counts over every planned job: not yet submitted jobs are queued."""
     by_state = table.by_state
-    completed = by_state.get("completed", 0) + sum(1 for _, c in placed.ended if c == 0)
-    failed = by_state.get("failed", 0) + sum(1 for _, c in placed.ended if c != 0)
+    completed = by_state.get("completed", 0) + sum(1 for _, c in table.ended if c == 0)
+    failed = by_state.get("failed", 0) + sum(1 for _, c in table.ended if c != 0)
     unsubmitted = max(0, planned - table.recorded)
-    return Counts(queued=len(placed.queued) + unsubmitted, running=len(placed.running),
+    return Counts(queued=table.queued + unsubmitted, running=len(table.running),
                   completed=completed, failed=failed,
                   cancelled=by_state.get("cancelled", 0))
 
@@ -314,8 +352,9 @@ def objective_of(layout: ExperimentLayout) -> str | None:
     return None if found is None else found.metric
 
 
-def read_log_tail(path: Path) -> list[dict[str, Any]]:
-    """Rows of the last MiB of a metrics log (a torn first or last line is skipped)."""
+def read_log_sample(path: Path, *, points: int = CURVE_POINTS) -> list[dict[str, Any]]:
+    """At most ``points`` rows of a metrics log, evenly spread, always ending with its last
+    complete row. Only the last LOG_BYTES are read; only the sampled lines are parsed."""
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -324,13 +363,16 @@ def read_log_tail(path: Path) -> list[dict[str, Any]]:
             data = handle.read()
     except OSError:
         return []
-    lines = data.decode("utf-8", errors="replace").split("\n")
+    lines = data.split(b"\n")[:-1]  # the last piece has no newline yet: it may be torn
     if size > LOG_BYTES:
         lines = lines[1:]  # the first line was cut by the seek
+    if len(lines) > points:
+        step = len(lines) / points
+        lines = [lines[min(len(lines) - 1, round((i + 1) * step) - 1)] for i in range(points)]
     rows = []
-    for line in lines[:-1]:  # the last piece has no newline yet: it may be torn
+    for line in lines:
         try:
-            row = json.loads(line)
+            row = json.loads(line.decode("utf-8", errors="replace"))
         except ValueError:
             continue
         if isinstance(row, dict):
@@ -352,7 +394,7 @@ def _number(value: Any) -> float | None:
 def run_view(layout: ExperimentLayout, *, job_id: str, run_id: str, seed: int, state: str,
              objective: str | None) -> RunView:
     """Latest values of a job's metrics and the curve of its objective."""
-    rows = read_log_tail(layout.job(run_id, seed).metrics_log)
+    rows = read_log_sample(layout.job(run_id, seed).metrics_log)
     stats: list[dict[str, Any]] = [_stats(r) for r in rows]
     last = stats[-1] if stats else {}
     values = tuple((k, v) for k, v in ((k, _number(v)) for k, v in last.items())
@@ -380,54 +422,59 @@ def stderr_tail(path: Path) -> str:
     return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-TAIL_LINES:])
 
 
-def failed_rows(layout: ExperimentLayout, *, limit: int) -> tuple[list[tuple[str, ...]], int]:
-    """The most recent failed jobs (job_id, run_id, seed, reason, exit code) and how many."""
-    with read_only(layout.job_table) as conn:
-        where = f"state = 'failed' AND {_LATEST}"
-        total = conn.execute(f"SELECT COUNT(*) FROM jobs AS j WHERE {where}").fetchone()[0]
-        rows = conn.execute(
-            f"SELECT job_id, run_id, seed, reason, exit_code FROM jobs AS j WHERE {where} "
-            "ORDER BY ended DESC LIMIT ?", (limit,)).fetchall()
-    return [tuple(r) for r in rows], int(total)
-
-
-def recent_finished(layout: ExperimentLayout, *, limit: int) -> list[tuple[str, str, int, str]]:
-    """The jobs that ended last: (job_id, run_id, seed, state)."""
+def failed_rows(layout: ExperimentLayout, table: TableState, *,
+                limit: int) -> list[tuple[Any, ...]]:
+    """The last submitted failed jobs: (job_id, run_id, seed, reason, exit code)."""
     with read_only(layout.job_table) as conn:
         rows = conn.execute(
-            "SELECT job_id, run_id, seed, state FROM jobs AS j WHERE ended IS NOT NULL AND "
-            f"{_LATEST} ORDER BY ended DESC LIMIT ?", (limit,)).fetchall()
-    return [(str(a), str(b), int(c), str(d)) for a, b, c, d in rows]
+            "SELECT job_id, run_id, seed, reason, exit_code, attempt FROM jobs WHERE "
+            "state = 'failed' ORDER BY rowid DESC LIMIT ?",
+            (limit + len(table.superseded),)).fetchall()
+    return [r[:5] for r in rows if (r[0], r[5]) not in table.superseded][:limit]
+
+
+def recent_finished(layout: ExperimentLayout, table: TableState, *,
+                    limit: int) -> list[tuple[str, str, int, str]]:
+    """The last submitted jobs that have ended: (job_id, run_id, seed, state).
+
+    Submission order (rowid) rather than end time: it needs no sort of the whole table.
+    """
+    with read_only(layout.job_table) as conn:
+        rows = conn.execute(
+            "SELECT job_id, run_id, seed, state, attempt FROM jobs WHERE ended IS NOT NULL "
+            "ORDER BY rowid DESC LIMIT ?", (limit + len(table.superseded),)).fetchall()
+    return [(str(a), str(b), int(c), str(d)) for a, b, c, d, n in rows
+            if (a, n) not in table.superseded][:limit]
 
 
 def build_detail(layout: ExperimentLayout, *, name: str, counts: Counts,
-                 placed: Sorted) -> Detail:
+                 table: TableState) -> Detail:
     """The selected experiment's runs, failures and curves."""
     objective = objective_of(layout)
     picks: list[tuple[str, str, int, str]] = [
-        (j.job_id, j.run_id, j.seed, "running") for j in placed.running]
+        (j.job_id, j.run_id, j.seed, "running") for j in table.running]
     picks += [(j.job_id, j.run_id, j.seed, "completed" if c == 0 else "failed")
-              for j, c in placed.ended]
+              for j, c in table.ended]
     if len(picks) < RUN_LINES:
         seen = {p[0] for p in picks}
-        picks += [p for p in recent_finished(layout, limit=RUN_LINES) if p[0] not in seen]
+        picks += [p for p in recent_finished(layout, table, limit=RUN_LINES)
+                  if p[0] not in seen]
     runs = tuple(run_view(layout, job_id=j, run_id=r, seed=s, state=st, objective=objective)
                  for j, r, s, st in picks[:RUN_LINES])
     fails: list[FailedView] = []
-    for job, code in placed.ended:
+    for job, code in table.ended:
         if code != 0 and len(fails) < FAILED_SHOWN:
             fails.append(FailedView(job.job_id, describe_exit(code),
                                     stderr_tail(layout.job(job.run_id, job.seed).stderr)))
-    rows, total = failed_rows(layout, limit=FAILED_SHOWN)
-    for job_id, run_id, seed, reason, exit_code in rows:
+    for job_id, run_id, seed, reason, exit_code in failed_rows(layout, table,
+                                                               limit=FAILED_SHOWN):
         if len(fails) < FAILED_SHOWN and all(f.job_id != job_id for f in fails):
             why = str(reason) or (describe_exit(int(exit_code)) if exit_code is not None
                                   else "failed")
             fails.append(FailedView(str(job_id), why,
                                     stderr_tail(layout.job(str(run_id), int(seed)).stderr)))
-    total += sum(1 for _, c in placed.ended if c != 0)
     return Detail(exp_dir=str(layout.root), name=name, counts=counts, objective=objective,
-                  runs=runs, failed=tuple(fails), failed_total=total)
+                  runs=runs, failed=tuple(fails), failed_total=counts.failed)
 
 
 # ------------------------------------------------------------------ this machine
@@ -480,17 +527,19 @@ def snapshot(request: Request, *, ask: QueryFn = query, now: float | None = None
     shown = shown_entries(entries)
     if request.exp_dir is not None:
         shown = _with_dir(shown, entries, request.exp_dir)
-    tables = {e.exp_dir: _table(e.exp_dir) for e in shown}
-    queues = _ask_schedulers(tables.values(), ask=ask)
-    views, placements = [], {}
+    backends = {e.exp_dir: _backends(e.exp_dir) for e in shown}
+    needed = sorted({s for found in backends.values() if isinstance(found, set)
+                     for b in found if (s := scheduler_of(b)) is not None})
+    queues = {s: ask(s) for s in needed}  # one call per scheduler, never one per job
+    views, tables = [], {}
     for entry in shown:
-        view, placed = _experiment(entry, tables[entry.exp_dir], queues, now=now)
-        views.append(view)
-        placements[entry.exp_dir] = placed
+        table = _table(entry.exp_dir, backends[entry.exp_dir], queues)
+        views.append(_experiment(entry, table, now=now))
+        tables[entry.exp_dir] = table
     selected = min(max(request.select, 0), len(views) - 1) if views else -1
     detail = None
     if selected >= 0:
-        detail = _detail(views[selected], placements[views[selected].entry.exp_dir])
+        detail = _detail(views[selected], tables[views[selected].entry.exp_dir])
     database = str(request.database) if request.database else None
     if problem_db:
         database = f"{database} ({problem_db})"
@@ -522,51 +571,53 @@ def _unrecorded(exp_dir: Path) -> Entry:
                  git_commit=None, host="", pid=0)
 
 
-def _table(exp_dir: str) -> TableState | str | None:
+def _backends(exp_dir: str) -> set[str] | str | None:
+    """Live backends of an experiment, None without a job table, or what is wrong."""
     problem = experiment_problem(exp_dir)
     if problem:
         return problem
     try:
-        return read_table(ExperimentLayout(Path(exp_dir)))
+        return live_backends(ExperimentLayout(Path(exp_dir)))
     except (sqlite3.Error, OSError) as err:
         return describe_problem(err)
 
 
-def _ask_schedulers(tables: Any, *, ask: QueryFn) -> dict[str, QueueView]:
-    """One call per scheduler that holds live jobs of a shown experiment."""
-    needed = sorted({s for t in tables if isinstance(t, TableState) for j in t.live
-                     if (s := scheduler_of(j.backend)) is not None})
-    return {s: ask(s) for s in needed}
+def _table(exp_dir: str, backends: set[str] | str | None,
+           queues: dict[str, QueueView]) -> TableState | str | None:
+    if not isinstance(backends, set):
+        return backends
+    try:
+        return read_table(ExperimentLayout(Path(exp_dir)), queues)
+    except (sqlite3.Error, OSError) as err:
+        return describe_problem(err)
 
 
-def _experiment(entry: Entry, table: TableState | str | None, queues: dict[str, QueueView],
-                *, now: float) -> tuple[ExperimentView, Sorted | None]:
+def _experiment(entry: Entry, table: TableState | str | None, *, now: float) -> ExperimentView:
     layout = ExperimentLayout(Path(entry.exp_dir))
     # A detached launch has ended, its jobs have not: they run on, and so does the clock.
     live = entry.state in LIVE_HISTORY or entry.ended is None
     elapsed = (now if live else (entry.ended or now)) - entry.started
     if isinstance(table, str):
-        return ExperimentView(entry, history_counts(entry), elapsed, None, "-", table), None
-    planned = entry.jobs_total + entry.jobs_skipped
-    if table is None:
-        table = TableState(by_state={}, live=(), recorded=0)
-    placed = sort_live(layout, table.live, queues)
-    counts = count(table, placed, planned=planned)
+        return ExperimentView(entry, history_counts(entry), elapsed, None, "-", table)
+    if table is None:  # nothing submitted yet, or a launch that never got that far
+        counts = history_counts(entry) if not live else Counts(
+            queued=entry.jobs_total, completed=entry.jobs_skipped)
+        return ExperimentView(entry, counts, elapsed, None, best_so_far(layout))
+    counts = count(table, planned=entry.jobs_total + entry.jobs_skipped)
     left = eta(counts, elapsed_s=elapsed, done_before=entry.jobs_skipped) if live else None
-    return ExperimentView(entry, counts, elapsed, left, best_so_far(layout)), placed
+    return ExperimentView(entry, counts, elapsed, left, best_so_far(layout))
 
 
-def _detail(view: ExperimentView, placed: Sorted | None) -> Detail:
+def _detail(view: ExperimentView, table: TableState | str | None) -> Detail:
     entry = view.entry
-    if placed is None:
-        return Detail(exp_dir=entry.exp_dir, name=entry.name, counts=view.counts,
-                      objective=None, runs=(), failed=(), failed_total=0, problem=view.problem)
     layout = ExperimentLayout(Path(entry.exp_dir))
+    if not isinstance(table, TableState):
+        objective = objective_of(layout) if not view.problem else None
+        return Detail(exp_dir=entry.exp_dir, name=entry.name, counts=view.counts,
+                      objective=objective, runs=(), failed=(), failed_total=0,
+                      problem=view.problem)
     try:
-        if not layout.job_table.is_file():
-            return Detail(exp_dir=entry.exp_dir, name=entry.name, counts=view.counts,
-                          objective=objective_of(layout), runs=(), failed=(), failed_total=0)
-        return build_detail(layout, name=entry.name, counts=view.counts, placed=placed)
+        return build_detail(layout, name=entry.name, counts=view.counts, table=table)
     except (sqlite3.Error, OSError) as err:
         return Detail(exp_dir=entry.exp_dir, name=entry.name, counts=view.counts,
                       objective=None, runs=(), failed=(), failed_total=0,

@@ -98,7 +98,9 @@ def _sge_view(text: str) -> QueueView:
             in_use += count * job.slots
         else:
             queued[job.owner] += count
-    states = {native: _sge_word(letters) for native, letters in queue_states(jobs).items()}
+    letters = queue_states(jobs)
+    words = {code: _sge_word(code) for code in set(letters.values())}
+    states = {native: words[code] for native, code in letters.items()}
     return QueueView("sge", users=_users(running, queued), in_use=in_use, states=states)
 
 
