@@ -305,6 +305,14 @@ def test_live_dashboard_in_a_real_terminal(tmp_path: Path) -> None:
         assert "-icanon" not in after
         assert tmux("display", "-p", "-t", "mon", "#{alternate_on}").strip() == "0"
         assert "Experiments" not in after  # the dashboard left with the alternate screen
+        # Ctrl+C leaves the same way: exit 0, terminal restored
+        tmux("send-keys", "-t", "mon", "clear; " + f"{sys.executable} -m mle_toolbox monitor "
+             "--interval 0.3; echo CODE=$?; stty -a | grep -o -- '-\\?icanon'", "Enter")
+        tmux.wait_for(r"Failed jobs \(1\)")
+        tmux("send-keys", "-t", "mon", "C-c")
+        again = tmux.wait_for(r"CODE=\d+")
+        assert "CODE=0" in again and re.search(r"^icanon$", again, re.MULTILINE), again
+        assert "Traceback" not in again
     finally:
         subprocess.run([*tmux.base, "kill-server"], capture_output=True, timeout=20,
                        check=False)

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import ConfigError
+from ..errors import ConfigError, interrupt_name
 from ..files.layout import HISTORY_DB_ENV
 from .monitor_data import Request, Snapshot, snapshot
 from .monitor_view import to_rich, to_text
@@ -34,9 +34,12 @@ def monitor_command(args: argparse.Namespace) -> int:
     if args.once or not (sys.stdout.isatty() and sys.stdin.isatty()):
         sys.stdout.write(to_text(snapshot(request)))
         return 0
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         live(request, interval=args.interval)
-    return 0
+    except KeyboardInterrupt as err:
+        if interrupt_name(err) != "Ctrl+C":
+            raise  # SIGTERM / SIGHUP: reported and exited as every command does
+    return 0  # q or Ctrl+C: the way to leave a dashboard
 
 
 def _request(args: argparse.Namespace) -> Request:
