@@ -132,6 +132,7 @@ def measure(project: Path, *, repeats: int, env: dict[str, str],
     """Alternating repeats of ``mle monitor --once`` and ``python -c pass``."""
     monitor = [sys.executable, "-m", "mle_toolbox", "monitor", "--once"]
     runs, bare = [], []
+    _time(monitor, cwd=project, env=env)  # warm-up: byte code, file cache
     for _ in range(repeats):
         runs.append(_time(monitor, cwd=project, env=env))
         bare.append(_time([sys.executable, "-c", "pass"], cwd=project, env=env))
@@ -151,6 +152,10 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     env.pop("MLE_HISTORY_DB", None)
     with tempfile.TemporaryDirectory() as tmp:
+        # As an installed package runs: byte code cached (in the temp dir, not the tree),
+        # warmed by a first run that is not measured.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         for name, backend in (("monitor_once_s", "local"),
                               ("monitor_once_sge_100k_queued_s", "sge")):
             folder = Path(tmp) / backend

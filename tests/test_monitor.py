@@ -99,6 +99,23 @@ def _tree(*folders: Path) -> dict[str, tuple[int, int]]:
             if p.is_file() and not p.name.endswith("-shm")}
 
 
+def test_usage_parsers_read_owner_slots_and_cpus() -> None:
+    from mle_toolbox.backends.sge_parse import parse_qstat_xml
+    from mle_toolbox.backends.slurm_parse import parse_squeue_usage
+
+    jobs = parse_qstat_xml(QSTAT_XML)
+    assert [(j.owner, j.slots, j.running, j.task_count()) for j in jobs] == [
+        ("bob", 1, True, 1), ("alice", 4, True, 1), ("bob", 1, False, 2),
+        ("alice", 1, False, 2)]
+    lines = parse_squeue_usage("12_[3-5%2]|PENDING|carol|2|a|b\n13|RUNNING|dan|8|x\n"
+                               "14|COMPLETED|dan|1|y\n")
+    assert [(u.native_id, u.user, u.cpus, u.name) for u in lines] == [
+        ("12_3", "carol", 2, "a|b"), ("12_4", "carol", 2, "a|b"), ("12_5", "carol", 2, "a|b"),
+        ("13", "dan", 8, "x"), ("14", "dan", 1, "y")]
+    assert [u.job_state.value if u.job_state else None for u in lines] == [
+        "pending", "pending", "pending", "running", None]
+
+
 def test_sparkline_scales_and_buckets() -> None:
     assert sparkline([3.0, 2.0, 1.0, 0.0]) == "█▆▃▁"
     assert sparkline([5.0, 5.0]) == "▅▅"
@@ -313,6 +330,17 @@ def test_live_dashboard_in_a_real_terminal(tmp_path: Path) -> None:
         again = tmux.wait_for(r"CODE=\d+")
         assert "CODE=0" in again and re.search(r"^icanon$", again, re.MULTILINE), again
         assert "Traceback" not in again
+        # without rich: the same text redrawn in place, q leaves the same way
+        write(tmp_path / "norich" / "rich" / "__init__.py", "raise ImportError('no rich')\n")
+        tmux("send-keys", "-t", "mon", f"clear; PYTHONPATH={tmp_path / 'norich'}:{REPO} "
+             f"{sys.executable} -m mle_toolbox monitor --interval 0.3; echo PLAIN=$?", "Enter")
+        plain = tmux.wait_for(r"== Failed jobs \(1\) ==")
+        assert "jobs: 0 queued, 0 running, 5 completed, 1 failed" in plain
+        assert SPARK_RUN.search(plain) and "╭" not in plain  # no rich panels
+        assert tmux("display", "-p", "-t", "mon", "#{alternate_on}").strip() == "1"
+        tmux("send-keys", "-t", "mon", "q")
+        assert "PLAIN=0" in tmux.wait_for(r"PLAIN=\d+")
+        assert tmux("display", "-p", "-t", "mon", "#{alternate_on}").strip() == "0"
     finally:
         subprocess.run([*tmux.base, "kill-server"], capture_output=True, timeout=20,
                        check=False)
