@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -58,7 +59,8 @@ def _fake_scheduler(folder: Path, *, name: str, output: str) -> Path:
 
 def _experiment(root: Path, *, jobs: list[tuple[str, str, int, str, str | None]],
                 planned: int, database: Path, state: str = "detached",
-                backend: str = "sge", name: str = "mon_a") -> ExperimentLayout:
+                backend: str = "sge", name: str = "mon_a", host: str = "h",
+                pid: int = 1) -> ExperimentLayout:
     """An experiment dir with plan.json, a job table with ``jobs`` (job_id, run_id, seed,
     state, native_id) and its history row."""
     layout = ExperimentLayout(root)
@@ -75,7 +77,7 @@ def _experiment(root: Path, *, jobs: list[tuple[str, str, int, str, str | None]]
         history.insert(conn, name=name, purpose="watching", meta_path="m.yaml",
                        meta_hash="0", exp_dir=str(root.resolve()), backend=backend,
                        state=state, jobs_total=planned, started=time.time() - 65,
-                       host="h", pid=1)
+                       host=host, pid=pid)
     return layout
 
 
@@ -194,6 +196,11 @@ def test_damaged_and_vanished_experiments_show_as_such(tmp_path: Path) -> None:
                        state="completed", jobs=[])
     bad = _experiment(tmp_path / "bad", database=database, planned=2, backend="local",
                       state="running", jobs=[])
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid names no process now: the launcher that was killed with SIGKILL
+    _experiment(tmp_path / "crashed", database=database, planned=1, backend="local",
+                state="running", jobs=[("a-seed0", "a", 0, "pending", "1")],
+                host=socket.gethostname(), pid=dead.pid)
     shutil.rmtree(gone.root)
     bad.job_table.write_bytes(b"this is not a database" * 100)
     done = subprocess.run(
@@ -207,10 +214,15 @@ def test_damaged_and_vanished_experiments_show_as_such(tmp_path: Path) -> None:
     assert rows["1"][4] == "completed" and rows["1"][5:9] == ["0", "0", "1", "0"]
     assert rows["2"][4] == "vanished"
     assert rows["3"][4:7] == ["damaged", "job", "table"]
+    assert rows["4"][4:6] == ["launcher", "gone"]  # recorded running, its launcher died
     assert good.root.is_dir() and not gone.root.exists()
-    assert "damaged job table (file is not a database)" in done.stdout
-    # the damaged one is the newest, so it is selected and says why it has no detail
-    assert "problem: damaged job table" in done.stdout
+    detail = subprocess.run(
+        [sys.executable, "-m", "mle_toolbox", "monitor", "--once", str(bad.root)],
+        cwd=tmp_path, env={**os.environ, "MLE_HISTORY_DB": str(database)},
+        capture_output=True, text=True, timeout=60, check=False)
+    # EXP_DIR selects the damaged one, whose detail says why it has none
+    assert detail.returncode == 0, detail.stderr
+    assert "problem: damaged job table (file is not a database)" in detail.stdout
 
 
 def test_monitor_flags_are_checked(tmp_path: Path) -> None:

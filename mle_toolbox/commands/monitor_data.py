@@ -10,8 +10,10 @@ text on its row, never an exception.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +36,7 @@ LOG_BYTES = 4 << 20  # a metrics log's last 4 MiB: its latest values and its rec
 CURVE_POINTS = 48  # rows of a log parsed for its sparkline
 LIVE_STATES = ("submitting", "pending", "running", "unknown")
 LIVE_HISTORY = ("running", "detached")
+_HOST = socket.gethostname()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,14 @@ class ExperimentView:
     eta_s: float | None
     best: str  # best objective so far ("-" when none)
     problem: str = ""  # "vanished", "damaged: ..." (counts then come from the history)
+    stale: bool = False  # recorded as running, but its launcher on this host is gone
+
+    @property
+    def state(self) -> str:
+        """What the experiments panel says in its STATE column."""
+        if self.problem:
+            return self.problem
+        return "launcher gone" if self.stale else self.entry.state
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,8 +491,6 @@ def build_detail(layout: ExperimentLayout, *, name: str, counts: Counts,
 # ------------------------------------------------------------------ this machine
 def machine() -> Machine:
     """Cores, 1-minute load and memory in use, from /proc (zeros where unreadable)."""
-    import socket
-
     cores = os.cpu_count() or 1
     try:
         load1 = os.getloadavg()[0]
@@ -499,7 +508,7 @@ def machine() -> Machine:
     total = info.get("MemTotal", 0)
     used = total - info.get("MemAvailable", info.get("MemFree", 0))
     gib = 1024 * 1024
-    return Machine(host=socket.gethostname(), cores=cores, load1=load1,
+    return Machine(host=_HOST, cores=cores, load1=load1,
                    mem_used_gib=used / gib, mem_total_gib=total / gib)
 
 
@@ -592,7 +601,29 @@ def _table(exp_dir: str, backends: set[str] | str | None,
         return describe_problem(err)
 
 
+def launcher_gone(entry: Entry, *, host: str) -> bool:
+    """True for a ``running`` launch whose launcher process on this host has died
+    (killed with SIGKILL, the machine rebooted): nothing will update it any more."""
+    if entry.state != "running" or entry.host != host or entry.pid <= 0:
+        return False
+    try:
+        os.kill(entry.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
 def _experiment(entry: Entry, table: TableState | str | None, *, now: float) -> ExperimentView:
+    view = _experiment_counts(entry, table, now=now)
+    if launcher_gone(entry, host=_HOST):
+        return dataclasses.replace(view, stale=True)
+    return view
+
+
+def _experiment_counts(entry: Entry, table: TableState | str | None, *,
+                       now: float) -> ExperimentView:
     layout = ExperimentLayout(Path(entry.exp_dir))
     # A detached launch has ended, its jobs have not: they run on, and so does the clock.
     live = entry.state in LIVE_HISTORY or entry.ended is None

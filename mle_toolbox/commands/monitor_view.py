@@ -82,7 +82,7 @@ def experiments_section(snap: Snapshot) -> Section:
 
 def _experiment_row(view: ExperimentView, *, mark: str) -> tuple[str, ...]:
     entry, c = view.entry, view.counts
-    state = view.problem or entry.state
+    state = view.state
     eta = format_duration(view.eta_s) if view.eta_s is not None else "-"
     return (mark, str(entry.id or "-"), _clip(entry.name, 20), _clip(entry.purpose or "-", 24),
             entry.backend, _clip(state, 28), str(c.queued), str(c.running),
