@@ -43,8 +43,9 @@ def test_job_paths(tmp_path: Path) -> None:
     assert job.status == jobs / "status.json"
     assert job.argv_file == jobs / "argv"
     assert job.attempts_dir == jobs / "attempts"
+    assert job.cancelled == jobs / "cancelled"
     assert job.attempt_files() == (job.stdout, job.stderr, job.exit_code, job.status,
-                                   job.metrics_log)
+                                   job.metrics_log, job.cancelled)
     assert JobLayout(run_dir=tmp_path, seed=-1).metrics_log.name == "seed_-1.jsonl"
     assert not (tmp_path / "run").exists()
 
