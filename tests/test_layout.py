@@ -88,7 +88,7 @@ def test_attempts_are_archived_under_increasing_numbers(tmp_path: Path) -> None:
     for number in (1, 2, 3):
         folder = job.attempts_dir / str(number)
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            ["stdout.log", "stderr.log", "exit_code", "status.json", "seed_1.jsonl"])
+            ["stdout.log", "stderr.log", "exit_code", "status.json", "seed_1.jsonl", "cancelled"])
         assert (folder / "seed_1.jsonl").read_text() == f"seed_1.jsonl try {number}"
         assert (folder / "exit_code").read_text() == f"exit_code try {number}"
     # the other seed's files, in the shared logs folder too, are left alone
