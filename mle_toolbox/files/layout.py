@@ -6,7 +6,7 @@
       experiment_config.yaml   copy of the meta YAML
       plan.json                every run and job of the sweep
       report.json              outcome of every job of the last launch
-      report.md, report.html   human-readable report (``mle report``)
+      report.md, report.html   human-readable report (``mle report``; report.pdf too)
       figures/                 its PNG figures (learning curves, heatmap)
       launcher.log             what the launcher did
       search_log.jsonl         adaptive search: proposals and results, per batch
@@ -185,6 +185,11 @@ class ExperimentLayout:
     def report_html(self) -> Path:
         """HTML version of the report, same content."""
         return self.root / "report.html"
+
+    @property
+    def report_pdf(self) -> Path:
+        """PDF version of the report, same content (``mle report``, needs fpdf2)."""
+        return self.root / "report.pdf"
 
     @property
     def figures_dir(self) -> Path:
