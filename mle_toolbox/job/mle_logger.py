@@ -291,7 +291,7 @@ class MLELogger(MetricLogger):
     def _write_meta(self) -> None:
         final = self.store.folder / "final"
         entry = next((e for e in self.store.entries if e.name == "final"), None)
-        write_json_atomic(self.files.metrics_log.with_suffix(".meta.json"), {
+        write_json_atomic(self.files.log_meta, {
             "experiment_dir": self.experiment_dir, "config_fname": self.config_fname,
             "eval_id": Path(self.experiment_dir).name, "model_type": self.model_type,
             "log_paths": [self.log_save_fname], "seed_id": self.seed_id,
