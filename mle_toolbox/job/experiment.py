@@ -182,7 +182,7 @@ class MLExperiment:
                   f"{DEFAULT_CONFIG}: running with an empty config")
         self.config = ConfigDict(load_config(Path(path)) if path else {})
         self.create_jax_prng = create_jax_prng
-        seed_given = "seed" in known or seed_id is not None or default_seed is not None
+        seed_given = "seed" in known or seed_id is not None
         self.default_seed = 0 if default_seed is None else default_seed
         self.seed_id = _seed(known["seed"]) if "seed" in known else (
             seed_id if seed_id is not None else self.default_seed)

@@ -24,7 +24,7 @@ from .checkpoints import CheckpointPolicy, CheckpointStore
 from .metrics import MetricLogger
 
 # mle-logging's model_type -> our checkpoint format (None: follow the object).
-MODEL_FORMATS = {"torch": "torch", "numpy": "npz", "jax": "pickle", "sklearn": "pickle"}
+MODEL_FORMATS = {"torch": "torch", "jax": "pickle", "sklearn": "pickle"}  # numpy: by object
 
 
 class StatsLog:
