@@ -92,7 +92,9 @@ def merge_config_logs(experiment_dir: str | Path, all_run_ids: Sequence[str]) ->
 
     tree: dict[str, Any] = {}
     for run_id in all_run_ids:
-        folders = [Path(d) for d, _, _ in os.walk(root) if Path(d).name == run_id]
+        # mle-logging names a run folder <run_id>, or <yy-mm-dd>_<run_id> (MLELogger's).
+        folders = [Path(d) for d, _, _ in os.walk(root)
+                   if Path(d).name == run_id or Path(d).name.endswith(f"_{run_id}")]
         logs = [p for f in folders for p in hdf5_logs(f) if p.stem in (run_id, "log")]
         if len(logs) != 1:
             raise FileNotFoundError(f"run {run_id}: expected one logs/{run_id}.hdf5 or "
