@@ -73,6 +73,7 @@ forward() {
     kill -s "$1" "$child" 2>/dev/null
 }
 trap 'forward TERM' TERM
+trap 'forward HUP' HUP
 trap 'forward INT' INT
 trap 'forward USR1' USR1
 trap 'forward USR2' USR2
@@ -86,7 +87,10 @@ while :; do
     if ! kill -0 "$child" 2>/dev/null; then
         wait "$child"
         late=$?
-        if [ "$late" -ne 127 ]; then rc=$late; fi
+        # A child that bash already reaped reports 127 (bash 5.1) or -1 (bash 5.2): its
+        # status is lost, and rc = 128 + the signal that interrupted the wait names what
+        # stopped it. Only a real exit status (0..255, not 127) replaces that.
+        if [ "$late" -ge 0 ] && [ "$late" -le 255 ] && [ "$late" -ne 127 ]; then rc=$late; fi
         break
     fi
 done
