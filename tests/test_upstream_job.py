@@ -18,7 +18,7 @@ from mle_toolbox import MLELogger, MLExperiment, experiment, load_log, load_mode
 from mle_toolbox.job.trackers import MissingExtra
 from tests.conftest import REPO, run_mle, write
 from tests.upstream_project import (
-    expected_losses,
+    check_upstream_results,
     make_project,
     tboard_scalars,
     wandb_history,
@@ -283,36 +283,6 @@ def test_an_upstream_train_script_runs_unchanged_under_mle_run(tmp_path: Path) -
     result = run_mle("run", "meta.yaml", cwd=project, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     check_upstream_results(project / "experiments")
-
-
-def check_upstream_results(exp: Path) -> None:
-    """What the 0.3.x script leaves: logs, checkpoints, figures, TensorBoard events."""
-    [run] = [p for p in exp.iterdir() if (p / "logs").is_dir()]
-    meta_log = load_meta_log_of(exp)
-    for seed in (0, 1):
-        want = expected_losses(seed)
-        log = load_log(run)[f"seed_{seed}"]
-        np.testing.assert_allclose(log.stats.train_loss, want)
-        np.testing.assert_allclose(log.stats.test_loss, [1.5 * v for v in want])
-        np.testing.assert_array_equal(log.time.num_epochs, [1, 2, 3, 4])
-        checkpoints = run / "checkpoints" / f"seed_{seed}"
-        assert sorted(p.name for p in checkpoints.glob("*.npz")) == [
-            "final.npz", "step_2.npz", "step_4.npz"]
-        assert (run / "figures" / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
-        scalars = tboard_scalars(run / "tboards" / f"seed_{seed}")
-        assert [step for step, _ in scalars["stats/train_loss"]] == [1, 2, 3, 4]
-        np.testing.assert_allclose([v for _, v in scalars["stats/train_loss"]], want,
-                                   rtol=1e-6)
-        stdout = (run / "jobs" / f"seed_{seed}" / "stdout.log").read_text()
-        assert "num_epochs: 1 | train_loss: " in stdout
-    agg = meta_log[run.name].stats.train_loss.mean
-    np.testing.assert_allclose(agg, np.mean([expected_losses(0), expected_losses(1)], axis=0))
-
-
-def load_meta_log_of(exp: Path) -> object:
-    from mle_toolbox import load_meta_log
-
-    return load_meta_log(exp / "meta_log.hdf5")  # an mle-toolbox notebook's path
 
 
 def test_the_example_script_resumes_from_model_ckpt_given_on_the_command_line(

@@ -267,8 +267,8 @@ def test_visualize_functions_draw_and_save(tmp_path: Path) -> None:
     )
 
     hyper = load_hyper_log(our_experiment(tmp_path / "exp") / "hyper_log.pkl")
-    fig, ax = visualize_1D_bar(hyper, fixed_params={"batch": 8}, param_to_plot="lrate",
-                               target_to_plot="train_loss")
+    _, ax = visualize_1D_bar(hyper, fixed_params={"batch": 8}, param_to_plot="lrate",
+                             target_to_plot="train_loss")
     assert [p.get_height() for p in ax.patches] == [0.75, 2.75]
     assert visualize_1D_line(hyper, {"lrate": 0.2}, "batch", "test_loss",
                              fname=str(tmp_path / "line.png")) is None

@@ -9,6 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from mle_toolbox import load_log, load_meta_log
 from tests.conftest import write
 
 # The dialect of mle-toolbox 0.3.x examples: **mle.train_config (with seed_id),
@@ -161,3 +164,27 @@ def _wandb_records(run_file: Path) -> tuple[list[dict[str, Any]], bool]:
         else:
             pos += block - pos % block
     return rows, done
+
+
+def check_upstream_results(exp: Path) -> None:
+    """What the 0.3.x script leaves: logs, checkpoints, figures, TensorBoard events."""
+    [run] = [p for p in exp.iterdir() if (p / "logs").is_dir()]
+    meta_log = load_meta_log(exp / "meta_log.hdf5")  # an mle-toolbox notebook's path
+    for seed in (0, 1):
+        want = expected_losses(seed)
+        log = load_log(run)[f"seed_{seed}"]
+        np.testing.assert_allclose(log.stats.train_loss, want)
+        np.testing.assert_allclose(log.stats.test_loss, [1.5 * v for v in want])
+        np.testing.assert_array_equal(log.time.num_epochs, [1, 2, 3, 4])
+        checkpoints = run / "checkpoints" / f"seed_{seed}"
+        assert sorted(p.name for p in checkpoints.glob("*.npz")) == [
+            "final.npz", "step_2.npz", "step_4.npz"]
+        assert (run / "figures" / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+        scalars = tboard_scalars(run / "tboards" / f"seed_{seed}")
+        assert [step for step, _ in scalars["stats/train_loss"]] == [1, 2, 3, 4]
+        np.testing.assert_allclose([v for _, v in scalars["stats/train_loss"]], want,
+                                   rtol=1e-6)
+        stdout = (run / "jobs" / f"seed_{seed}" / "stdout.log").read_text()
+        assert "num_epochs: 1 | train_loss: " in stdout
+    agg = meta_log[run.name].stats.train_loss.mean
+    np.testing.assert_allclose(agg, np.mean([expected_losses(0), expected_losses(1)], axis=0))
