@@ -10,9 +10,7 @@ optional trackers (``use_tboard`` / ``use_wandb``).
 
 from __future__ import annotations
 
-import datetime
 import os
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -60,29 +58,37 @@ class StatsLog:
                          "clock_tick")
         stats_row = _pick(stats_tick, self.what_to_track, self._track_all_stats,
                           "what_to_track", "stats_tick")
-        for tracked, row, names in ((self.clock_tracked, time_row, self.time_to_track),
-                                    (self.stats_tracked, stats_row, self.what_to_track)):
-            for name, value in row.items():
-                if name not in tracked:
-                    tracked[name] = [None] * self.stats_update_counter
-                    names.append(name)
-                tracked[name].append(value)
-            for name, column in tracked.items():
-                if name not in row:
-                    column.append(None)
+        _append(self.clock_tracked, self.time_to_track, time_row, self.stats_update_counter)
+        _append(self.stats_tracked, self.what_to_track, stats_row, self.stats_update_counter)
         self.stats_update_counter += 1
         return time_row, stats_row
+
+
+def _append(tracked: dict[str, list[Any]], names: list[str], row: Mapping[str, Any],
+            counter: int) -> None:
+    """One value per tracked column (None where the row lacks it); O(columns)."""
+    for name, value in row.items():
+        column = tracked.get(name)
+        if column is None:
+            column = tracked[name] = [None] * counter
+            names.append(name)
+        column.append(value)
+    if len(tracked) != len(row):  # a tracked name missing from this row
+        for column in tracked.values():
+            if len(column) == counter:
+                column.append(None)
 
 
 def _pick(tick: Mapping[str, Any], names: list[str], take_all: bool, key: str,
           what: str) -> dict[str, Any]:
     if take_all:
         return dict(tick)
-    missing = [name for name in names if name not in tick]
-    if missing:
+    try:
+        return {name: tick[name] for name in names}
+    except KeyError:
+        missing = [name for name in names if name not in tick]
         raise KeyError(f"{', '.join(missing)} in log_config.{key} but not in this "
-                       f"update's {what} (keys: {', '.join(tick) or 'none'})")
-    return {name: tick[name] for name in names}
+                       f"update's {what} (keys: {', '.join(tick) or 'none'})") from None
 
 
 def _seed_number(seed_id: str | int) -> tuple[str, int]:
@@ -125,13 +131,15 @@ class MLELogger(MetricLogger):
         # **_ignored: log_config also holds keys for others (tboard_fname, ...).
         self.seed_id, seed = _seed_number(seed_id)
         self.config_fname = config_fname
-        self.timestr = datetime.datetime.today().strftime("%Y-%m-%d")[2:]
+        self.timestr = time.strftime("%y-%m-%d")
         self.experiment_dir = str(run_dir) if run_dir is not None else self._folder(
             experiment_dir, config_fname, reload=reload)
         self.files = JobLayout(run_dir=Path(self.experiment_dir), seed=seed)
         if overwrite_experiment_dir is not None:
             overwrite = overwrite_experiment_dir
         if overwrite and not reload:
+            import shutil
+
             self.files.metrics_log.unlink(missing_ok=True)
             shutil.rmtree(Path(self.experiment_dir) / "tboards" / self.seed_id,
                           ignore_errors=True)
@@ -188,6 +196,8 @@ class MLELogger(MetricLogger):
         os.makedirs(folder, exist_ok=True)
         copy = os.path.join(folder, self.timestr + stem + ".json")
         if not os.path.exists(copy):
+            import shutil
+
             shutil.copy(config_fname, copy)
         return folder
 
