@@ -19,8 +19,10 @@ unset MLE_SLURM_REQUEUE_ID
 finish() {
     local rc=$1
     printf '%s\n' "$rc" > "$job_dir/.exit_code.$$" && mv -f "$job_dir/.exit_code.$$" "$job_dir/exit_code"
-    # Exit 100 puts an SGE job into error state: never exit with it by accident.
-    if [ "$rc" -eq 100 ]; then rc=1; fi
+    # Exit 100 puts an SGE job into error state and exit 99 makes SGE requeue it: a job's
+    # own 99 or 100 is an ordinary failure (the exit_code file keeps the real value); only
+    # a requeue the job asked for (JOB_DIR/requeue, below) exits 99.
+    if [ "$rc" -eq 100 ] || [ "$rc" -eq 99 ]; then rc=1; fi
     exit "$rc"
 }
 

@@ -14,7 +14,7 @@ from typing import IO, ClassVar
 from ..errors import BackendUnavailable
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
-from .base import read_exit_code, status_from_exit_code
+from .base import REQUEUE_EXIT, read_exit_code, status_from_exit_code
 
 
 @dataclass
@@ -135,8 +135,13 @@ class LocalBackend:
         returncode = proc.popen.wait()  # reaps now: the leftovers were killed first
         self._release(handle.native_id)
         code = read_exit_code(proc.task.exit_code_file)
-        # No exit_code file: the wrapper itself was killed; its own status is all we have.
-        status = status_from_exit_code(returncode if code is None else code)
+        if code is None and returncode == REQUEUE_EXIT:
+            # The wrapper saw JOB_DIR/requeue: not finished, run it again.
+            status = JobStatus(JobState.FAILED, exit_code=returncode, requeue=True,
+                               reason=f"asked to be requeued (exit code {returncode})")
+        else:
+            # No exit_code file: the wrapper itself was killed; its own status is all we have.
+            status = status_from_exit_code(returncode if code is None else code)
         self._ended[handle.native_id] = status  # a final state stays final
         return status
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol
 
-from ..backends.base import REQUEUE_EXIT, Backend, read_start_time, stderr_tail
+from ..backends.base import Backend, read_start_time, stderr_tail
 from ..errors import Interrupted, interrupt_name, interrupt_signal
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
 
@@ -303,20 +303,22 @@ def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) ->
                        reason=status.reason, duration_s=now - started, stderr_tail=tail)
     if loop.hooks.journal is not None:
         loop.hooks.journal.finished(result)
-    if _rerun(loop, result, live.task):
+    if _rerun(loop, result, live.task, requeue=status.requeue):
         return
     loop.results[result.job_id] = result
     if loop.hooks.on_result is not None:
         loop.hooks.on_result(result)
 
 
-def _rerun(loop: _Loop, result: JobResult, task: JobTask) -> bool:
+def _rerun(loop: _Loop, result: JobResult, task: JobTask, *, requeue: bool) -> bool:
     """Queue a failed job again when it asked to be requeued or has retries left."""
     if result.state is not JobState.FAILED:
         return False
     job = result.job_id
-    if result.exit_code == REQUEUE_EXIT and loop.requeues.get(job, 0) < MAX_REQUEUES:
-        # The wrapper already archived the attempt's logs (it asked to be requeued).
+    if requeue and loop.requeues.get(job, 0) < MAX_REQUEUES:
+        # The wrapper already archived the attempt's logs (it asked to be requeued) and wrote
+        # no exit_code; make sure no older one can make the next run read as finished.
+        task.exit_code_file.unlink(missing_ok=True)
         loop.requeues[job] = loop.requeues.get(job, 0) + 1
     elif loop.reruns.get(job, 0) < loop.policy.max_retries:
         loop.reruns[job] = loop.reruns.get(job, 0) + 1
