@@ -202,6 +202,52 @@ def test_model_ckpt_and_extra_values_a_search_hands_the_job(tmp_path: Path) -> N
                                    "tag": "x"}
 
 
+@pytest.mark.parametrize("where", ["sh_ckpt", "pbt_ckpt", "ckpt"])
+def test_the_checkpoint_mle_hyperopt_hands_over_in_train_config_is_loaded(
+    tmp_path: Path, where: str,
+) -> None:
+    parent = _mle(tmp_path)
+    parent.log.save_model({"w": np.array([1.5])})
+    parent.finish()
+    ckpt = str(tmp_path / "run" / "checkpoints" / "seed_0" / "final.npz")
+    train = {"lrate": 0.1, "extra": {where: ckpt, "sh_num_add_iters": 2}} if where != "ckpt" \
+        else {"lrate": 0.1, "ckpt": ckpt}
+    child = MLExperiment(str(_config(tmp_path, {"train_config": train}, "child.json")),
+                         argv=["-exp_dir", str(tmp_path / "child")])
+    child.finish()
+    assert child.model_ckpt_path == ckpt
+    assert np.array_equal(child.model_ckpt["w"], [1.5])
+    other = MLExperiment(str(_config(tmp_path, {"train_config": {"lrate": 0.1}}, "o.json")),
+                         argv=["-exp_dir", str(tmp_path / "o"), "--model_ckpt_path", ckpt])
+    other.finish()
+    assert np.array_equal(other.model_ckpt["w"], [1.5])
+
+
+def test_config_sections_given_as_arguments_replace_the_files(tmp_path: Path) -> None:
+    mle = MLExperiment(str(_config(tmp_path)), None, None, True, False, {"lrate": 0.5},
+                       {"what_to_track": ["acc"]}, {"depth": 2}, {"num_gpus": 1},
+                       argv=["-seed", "1", "-exp_dir", str(tmp_path / "r")])
+    mle.update_log({"step": 0}, {"acc": 0.9, "loss": 1.0}, save=True)
+    mle.finish()
+    assert mle.train_config == {"lrate": 0.5, "seed_id": 1}
+    assert (mle.model_config, mle.device_config) == ({"depth": 2}, {"num_gpus": 1})
+    assert load_log(tmp_path / "r").stats_vars == ["acc"]
+
+
+def test_the_experiment_decorator_passes_the_experiment_and_the_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = _config(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["nb", "-exp_dir", str(tmp_path / "e")])
+
+    @experiment(str(config), seed_id=3)
+    def train(mle: MLExperiment, scale: float, *, shift: float = 0.0) -> float:
+        return float(mle.train_config.lrate * scale + shift + mle.seed_id)
+
+    assert train(10.0, shift=1.0) == pytest.approx(5.0)
+    assert train.__name__ == "train"
+
+
 def test_the_experiment_decorator_with_a_default_config(tmp_path: Path) -> None:
     config = _config(tmp_path)
     seen = {}

@@ -17,6 +17,7 @@ Nothing is detected or spawned at construction; nothing heavy is imported.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import random
@@ -37,7 +38,9 @@ from .mle_logger import MLELogger
 from .requeue import WARNING_SIGNALS, current_attempt, install_requeue_handler, last_checkpoint
 
 _FLAGS = {"config": "config", "config_fname": "config", "seed": "seed", "seed_id": "seed",
-          "exp_dir": "exp_dir", "experiment_dir": "exp_dir", "model_ckpt": "model_ckpt"}
+          "exp_dir": "exp_dir", "experiment_dir": "exp_dir", "model_ckpt": "model_ckpt",
+          "model_ckpt_path": "model_ckpt", "wb_project": "wb_project", "wb_group": "wb_group",
+          "wb_name": "wb_name"}
 
 
 class ConfigDict(dict[str, Any]):
@@ -126,6 +129,20 @@ def _number(text: str) -> Any:
         return text
 
 
+def _handed_checkpoint(config: Mapping[str, Any], train: Mapping[str, Any]) -> str | None:
+    """The checkpoint a search hands the job, where mle-toolbox looks for it: train_config
+    ``ckpt`` / ``model_ckpt``, then ``extra.sh_ckpt`` / ``extra.pbt_ckpt`` (mle-hyperopt);
+    also ``model_ckpt`` at the top of the config."""
+    found = config.get("model_ckpt")
+    for name in ("ckpt", "model_ckpt"):
+        found = train.get(name) or found
+    extra = train.get("extra")
+    if isinstance(extra, Mapping):
+        for name in ("sh_ckpt", "pbt_ckpt"):
+            found = extra.get(name) or found
+    return str(found) if found else None
+
+
 def _extra_from_config(config: Mapping[str, Any], train: Mapping[str, Any]) -> dict[str, Any]:
     """``extra`` values a search wrote into the job config (top level or train_config)."""
     out: dict[str, Any] = {}
@@ -165,12 +182,15 @@ class MLExperiment:
     logger and seeds the generators.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0917 - mle-toolbox's positional order
         self, config_fname: str | None = None, default_experiment_dir: str | None = None,
         default_seed: int | None = None, auto_setup: bool = True,
-        create_jax_prng: bool = False, *, default_config_fname: str | None = None,
-        argv: Sequence[str] | None = None, seed_id: int | None = None,
-        experiment_dir: str | None = None,
+        create_jax_prng: bool = False, train_config: Mapping[str, Any] | None = None,
+        log_config: Mapping[str, Any] | None = None,
+        model_config: Mapping[str, Any] | None = None,
+        device_config: Mapping[str, Any] | None = None, *,
+        default_config_fname: str | None = None, argv: Sequence[str] | None = None,
+        seed_id: int | None = None, experiment_dir: str | None = None,
     ) -> None:
         known, self.extra_args = parse_job_args(sys.argv[1:] if argv is None else argv)
         path = known.get("config") or config_fname or default_config_fname
@@ -181,6 +201,12 @@ class MLExperiment:
             _warn("MLExperiment: no config given (-config FILE or config_fname=) and no "
                   f"{DEFAULT_CONFIG}: running with an empty config")
         self.config = ConfigDict(load_config(Path(path)) if path else {})
+        # Sections given as arguments replace those of the file (mle-toolbox 0.3.x).
+        for section, given in (("train_config", train_config), ("log_config", log_config),
+                               ("model_config", model_config),
+                               ("device_config", device_config)):
+            if given is not None:
+                self.config[section] = ConfigDict(dict(given))
         self.create_jax_prng = create_jax_prng
         seed_given = "seed" in known or seed_id is not None
         self.default_seed = 0 if default_seed is None else default_seed
@@ -193,10 +219,18 @@ class MLExperiment:
         self.log_config.setdefault("experiment_dir", self.experiment_dir)
         self.log_config.setdefault("config_fname", path)
         self.log_config["seed_id"] = f"seed_{self.seed_id}"
+        if self.log_config.get("use_wandb"):
+            # -wb_project / -wb_group / -wb_name fill what wandb_config leaves open.
+            wandb = dict(self.log_config.get("wandb_config") or {})
+            for flag, key in (("wb_project", "project"), ("wb_group", "group"),
+                              ("wb_name", "name")):
+                if flag in known:
+                    wandb.setdefault(key, known[flag])
+            self.log_config["wandb_config"] = wandb
         self.files = JobLayout(run_dir=Path(self.experiment_dir), seed=self.seed_id)
         # What a search hands the job: a checkpoint to start from, extra values.
-        self.model_ckpt_path = (known.get("model_ckpt") or self.train_config.get("model_ckpt")
-                                or self.config.get("model_ckpt"))
+        self.model_ckpt_path = known.get("model_ckpt") or _handed_checkpoint(
+            self.config, self.train_config)
         self.model_ckpt: Any = self.model_ckpt_path
         if known.get("model_ckpt"):
             self.train_config["model_ckpt"] = known["model_ckpt"]
@@ -341,14 +375,26 @@ def seed_everything(seed: int) -> None:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def experiment(config_fname: str | None = None) -> Callable[[Callable[[MLExperiment], Any]],
-                                                            Callable[[], Any]]:
-    """mle-toolbox's ``@experiment("default_config.json")`` decorator."""
+def experiment(config_fname: str | None = None, experiment_dir: str | None = None,  # noqa: PLR0917
+               seed_id: int | None = None, auto_setup: bool = True,
+               create_jax_prng: bool = False, train_config: Mapping[str, Any] | None = None,
+               log_config: Mapping[str, Any] | None = None,
+               model_config: Mapping[str, Any] | None = None,
+               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """mle-toolbox's ``@experiment("configs/base_config.json")`` decorator.
 
-    def decorate(main: Callable[[MLExperiment], Any]) -> Callable[[], Any]:
-        def run() -> Any:
-            with MLExperiment(config_fname=config_fname) as mle:
-                return main(mle)
+    The decorated function gets the ``MLExperiment`` first, then its own arguments.
+    The experiment is made when the function is called (mle-toolbox makes it at
+    decoration), so that importing a module does not parse ``sys.argv``.
+    """
+
+    def decorate(main: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(main)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with MLExperiment(config_fname, experiment_dir, seed_id, auto_setup,
+                              create_jax_prng, train_config, log_config,
+                              model_config) as mle:
+                return main(mle, *args, **kwargs)
 
         return run
 
