@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,9 +88,11 @@ def test_update_log_and_log_update_keywords_save_model_figure_and_extra(
     mle.finish()
     run = tmp_path / "run"
     rows = [json.loads(line) for line in (run / "logs" / "seed_1.jsonl").read_text().splitlines()]
-    # what_to_track is honoured: "other" is not tracked, as in mle-logging
+    # "other" is not in what_to_track and kept all the same (mle-logging drops it)
     assert rows == [{"time": {"num_updates": 1}, "stats": {"train_loss": 0.5, "test_loss": 0.7}},
-                    {"time": {"num_updates": 2}, "stats": {"train_loss": 0.25, "test_loss": 0.5}}]
+                    {"time": {"num_updates": 2},
+                     "stats": {"train_loss": 0.25, "test_loss": 0.5, "other": 9}}]
+    assert mle.log.stats_log.what_to_track == ["train_loss", "test_loss", "other"]
     assert (run / "figures" / "fig_1_seed_1.png").read_bytes()[:4] == b"\x89PNG"
     assert pickle.loads((run / "extra" / "extra_1_seed_1.pkl").read_bytes()) == {"a": 1}
     assert np.array_equal(load_model(run, seed=1)["w"], [1.0, 1.0])
@@ -104,7 +105,7 @@ def test_update_log_and_log_update_keywords_save_model_figure_and_extra(
     np.testing.assert_array_equal(log.stats.train_loss, [0.5, 0.25])
 
 
-def test_stats_tracked_extend_tracking_and_a_missing_tracked_key(tmp_path: Path) -> None:
+def test_stats_tracked_extend_tracking_and_a_missing_tracked_name(tmp_path: Path) -> None:
     mle = _mle(tmp_path)
     mle.log.update({"num_updates": 1}, {"train_loss": 1.0, "test_loss": 2.0})
     mle.log.extend_tracking(["acc"])
@@ -115,10 +116,12 @@ def test_stats_tracked_extend_tracking_and_a_missing_tracked_key(tmp_path: Path)
     assert stats.clock_tracked == {"num_updates": [1, 2]}
     assert stats.what_to_track == ["train_loss", "test_loss", "acc"]
     assert stats.stats_update_counter == 2
-    with pytest.raises(KeyError, match=re.escape("test_loss, acc in log_config.what_to_track "
-                                                 "but not in this update's stats_tick")):
-        mle.log.update({"num_updates": 3}, {"train_loss": 0.1})
+    mle.log.update({"num_updates": 3}, {"train_loss": 0.1})  # missing: stored as missing
+    assert stats.stats_tracked["acc"] == [None, 0.9, None]
     mle.finish()
+    log = load_log(tmp_path / "run")
+    np.testing.assert_array_equal(log.stats.test_loss, [2.0, 1.0, np.nan])
+    assert log.stats_vars == ["train_loss", "test_loss", "acc"]
 
 
 def test_ready_to_log_log_every_j_steps_and_printing(tmp_path: Path,
@@ -227,11 +230,12 @@ def test_config_sections_given_as_arguments_replace_the_files(tmp_path: Path) ->
     mle = MLExperiment(str(_config(tmp_path)), None, None, True, False, {"lrate": 0.5},
                        {"what_to_track": ["acc"]}, {"depth": 2}, {"num_gpus": 1},
                        argv=["-seed", "1", "-exp_dir", str(tmp_path / "r")])
-    mle.update_log({"step": 0}, {"acc": 0.9, "loss": 1.0}, save=True)
+    mle.update_log({"step": 0}, {"loss": 1.0, "acc": 0.9}, save=True)
     mle.finish()
     assert mle.train_config == {"lrate": 0.5, "seed_id": 1}
     assert (mle.model_config, mle.device_config) == ({"depth": 2}, {"num_gpus": 1})
-    assert load_log(tmp_path / "r").stats_vars == ["acc"]
+    assert mle.log_config.what_to_track == ["acc"]
+    assert mle.log.stats_log.what_to_track == ["acc", "loss"]  # tracked names first
 
 
 def test_the_experiment_decorator_passes_the_experiment_and_the_arguments(

@@ -28,17 +28,15 @@ MODEL_FORMATS = {"torch": "torch", "jax": "pickle", "sklearn": "pickle"}  # nump
 class StatsLog:
     """What is tracked, and every tracked value so far (mle-logging's ``log.stats_log``).
 
-    ``stats_tracked[name]`` / ``clock_tracked[name]`` are lists, one entry per update.
-    With ``what_to_track`` / ``time_to_track`` given, only those names are kept and
-    each update must carry them (as in mle-logging); without, every name is kept.
+    ``stats_tracked[name]`` / ``clock_tracked[name]`` are lists, one entry per update:
+    the names of ``what_to_track`` / ``time_to_track`` first, then any other name an
+    update brings.
     """
 
     def __init__(self, time_to_track: Sequence[str] | None,
                  what_to_track: Sequence[str] | None) -> None:
         self.time_to_track: list[str] = list(time_to_track or [])
         self.what_to_track: list[str] = list(what_to_track or [])
-        self._track_all_time = time_to_track is None
-        self._track_all_stats = what_to_track is None
         self.clock_tracked: dict[str, list[Any]] = {k: [] for k in self.time_to_track}
         self.stats_tracked: dict[str, list[Any]] = {k: [] for k in self.what_to_track}
         self.stats_update_counter = 0
@@ -53,11 +51,13 @@ class StatsLog:
 
     def record(self, clock_tick: Mapping[str, Any],
                stats_tick: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Keep one update; returns the (time, stats) row that is written."""
-        time_row = _pick(clock_tick, self.time_to_track, self._track_all_time, "time_to_track",
-                         "clock_tick")
-        stats_row = _pick(stats_tick, self.what_to_track, self._track_all_stats,
-                          "what_to_track", "stats_tick")
+        """Keep one update; returns the (time, stats) row that is written.
+
+        Every name given is kept, tracked or not (mle-logging drops the others: a
+        training script's eval stats would be lost); a tracked name missing from an
+        update is stored as missing (mle-logging asserts).
+        """
+        time_row, stats_row = dict(clock_tick), dict(stats_tick)
         _append(self.clock_tracked, self.time_to_track, time_row, self.stats_update_counter)
         _append(self.stats_tracked, self.what_to_track, stats_row, self.stats_update_counter)
         self.stats_update_counter += 1
@@ -77,18 +77,6 @@ def _append(tracked: dict[str, list[Any]], names: list[str], row: Mapping[str, A
         for column in tracked.values():
             if len(column) == counter:
                 column.append(None)
-
-
-def _pick(tick: Mapping[str, Any], names: list[str], take_all: bool, key: str,
-          what: str) -> dict[str, Any]:
-    if take_all:
-        return dict(tick)
-    try:
-        return {name: tick[name] for name in names}
-    except KeyError:
-        missing = [name for name in names if name not in tick]
-        raise KeyError(f"{', '.join(missing)} in log_config.{key} but not in this "
-                       f"update's {what} (keys: {', '.join(tick) or 'none'})") from None
 
 
 def _seed_number(seed_id: str | int) -> tuple[str, int]:
