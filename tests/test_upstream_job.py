@@ -85,8 +85,14 @@ def test_update_log_and_log_update_keywords_save_model_figure_and_extra(
                    model={"w": np.ones(2)}, plot_fig=fig, extra_obj={"a": 1}, save=True)
     mle.log.update({"num_updates": 2}, {"train_loss": 0.25, "test_loss": 0.5, "other": 9},
                    model=None, plot_fig=None, extra_obj=None, save=True)
+    mle.log.save_plot(fig, "named.png")
+    mle.log.save_extra([1, 2], fname="named.pkl")
+    with pytest.raises(ValueError, match=r"'\.\./x\.png': a file name inside"):
+        mle.log.save_plot(fig, "../x.png")
     mle.finish()
     run = tmp_path / "run"
+    assert (run / "figures" / "named.png").is_file()
+    assert pickle.loads((run / "extra" / "named.pkl").read_bytes()) == [1, 2]
     rows = [json.loads(line) for line in (run / "logs" / "seed_1.jsonl").read_text().splitlines()]
     # "other" is not in what_to_track and kept all the same (mle-logging drops it)
     assert rows == [{"time": {"num_updates": 1}, "stats": {"train_loss": 0.5, "test_loss": 0.7}},
@@ -97,8 +103,10 @@ def test_update_log_and_log_update_keywords_save_model_figure_and_extra(
     assert pickle.loads((run / "extra" / "extra_1_seed_1.pkl").read_bytes()) == {"a": 1}
     assert np.array_equal(load_model(run, seed=1)["w"], [1.0, 1.0])
     meta = json.loads((run / "logs" / "seed_1.meta.json").read_text())
-    assert meta["fig_storage_paths"] == [str(run / "figures" / "fig_1_seed_1.png")]
-    assert meta["extra_storage_paths"] == [str(run / "extra" / "extra_1_seed_1.pkl")]
+    assert meta["fig_storage_paths"] == [str(run / "figures" / "fig_1_seed_1.png"),
+                                         str(run / "figures" / "named.png")]
+    assert meta["extra_storage_paths"] == [str(run / "extra" / "extra_1_seed_1.pkl"),
+                                           str(run / "extra" / "named.pkl")]
     assert meta["model_ckpt"] == str(run / "checkpoints" / "seed_1" / "final.npz")
     log = load_log(run)
     assert log.meta.fig_storage_paths == meta["fig_storage_paths"]  # one seed: shallow

@@ -247,9 +247,12 @@ class MLELogger(MetricLogger):
         return self.store.save_named("init", model,
                                            fmt=MODEL_FORMATS.get(self.model_type))
 
-    def save_plot(self, fig: Any, fig_fname: str | None = None) -> Path:
-        """Save a matplotlib figure to ``figures/`` (default name ``fig_<n>_<seed>.png``)."""
-        name = fig_fname or f"fig_{len(self.fig_storage_paths) + 1}_{self.seed_id}.png"
+    def save_plot(self, fig: Any, fig_fname: str | None = None, *,
+                  fname: str | None = None) -> Path:
+        """Save a matplotlib figure to ``figures/`` (default name ``fig_<n>_<seed>.png``);
+        ``fname=`` is another spelling of ``fig_fname``."""
+        name = (fig_fname or fname
+                or f"fig_{len(self.fig_storage_paths) + 1}_{self.seed_id}.png")
         path = _inside(Path(self.experiment_dir) / "figures", name)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
@@ -257,11 +260,14 @@ class MLELogger(MetricLogger):
         self._write_meta()
         return path
 
-    def save_extra(self, obj: Any, obj_fname: str | None = None) -> Path:
-        """Pickle ``obj`` to ``extra/`` (default name ``extra_<n>_<seed>.pkl``)."""
+    def save_extra(self, obj: Any, obj_fname: str | None = None, *,
+                   fname: str | None = None) -> Path:
+        """Pickle ``obj`` to ``extra/`` (default name ``extra_<n>_<seed>.pkl``); ``fname=``
+        is another spelling of ``obj_fname``."""
         import pickle
 
-        name = obj_fname or f"extra_{len(self.extra_storage_paths) + 1}_{self.seed_id}.pkl"
+        name = (obj_fname or fname
+                or f"extra_{len(self.extra_storage_paths) + 1}_{self.seed_id}.pkl")
         path = _inside(Path(self.experiment_dir) / "extra", name)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
