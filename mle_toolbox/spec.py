@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files.layout import EXIT_CODE_NAME, STATUS_NAME, STDERR_NAME, STDOUT_NAME
+from .files.layout import (
+    CANCELLED_NAME,
+    EXIT_CODE_NAME,
+    STATUS_NAME,
+    STDERR_NAME,
+    STDOUT_NAME,
+)
 
 
 class JobState(enum.Enum):
@@ -134,6 +140,11 @@ class JobTask:
     def status_file(self) -> Path:
         """Written by MLExperiment in the job: state, start, end, host."""
         return self.job_dir / STATUS_NAME
+
+    @property
+    def cancelled_file(self) -> Path:
+        """Written by ``mle cancel`` before it stops the job."""
+        return self.job_dir / CANCELLED_NAME
 
 
 @dataclass(frozen=True, slots=True)
