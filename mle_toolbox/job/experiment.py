@@ -8,10 +8,12 @@ Drop-in for scripts written for mle-toolbox::
         if mle.ready_to_log(step):
             mle.log.update({"step": step}, {"loss": loss}, save=True)
 
-It parses ``-config``, ``-seed`` and ``-exp_dir`` (or takes ``argv=``), loads the
-config, seeds ``random`` (and numpy / torch only if the script already imported
-them), logs metrics to the run's JSON-lines log and writes the job's status file.
-Nothing is detected or spawned at construction; nothing heavy is imported.
+It parses ``-config``, ``-seed``, ``-exp_dir`` and ``-model_ckpt`` (or takes
+``argv=``), loads the config (``seed_id`` goes into ``train_config``, as mle-toolbox
+does), seeds ``random`` (and numpy / torch only if the script already imported
+them), logs through an ``MLELogger`` (mle-logging's API) to the run's JSON-lines log
+and writes the job's status file. Nothing is detected or spawned at construction;
+nothing heavy is imported.
 """
 
 from __future__ import annotations
