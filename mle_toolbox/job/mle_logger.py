@@ -197,12 +197,8 @@ class MLELogger(MetricLogger):
         appends the row to the log now (otherwise it is appended at the next save)."""
         time_row, stats_row = self.stats_log.record(clock_tick, stats_tick)
         super().update(time_row, stats_row)
-        step_key = self.stats_log.time_to_track[0] if self.stats_log.time_to_track else None
-        for tracker in self.trackers:
-            if hasattr(tracker, "log_dir"):
-                tracker.update(time_row, stats_row, step_key=step_key)
-            else:
-                tracker.update(time_row, stats_row)
+        if self.trackers:
+            self._track(time_row, stats_row)
         if model is not None:
             self.save_model(model)
         if plot_fig is not None:
@@ -213,9 +209,19 @@ class MLELogger(MetricLogger):
             self.save()
         self._print(time_row, stats_row)
 
+    def _track(self, time_row: Mapping[str, Any], stats_row: Mapping[str, Any]) -> None:
+        step_key = self.stats_log.time_to_track[0] if self.stats_log.time_to_track else None
+        for tracker in self.trackers:
+            if hasattr(tracker, "log_dir"):
+                tracker.update(time_row, stats_row, step_key=step_key)
+            else:
+                tracker.update(time_row, stats_row)
+
     def _print(self, time_row: Mapping[str, Any], stats_row: Mapping[str, Any]) -> None:
+        if not self.log_verbose:
+            return
         every = self.print_every_k_updates
-        if not self.log_verbose or not every or self.stats_log.stats_update_counter % every:
+        if not every or self.stats_log.stats_update_counter % every:
             return
         shown_time = {k: time_row.get(k) for k in (self.time_to_print or time_row)}
         shown_stats = {k: stats_row.get(k) for k in (self.what_to_print or stats_row)}
