@@ -52,6 +52,10 @@ STATUS_NAME = "status.json"
 # Written by `mle cancel` into a job dir before it stops the job: a launcher that then sees
 # the job end records it cancelled, not failed. Archived with the attempt's other files.
 CANCELLED_NAME = "cancelled"
+# flock'd by the job wrapper for as long as a run of the job is alive (templates/job_wrapper.sh
+# names it too): a second run of the same job folder exits 75 at once.
+LIVE_LOCK_NAME = ".live"
+DUPLICATE_RUN_EXIT = 75
 CHECKPOINT_INDEX_NAME = "index.json"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
