@@ -6,7 +6,7 @@
       experiment_config.yaml   copy of the meta YAML
       plan.json                every run and job of the sweep
       report.json              outcome of every job of the last launch
-      report.md, report.html   human-readable report (``mle report``)
+      report.md, report.html   human-readable report (``mle report``; report.pdf too)
       figures/                 its PNG figures (learning curves, heatmap)
       launcher.log             what the launcher did
       search_log.jsonl         adaptive search: proposals and results, per batch
@@ -55,6 +55,10 @@ STATUS_NAME = "status.json"
 # Written by `mle cancel` into a job dir before it stops the job: a launcher that then sees
 # the job end records it cancelled, not failed. Archived with the attempt's other files.
 CANCELLED_NAME = "cancelled"
+# flock'd by the job wrapper for as long as a run of the job is alive (templates/job_wrapper.sh
+# names it too): a second run of the same job folder exits 75 at once.
+LIVE_LOCK_NAME = ".live"
+DUPLICATE_RUN_EXIT = 75
 CHECKPOINT_INDEX_NAME = "index.json"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
@@ -193,6 +197,11 @@ class ExperimentLayout:
     def report_html(self) -> Path:
         """HTML version of the report, same content."""
         return self.root / "report.html"
+
+    @property
+    def report_pdf(self) -> Path:
+        """PDF version of the report, same content (``mle report``, needs fpdf2)."""
+        return self.root / "report.pdf"
 
     @property
     def figures_dir(self) -> Path:
