@@ -362,3 +362,31 @@ def test_the_example_script_resumes_from_model_ckpt_given_on_the_command_line(
     after = load_log(project / "second").stats.train_loss
     assert after[0] < before  # training went on from the checkpoint, not from scratch
     np.testing.assert_allclose(after[0], before * 0.8 ** 2)
+
+
+def test_load_model_puts_the_state_into_a_given_model(tmp_path: Path) -> None:
+    class Net:
+        """Stands in for a torch module: load_state_dict is all load_model uses."""
+
+        def __init__(self) -> None:
+            self.state: dict[str, object] = {}
+
+        def load_state_dict(self, state: dict[str, object]) -> None:
+            self.state = state
+
+    path = write(tmp_path / "ckpt.json", '{"w": [1, 2]}')
+    net = Net()
+    assert load_model(str(path), "torch", model=net) is net
+    assert net.state == {"w": [1, 2]}
+    assert load_model(str(path), "jax") == {"w": [1, 2]}  # no model: the state itself
+
+
+def test_wandb_project_group_and_name_from_the_command_line(tmp_path: Path) -> None:
+    data = {**CONFIG, "log_config": {**CONFIG["log_config"], "use_wandb": True,
+                                     "wandb_config": {"project": "kept"}}}
+    mle = MLExperiment(str(_config(tmp_path, data)), auto_setup=False,
+                       argv=["-exp_dir", str(tmp_path / "r"), "-wb_project", "cli",
+                             "-wb_group", "sweep", "-wb_name", "run1"])
+    assert mle.log_config.wandb_config == {"project": "kept", "group": "sweep",
+                                           "name": "run1"}
+    assert mle.extra_config == {}
