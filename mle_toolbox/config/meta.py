@@ -1,7 +1,8 @@
 """The meta YAML: both mle-toolbox dialects parsed into one frozen MetaConfig.
 
-Paths in the YAML resolve relative to the YAML file's folder. Every problem is a
-ConfigError naming file, key path and line; unknown keys are warnings.
+Relative paths resolve from the working directory first, then from the YAML's folder
+(config/paths.py). Every problem is a ConfigError naming file, key path and line;
+unknown keys are warnings.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..job.checkpoints import CHECKPOINT_NAME
 from ..search import BUDGET_TYPES, is_adaptive
 from ..search.options import OPTION_KEYS, StrategyOptions, parse_options
 from ..spec import Environment, ExperimentType, Resources
+from .paths import Anchors, Overrides
 from .schema import Node
 from .search_space import SearchParam, parse_search_params
 from .source import display_name, load_yaml
@@ -109,16 +111,26 @@ class MetaConfig:
     warnings: tuple[str, ...]
     post_process: PostProcess | None = None
     max_retries: int = 0  # reruns of a failed job (meta_job_args.max_retries)
+    project_dir: Path | None = None  # where base_train_fname was found (config/paths.py)
+    work_dir: Path | None = None  # the working directory the YAML was read from
+    overrides: Overrides = field(default_factory=Overrides)  # -train_fname etc.
 
     @property
     def base_dir(self) -> Path:
-        """Folder of the meta YAML; relative paths and the jobs' cwd start here."""
-        return self.path.parent
+        """The project folder: jobs run here, experiment_dir is relative to it."""
+        return self.project_dir or self.path.parent
 
 
-def load_meta(path: Path) -> MetaConfig:
-    """Read and validate a meta YAML (both mle-toolbox dialects)."""
+def load_meta(path: Path, *, cwd: Path | None = None,
+              overrides: Overrides | None = None) -> MetaConfig:
+    """Read and validate a meta YAML (both mle-toolbox dialects).
+
+    ``cwd``: the working directory relative paths start from (default: the current one);
+    ``overrides``: paths given on the command line instead of the YAML's.
+    """
     path = Path(path).absolute()
+    anchors = Anchors(cwd=(cwd or Path.cwd()).absolute(), yaml_dir=path.parent)
+    overrides = overrides or Overrides()
     data, src = load_yaml(path, what="meta YAML")
     root = Node.root(data, src=src, what="meta YAML")
     root.check_keys((*TOP_KEYS, *IGNORED_KEYS[()]))
@@ -129,32 +141,46 @@ def load_meta(path: Path) -> MetaConfig:
     _warn_ignored(meta)
     project = meta.string("project_name") or path.stem
     kind = _experiment_type(root, meta)
-    base = path.parent
-    script = _existing_file(meta, "base_train_fname", base=base, what="train script")
+    script, base = _train_script(meta, anchors=anchors, overrides=overrides)
     job = _optional(root, "single_job_args")
     job.check_keys(JOB_KEYS + IGNORED_KEYS[("single_job_args",)])
     _warn_ignored(job)
-    configs, seeds, search = _runs(root, meta, kind=kind, base=base)
-    post_process = _post_process(root, base=base)
+    configs, seeds, search = _runs(root, meta, kind=kind, anchors=anchors,
+                                   override=overrides.train_config)
+    post_process = _post_process(root, anchors=anchors)
     return MetaConfig(
         path=path, project_name=project, experiment_type=kind, train_script=script,
         config_files=configs, seeds=seeds,
-        experiment_dir=_experiment_dir(meta, base=base, stem=path.stem),
+        experiment_dir=_experiment_dir(meta, base=base, stem=path.stem,
+                                       override=overrides.experiment_dir, cwd=anchors.cwd),
         job_name=job.string("job_name") or project, resources=_resources(job),
-        environment=_environment(job, base=base), extra_args=_extra_args(job),
+        environment=_environment(job, anchors=anchors), extra_args=_extra_args(job),
         search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
         warnings=tuple(src.warnings), post_process=post_process,
         max_retries=meta.integer("max_retries", minimum=0, maximum=MAX_RETRIES) or 0,
+        project_dir=base, work_dir=anchors.cwd, overrides=overrides,
     )
 
 
-def _post_process(root: Node, *, base: Path) -> PostProcess | None:
+def _train_script(meta: Node, *, anchors: Anchors, overrides: Overrides) -> tuple[Path, Path]:
+    """(train script, project folder)."""
+    if overrides.train_fname is not None:
+        meta.string("base_train_fname")  # still checked, then replaced
+        return anchors.override(overrides.train_fname, flag="--base_train_fname",
+                                what="train script"), anchors.cwd
+    name = meta.string("base_train_fname", required=True)
+    assert name is not None
+    return anchors.find(meta.src, (*meta.path, "base_train_fname"), name,
+                        what="train script")
+
+
+def _post_process(root: Node, *, anchors: Anchors) -> PostProcess | None:
     node = root.section("post_process_args")
     if node is None:
         return None
     node.check_keys(POST_KEYS + IGNORED_KEYS[("post_process_args",)])
     _warn_ignored(node)
-    script = _existing_file(node, "process_fname", base=base, what="post-process script")
+    script = _existing_file(node, "process_fname", anchors=anchors, what="post-process script")
     checkpoint = node.string("checkpoint") or "final"
     if not CHECKPOINT_NAME.fullmatch(checkpoint):
         raise node.error("checkpoint", f"expected final, best, last, step_<k> or a checkpoint "
@@ -190,26 +216,24 @@ def _experiment_type(root: Node, meta: Node) -> ExperimentType:
     return ExperimentType.SINGLE_CONFIG
 
 
-def _existing_file(node: Node, key: str, *, base: Path, what: str) -> Path:
+def _existing_file(node: Node, key: str, *, anchors: Anchors, what: str) -> Path:
     name = node.string(key, required=True)
     assert name is not None
-    return _resolve_file(node, key, name, base=base, what=what)
+    return anchors.find(node.src, (*node.path, key), name, what=what)[0]
 
 
-def _resolve_file(node: Node, key: str | None, name: str, *, base: Path, what: str) -> Path:
-    file = (base / name).absolute()
-    if not file.exists():
-        raise node.error(key, f"{what} {display_name(file)!r} does not exist")
-    if not file.is_file():
-        raise node.error(key, f"{what} {display_name(file)!r} is not a file")
-    return file
+def _base_config(meta: Node, *, anchors: Anchors, override: str | None) -> Path:
+    if override is not None:
+        meta.string("base_train_config")
+        return anchors.override(override, flag="--base_train_config", what="base config")
+    return _existing_file(meta, "base_train_config", anchors=anchors, what="base config")
 
 
 def _runs(
-    root: Node, meta: Node, *, kind: ExperimentType, base: Path,
+    root: Node, meta: Node, *, kind: ExperimentType, anchors: Anchors, override: str | None,
 ) -> tuple[tuple[Path, ...], tuple[int, ...], SearchConfig | None]:
     if kind is ExperimentType.HYPERPARAMETER_SEARCH:
-        config = _existing_file(meta, "base_train_config", base=base, what="base config")
+        config = _base_config(meta, anchors=anchors, override=override)
         search = root.section("param_search_args", required=True)
         assert search is not None
         parsed = _search(search)
@@ -217,23 +241,14 @@ def _runs(
     multi = _multi_section(root, required=kind is ExperimentType.MULTIPLE_CONFIGS)
     seeds = _seeds(multi) if multi is not None else (0,)
     if kind is ExperimentType.SINGLE_CONFIG:
-        config = _existing_file(meta, "base_train_config", base=base, what="base config")
+        config = _base_config(meta, anchors=anchors, override=override)
         return (config,), seeds, None
     assert multi is not None
     names = multi.str_list("config_fnames", required=True)
     assert names is not None
-    files = tuple(_config_item(multi, i, name, base=base) for i, name in enumerate(names))
+    files = tuple(anchors.find(multi.src, (*multi.path, "config_fnames", i), name,
+                               what="config file")[0] for i, name in enumerate(names))
     return files, seeds, None
-
-
-def _config_item(multi: Node, index: int, name: str, *, base: Path) -> Path:
-    file = (base / name).absolute()
-    if not file.is_file():
-        problem = "does not exist" if not file.exists() else "is not a file"
-        raise multi.src.error(
-            (*multi.path, "config_fnames", index), f"config file {display_name(file)!r} {problem}"
-        )
-    return file
 
 
 def _multi_section(root: Node, *, required: bool) -> Node | None:
@@ -322,8 +337,11 @@ def _optional(node: Node, key: str) -> Node:
     return node.section(key) or Node({}, src=node.src, path=(*node.path, key))
 
 
-def _experiment_dir(meta: Node, *, base: Path, stem: str) -> Path:
+def _experiment_dir(meta: Node, *, base: Path, stem: str, override: str | None,
+                    cwd: Path) -> Path:
     name = meta.string("experiment_dir") or f"experiments/{stem}"
+    if override is not None:  # typed on the command line: relative to where it was typed
+        return Path(os.path.normpath(cwd / override))
     return Path(os.path.normpath(base / name))
 
 
@@ -349,15 +367,16 @@ def _either(job: Node, first: str, second: str) -> str | None:
     return one or two
 
 
-def _environment(job: Node, *, base: Path) -> Environment:
+def _environment(job: Node, *, anchors: Anchors) -> Environment:
     name = job.string("env_name")
     use_venv = job.boolean("use_venv_venv", default=False)
     job.boolean("use_conda_venv", default=True)
     if name is None:
         return Environment()
     if use_venv or "/" in name:
-        venv = (base / name).absolute()
-        if not (venv / "bin" / "activate").is_file():
+        found = [p for p in anchors.candidates(name) if (p / "bin" / "activate").is_file()]
+        venv = (found or list(anchors.candidates(name)))[0].absolute()
+        if not found:
             raise job.error("env_name", f"{display_name(venv)!r} is not a virtual environment "
                             "(no bin/activate)")
         return Environment(venv=venv)

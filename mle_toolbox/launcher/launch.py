@@ -20,6 +20,7 @@ from ..files.layout import ExperimentLayout
 from ..results.merge import summarize_run
 from ..search import is_adaptive
 from ..spec import JobResult, JobState
+from . import upstream_flags
 from .decide import decide
 from .jobtable import JobTable
 from .lock import ExperimentLock
@@ -35,11 +36,14 @@ DRY_RUN_JOBS_SHOWN = 20
 
 def run_command(args: argparse.Namespace) -> int:
     """Carry out ``mle run``; returns the exit code."""
-    meta = load_meta(Path(args.meta))
+    work_dir = getattr(args, "work_dir", None)  # mle resume: where the first launch ran
+    meta = load_meta(Path(args.meta), cwd=Path(work_dir) if work_dir else None,
+                     overrides=upstream_flags.overrides(args))
     for warning in meta.warnings:
         print(f"mle: warning: {warning}", file=sys.stderr)
+    upstream_flags.note_unused(args)
     plan = expand(meta, configs=load_configs(meta.config_files))
-    backend = get_backend(args.backend or meta.backend or "local")
+    backend = get_backend(upstream_flags.backend_name(args) or meta.backend or "local")
     layout = ExperimentLayout(meta.experiment_dir)
     adaptive = meta.search is not None and is_adaptive(meta.search.search_type)
     if adaptive and args.dry_run:  # its jobs are proposed batch by batch: show the next
@@ -60,7 +64,7 @@ def run_command(args: argparse.Namespace) -> int:
         # Batches are not known yet: the default concurrency is computed per batch.
         return run_search(plan, layout=layout, backend=backend,
                           max_running=args.max_running or meta.max_running, options=options)
-    with ExperimentLock(layout.lock), _launcher_log(layout):
+    with ExperimentLock(layout.lock), _launcher_log(layout, debug=options.debug):
         return _launch(plan, layout=layout, backend=backend, max_running=max_running,
                        options=options)
 
@@ -205,8 +209,9 @@ def _describe_resources(meta: MetaConfig) -> str:
 class _launcher_log:  # noqa: N801 - used as a context manager like a function
     """Attach a file handler for launcher.log while a launch runs."""
 
-    def __init__(self, layout: ExperimentLayout) -> None:
+    def __init__(self, layout: ExperimentLayout, *, debug: bool = False) -> None:
         self.path = layout.launcher_log
+        self.level = logging.DEBUG if debug else logging.INFO
         self.handler: logging.Handler | None = None
 
     def __enter__(self) -> None:
@@ -214,7 +219,7 @@ class _launcher_log:  # noqa: N801 - used as a context manager like a function
         self.handler = logging.FileHandler(self.path, encoding="utf-8")
         self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(self.handler)
-        log.setLevel(logging.INFO)
+        log.setLevel(self.level)
 
     def __exit__(self, *exc: object) -> None:
         if self.handler is not None:

@@ -8,7 +8,7 @@ directory of another experiment is never written into.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .. import __version__
@@ -68,6 +68,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "format": PLAN_FORMAT, "mle_toolbox": __version__, "meta_path": str(meta.path),
         "project_name": meta.project_name, "experiment_type": meta.experiment_type.value,
         "train_script": str(meta.train_script), "seeds": list(meta.seeds),
+        # mle resume reads the YAML again as this launch did (config/paths.py).
+        "work_dir": str(meta.work_dir or meta.path.parent), "project_dir": str(meta.base_dir),
+        "overrides": {k: v for k, v in asdict(meta.overrides).items() if v is not None},
         "runs": [{"run_id": r.run_id, "source": str(r.source), "config_hash": r.config_hash,
                   "params": r.params} for r in plan.runs],
         "jobs": [{"job_id": j.job_id, "run_id": j.run_id, "seed": j.seed,

@@ -1,0 +1,134 @@
+"""mle-toolbox 0.3.x projects on the launcher side: paths, ``mle run`` flags, folders.
+
+Each project here is written the way mle-toolbox 0.3.x examples are laid out: one
+folder per topic under a top folder that ``mle run`` is started from, paths in the
+YAML relative to that top folder, results in a shared ``experiments/`` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import TRAIN_PY, run_mle, write
+
+UPSTREAM_YAML = """\
+meta_job_args:
+    project_name: "examples"
+    experiment_type: "single-config"
+    base_train_fname: "toy/train.py"
+    base_train_config: "toy/base.json"
+    experiment_dir: "experiments/toy_single"
+single_job_args:
+    job_name: "toy"
+    num_logical_cores: 1
+"""
+
+
+def _upstream_project(top: Path) -> Path:
+    write(top / "toy" / "train.py", TRAIN_PY)
+    write(top / "toy" / "base.json", '{"train_config": {"lrate": 0.1, "steps": 2}}\n')
+    return write(top / "toy" / "single.yaml", UPSTREAM_YAML)
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def test_upstream_paths_resolve_from_the_working_directory(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    run_dir = tmp_path / "experiments" / "toy_single" / "base"
+    assert (run_dir / "logs" / "seed_0.jsonl").is_file()
+    # Jobs run in the working directory, as upstream's do.
+    plan = json.loads((tmp_path / "experiments" / "toy_single" / "plan.json").read_text())
+    assert plan["work_dir"] == str(tmp_path)
+    assert plan["project_dir"] == str(tmp_path)
+
+
+def test_own_paths_resolve_from_the_yaml_folder_from_anywhere(tmp_path: Path) -> None:
+    write(tmp_path / "proj" / "train.py", TRAIN_PY)
+    write(tmp_path / "proj" / "a.json", '{"train_config": {"lrate": 0.1, "steps": 1}}\n')
+    meta = write(tmp_path / "proj" / "meta.yaml", "meta_job_args:\n  base_train_fname: "
+                 "train.py\n  base_train_config: a.json\n  experiment_dir: out\n")
+    assert run_mle("run", meta, cwd=tmp_path).returncode == 0
+    assert (tmp_path / "proj" / "out" / "a" / "logs" / "seed_0.jsonl").is_file()
+    assert run_mle("run", "meta.yaml", cwd=tmp_path / "proj").returncode == 0
+
+
+def test_two_different_files_of_one_name_are_refused(tmp_path: Path) -> None:
+    meta = _upstream_project(tmp_path / "top")
+    # The YAML folder also has a toy/train.py that is not the working directory's one.
+    write(tmp_path / "top" / "toy" / "toy" / "train.py", "print('other')\n")
+    result = run_mle("run", "toy/single.yaml", cwd=tmp_path / "top")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "mle: error: toy/single.yaml:4: meta_job_args.base_train_fname: train script "
+        "'toy/train.py' names two different files: toy/train.py (from the working "
+        "directory) and toy/toy/train.py (from the meta YAML's folder); write the path so "
+        "that it names one of them\n")
+    assert not (tmp_path / "top" / "experiments").exists()
+    assert meta.is_file()
+
+
+def test_missing_file_names_both_places(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    (tmp_path / "toy" / "base.json").unlink()
+    result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "mle: error: toy/single.yaml:5: meta_job_args.base_train_config: base config "
+        f"'toy/base.json' does not exist in the working directory ({tmp_path}) nor in the "
+        f"meta YAML's folder ({tmp_path / 'toy'})\n")
+    assert _tree(tmp_path) == ["toy", "toy/single.yaml", "toy/train.py"]
+
+
+def test_upstream_run_flags_are_accepted_with_their_meaning(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    write(tmp_path / "toy" / "other.json", '{"train_config": {"lrate": 0.3, "steps": 1}}\n')
+    result = run_mle("run", "toy/single.yaml", "-nw", "-d", "-resource", "local",
+                     "-train_config", "toy/other.json", "-exp_dir", "experiments/flagged",
+                     "-del", "-reconnect", "-p", "Test", "report", "generation", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ("mle: note: -del/--keep_after_upload (Google Cloud uploads), -reconnect/"
+            "--remote_reconnect (ssh launches): accepted for mle-toolbox command lines; no "
+            "effect here\n") in result.stderr
+    root = tmp_path / "experiments" / "flagged"
+    assert (root / "other" / "logs" / "seed_0.jsonl").is_file()
+    assert not (tmp_path / "experiments" / "toy_single").exists()
+    with sqlite3.connect(tmp_path / ".mle" / "history.sqlite") as conn:
+        purposes = [row[0] for row in conn.execute("SELECT purpose FROM experiments")]
+    assert purposes == ["Test report generation"]
+    # -np: no row in the history
+    again = run_mle("run", "toy/single.yaml", "-np", "-exp_dir", "experiments/np", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    with sqlite3.connect(tmp_path / ".mle" / "history.sqlite") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM experiments").fetchone() == (1,)
+
+
+def test_resume_reads_the_yaml_as_the_first_launch_did(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    assert run_mle("run", "toy/single.yaml", "-exp_dir", "experiments/r", cwd=tmp_path
+                   ).returncode == 0
+    # From another folder: same working directory and -exp_dir as the first launch.
+    result = run_mle("resume", tmp_path / "experiments" / "r", cwd=tmp_path / "toy")
+    assert result.returncode == 0, result.stderr
+    assert "1 of 1 jobs completed earlier with the same config; skipped" in result.stdout
+
+
+def test_bad_upstream_flag_values(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    cases = [
+        (("-resource", "gcp-cloud"), "mle: error: --resource_to_run: expected one of local, "
+         "sge-cluster, slurm-cluster (or local, sge, sge-drmaa, slurm); got 'gcp-cloud'\n"),
+        (("-resource", "sge-cluster", "--backend", "local"), "mle: error: "
+         "--resource_to_run: conflicts with --backend local ('sge-cluster' is sge); give one\n"),
+        (("-train_fname", "nope.py"), "mle: error: --base_train_fname: train script "
+         "'nope.py' does not exist\n"),
+    ]
+    for flags, message in cases:
+        result = run_mle("run", "toy/single.yaml", *flags, cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (2, message)
+    assert not (tmp_path / "experiments").exists()
