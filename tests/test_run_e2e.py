@@ -152,10 +152,11 @@ def test_other_experiments_directories_are_refused(project: Path) -> None:
     text = (project / "meta.yaml").read_text().replace("experiment_dir: out",
                                                        "experiment_dir: foreign")
     write(project / "third.yaml", text)
+    write(project / "foreign" / "a" / "mine.txt", "a folder named like a run of third.yaml")
     result = run_mle("run", "third.yaml", cwd=project)
     assert result.returncode == 2
-    assert "is not empty and holds no mle_toolbox experiment" in result.stderr
-    assert sorted(p.name for p in (project / "foreign").iterdir()) == ["notes.txt"]
+    assert "already holds a, which this experiment would write" in result.stderr
+    assert sorted(p.name for p in (project / "foreign").iterdir()) == ["a", "notes.txt"]
 
 
 def test_a_held_lock_refuses_and_a_stale_lock_says_how_to_clear_it(project: Path) -> None:

@@ -132,3 +132,30 @@ def test_bad_upstream_flag_values(tmp_path: Path) -> None:
         result = run_mle("run", "toy/single.yaml", *flags, cwd=tmp_path)
         assert (result.returncode, result.stderr) == (2, message)
     assert not (tmp_path / "experiments").exists()
+
+
+def test_a_shared_experiments_folder_holds_many_experiments(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    shared = UPSTREAM_YAML.replace("experiments/toy_single", "experiments")
+    write(tmp_path / "toy" / "shared.yaml", shared)
+    write(tmp_path / "experiments" / "older_study" / "plan.json", "{}\n")
+    write(tmp_path / "experiments" / "notes.txt", "kept\n")
+    result = run_mle("run", "toy/shared.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "experiments"
+    assert (root / "experiment_config.yaml").read_text() == shared
+    assert (root / "base" / "logs" / "seed_0.jsonl").is_file()
+    assert (root / "notes.txt").read_text() == "kept\n"
+    # A second YAML into the same folder is a real conflict: refused, nothing changed.
+    other = write(tmp_path / "toy" / "other.yaml", shared.replace('"toy"', '"other"'))
+    before = (root / "plan.json").read_text()
+    result = run_mle("run", other, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"mle: error: experiment_dir {root} holds the results of another experiment "
+        f"(launched from {tmp_path / 'toy' / 'shared.yaml'}); give this meta YAML its own "
+        "experiment_dir (or run it with -exp_dir DIR) so nothing is overwritten\n")
+    assert (root / "plan.json").read_text() == before
+    # ... and runs with -exp_dir beside it.
+    assert run_mle("run", other, "-exp_dir", "experiments/other", cwd=tmp_path
+                   ).returncode == 0
