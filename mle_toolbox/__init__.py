@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.4.0"  # the successor of mle-toolbox 0.3.5 (mle_toolbox>=0.3 is met)
 
 from .job.checkpoints import load_checkpoint, load_model
 from .job.experiment import MLExperiment, experiment

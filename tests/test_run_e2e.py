@@ -186,7 +186,7 @@ def test_a_job_killed_by_a_signal_is_failed_with_the_signal_named(project: Path)
 def test_time_limit_is_enforced_by_the_launcher(project: Path) -> None:
     write(project / "train.py", "import time\nfrom mle_toolbox import MLExperiment\n"
           "mle = MLExperiment()\ntime.sleep(60 if mle.seed_id == 0 else 0)\n")
-    text = (project / "meta.yaml").read_text() + "single_job_args:\n  time_per_job: '00:00:01'\n"
+    text = (project / "meta.yaml").read_text() + "single_job_args:\n  time_per_job: 1s\n"
     write(project / "meta.yaml", text)
     started = time.monotonic()
     result = run_mle("run", "meta.yaml", cwd=project)

@@ -8,7 +8,10 @@ YAML relative to that top folder, results in a shared ``experiments/`` folder.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import TRAIN_PY, run_mle, write
@@ -159,3 +162,135 @@ def test_a_shared_experiments_folder_holds_many_experiments(tmp_path: Path) -> N
     # ... and runs with -exp_dir beside it.
     assert run_mle("run", other, "-exp_dir", "experiments/other", cwd=tmp_path
                    ).returncode == 0
+
+
+CONDA_YAML = UPSTREAM_YAML + '    env_name: "mle-toolbox"\n    use_conda_venv: true\n'
+
+
+def _without_conda() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CONDA_EXE"}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
+                                  if not (Path(p) / "conda").exists())
+    return env
+
+
+def test_conda_env_without_conda_runs_with_the_launchers_python(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    write(tmp_path / "toy" / "single.yaml", CONDA_YAML)
+    warning = ("mle: warning: toy/single.yaml:10: single_job_args.env_name: conda is not "
+               f"installed here (no conda on PATH); jobs run with the launcher's Python "
+               f"{sys.executable} instead of conda env 'mle-toolbox'\n")
+    dry = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "toy/single.yaml",
+                          "--dry-run"], cwd=tmp_path, env=_without_conda(),
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stderr.count(warning) == 1
+    assert f"command {sys.executable} " in dry.stdout
+    run = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "toy/single.yaml"],
+                         cwd=tmp_path, env=_without_conda(), capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count(warning) == 1
+
+
+def test_missing_conda_env_fails_before_anything_starts(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    write(tmp_path / "toy" / "single.yaml", CONDA_YAML)
+    fake = write(tmp_path / "bin" / "conda", "#!/bin/sh\necho '{\"envs\": "
+                 "[\"/opt/conda\", \"/opt/conda/envs/jax\"]}'\n")
+    fake.chmod(0o755)
+    env = {**_without_conda(), "CONDA_EXE": str(fake)}
+    result = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "toy/single.yaml"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "mle: error: toy/single.yaml:10: single_job_args.env_name: conda env 'mle-toolbox' "
+        "does not exist (conda env list: base, jax); create it or change env_name\n")
+    assert not (tmp_path / "experiments").exists()
+
+
+def test_time_per_job_is_days_hours_minutes(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    write(tmp_path / "toy" / "single.yaml", UPSTREAM_YAML + '    time_per_job: "01:02:05"\n')
+    dry = run_mle("run", "toy/single.yaml", "--dry-run", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    # 1 day 2 hours 5 minutes, for the launcher's own limit and every scheduler script.
+    assert "time=26:05:00 " in dry.stdout
+    for backend, directive in (("sge", "#$ -l h_rt=26:05:00"),
+                               ("slurm", "#SBATCH --time=26:05:00")):
+        script = run_mle("run", "toy/single.yaml", "--dry-run", "--backend", backend,
+                         cwd=tmp_path)
+        if script.returncode == 2 and "not available" in script.stderr:
+            continue  # no such scheduler on this machine: the unit tests render scripts
+        assert directive in script.stdout, script.stdout + script.stderr
+
+
+def test_status_json_agrees_after_a_time_limit_kill(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    write(tmp_path / "toy" / "train.py", "import time\nfrom mle_toolbox import MLExperiment\n"
+          "mle = MLExperiment()\ntime.sleep(60)\n")
+    write(tmp_path / "toy" / "single.yaml", UPSTREAM_YAML + "    time_per_job: 1s\n")
+    result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    job_dir = tmp_path / "experiments" / "toy_single" / "base" / "jobs" / "seed_0"
+    status = json.loads((job_dir / "status.json").read_text())
+    assert (status["state"], status["error"]) == ("failed",
+                                                  "timed out after 00:00:01 (time_per_job)")
+    assert status["end"] >= status["start"]
+    shown = run_mle("status", "experiments/toy_single", cwd=tmp_path)
+    assert "failed" in shown.stdout and "running" not in shown.stdout.replace("0 running", "")
+
+
+GRID_YAML = """\
+meta_job_args:
+    project_name: "examples"
+    experiment_type: "hyperparameter-search"
+    base_train_fname: "toy/train.py"
+    base_train_config: "toy/base.json"
+    experiment_dir: "experiments/toy_grid"
+param_search_args:
+    search_logging:
+        reload_log: false
+        verbose_log: true
+        eval_metrics: ["loss"]
+    search_resources:
+        num_search_batches: 1
+        num_evals_per_batch: 2
+        num_seeds_per_eval: 1
+    search_config:
+        search_type: "grid"
+        search_schedule: "sync"
+        search_params:
+            categorical:
+                lrate: [0.1, 0.5]
+"""
+
+
+def test_a_search_without_max_objective_maximises(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    write(tmp_path / "toy" / "grid.yaml", GRID_YAML)
+    line = ("search: grid, objective loss: maximise (max_objective: true), mean over seeds")
+    dry = run_mle("run", "toy/grid.yaml", "--dry-run", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert f"\n{line.replace('search: ', 'search      ')}\n" in dry.stdout
+    result = run_mle("run", "toy/grid.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"mle: {line}\n" in result.stdout
+    root = tmp_path / "experiments" / "toy_grid"
+    best = json.loads((root / "best_config.json").read_text())
+    # loss = lrate * (10 - step) + seed: the larger lrate has the larger final loss.
+    assert best["params"] == {"lrate": 0.5} and best["max_objective"] is True
+    report = (root / "report.md").read_text()
+    assert "Objective: `loss`, maximised (max_objective: true)." in report
+    assert "highest final `loss`" in report
+
+
+def test_version_succeeds_the_last_mle_toolbox_release() -> None:
+    import mle_toolbox
+
+    assert mle_toolbox.__version__ == "0.4.0"
+    major, minor, patch = (int(part) for part in mle_toolbox.__version__.split("."))
+    assert (major, minor, patch) > (0, 3, 5)  # a mle_toolbox>=0.3 requirement is met
+    shown = run_mle("--version")
+    assert (shown.returncode, shown.stdout) == (0, "mle_toolbox 0.4.0\n")

@@ -8,6 +8,7 @@ too: the runner, the backends and ``mle status`` judge a job by the same files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from collections.abc import Mapping, Sequence
@@ -76,6 +77,28 @@ def read_start_time(task: JobTask) -> float | None:
         return float(json.loads(task.status_file.read_text())["start"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def record_time_out(task: JobTask, *, reason: str) -> None:
+    """status.json of a job killed at its time limit says failed, as ``mle status`` does.
+
+    The killed script cannot write it any more; one that already ended is left alone.
+    """
+    import time
+
+    from ..files.atomic import write_json_atomic
+
+    try:
+        status = json.loads(task.status_file.read_text())
+    except (OSError, ValueError):
+        status = {}
+    if not isinstance(status, dict):
+        status = {}
+    if status.get("state", "running") != "running":
+        return
+    status.update(state="failed", end=time.time(), error=reason)
+    with contextlib.suppress(OSError):  # the job dir is gone: nothing to disagree with
+        write_json_atomic(task.status_file, status)
 
 
 def stderr_tail(task: JobTask) -> str:

@@ -16,10 +16,12 @@ from ..job.checkpoints import CHECKPOINT_NAME
 from ..search import BUDGET_TYPES, is_adaptive
 from ..search.options import OPTION_KEYS, StrategyOptions, parse_options
 from ..spec import Environment, ExperimentType, Resources
+from .environment import environment
+from .job_args import extra_args, resources
 from .paths import Anchors, Overrides
 from .schema import Node
 from .search_space import SearchParam, parse_search_params
-from .source import display_name, load_yaml
+from .source import load_yaml
 
 TOP_KEYS = (
     "meta_job_args", "single_job_args", "multi_config_args", "multi_experiment_args",
@@ -34,7 +36,6 @@ IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
     ("post_process_args",): ("process_job_type",),
 }
 POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
-DEFAULT_EVAL_TIME = "00:10:00"
 MAX_RETRIES = 100  # reruns of one failed job: a bound, as every retry has one
 # Arguments mle eval passes itself; extra_cmd_line_input may not override them.
 EVAL_ARGS = ("config", "config_fname", "seed", "seed_id", "exp_dir", "experiment_dir",
@@ -153,8 +154,8 @@ def load_meta(path: Path, *, cwd: Path | None = None,
         config_files=configs, seeds=seeds,
         experiment_dir=_experiment_dir(meta, base=base, stem=path.stem,
                                        override=overrides.experiment_dir, cwd=anchors.cwd),
-        job_name=job.string("job_name") or project, resources=_resources(job),
-        environment=_environment(job, anchors=anchors), extra_args=_extra_args(job),
+        job_name=job.string("job_name") or project, resources=resources(job),
+        environment=environment(job, anchors=anchors), extra_args=extra_args(job),
         search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
         warnings=tuple(src.warnings), post_process=post_process,
         max_retries=meta.integer("max_retries", minimum=0, maximum=MAX_RETRIES) or 0,
@@ -185,15 +186,14 @@ def _post_process(root: Node, *, anchors: Anchors) -> PostProcess | None:
     if not CHECKPOINT_NAME.fullmatch(checkpoint):
         raise node.error("checkpoint", f"expected final, best, last, step_<k> or a checkpoint "
                          f"file name, got {checkpoint!r}")
-    hours, minutes, seconds = map(int, (node.time("time_per_job") or DEFAULT_EVAL_TIME)
-                                  .split(":"))
-    extra = _extra_args(node)
+    hours, minutes, seconds = map(int, (node.time("time_per_job") or "00:10:00").split(":"))
+    extra = extra_args(node)
     taken = next((name for name in extra[::2] if name[1:] in EVAL_ARGS), None)
     if taken is not None:
         raise node.src.error(("post_process_args", "extra_cmd_line_input", taken[1:]),
                              "is set by mle for every evaluation; choose another name")
     return PostProcess(script=script, extra_args=extra, checkpoint=checkpoint,
-                       timeout_s=hours * 3600 + minutes * 60 + seconds)
+                       timeout_s=hours * 3600 + minutes * 60 + seconds)  # default 10 min
 
 
 def _warn_ignored(node: Node) -> None:
@@ -310,7 +310,8 @@ def _search(node: Node) -> SearchConfig:
         search_type=search_type, params=params,
         num_evals=total, seeds=_seeds(res, count_key="num_seeds_per_eval"),
         eval_metrics=logging.str_list("eval_metrics") or (),
-        max_objective=logging.boolean("max_objective", default=False),
+        # mle-toolbox maximises unless told otherwise
+        max_objective=logging.boolean("max_objective", default=True),
         aggregate_seeds=_aggregation(logging),
         problem_type=logging.string("problem_type", choices=("final", "best")) or "final",
         num_evals_per_batch=per_batch, sampler_seed=cfg.integer("seed", default=0) or 0,
@@ -343,58 +344,6 @@ def _experiment_dir(meta: Node, *, base: Path, stem: str, override: str | None,
     if override is not None:  # typed on the command line: relative to where it was typed
         return Path(os.path.normpath(cwd / override))
     return Path(os.path.normpath(base / name))
-
-
-def _resources(job: Node) -> Resources:
-    queue = _either(job, "queue", "partition")
-    project = _either(job, "project", "account")
-    directives = job.str_list("extra_directives", single_line=True) or ()
-    return Resources(
-        cores=job.integer("num_logical_cores", default=1, minimum=1) or 1,
-        gpus=job.integer("num_gpus", default=0, minimum=0) or 0,
-        memory_mb=job.memory_mb("memory_per_job"),
-        memory_per_cpu_mb=job.memory_mb("memory_per_cpu"),
-        time_limit=job.time("time_per_job"), queue=queue, project=project,
-        extra_directives=directives,
-    )
-
-
-def _either(job: Node, first: str, second: str) -> str | None:
-    # Rendered as one word of a directive line: no spaces, no line breaks.
-    one, two = job.word(first), job.word(second)
-    if one is not None and two is not None and one != two:
-        raise job.error(second, f"conflicts with {first} ({one!r} vs {two!r}); give one")
-    return one or two
-
-
-def _environment(job: Node, *, anchors: Anchors) -> Environment:
-    name = job.string("env_name")
-    use_venv = job.boolean("use_venv_venv", default=False)
-    job.boolean("use_conda_venv", default=True)
-    if name is None:
-        return Environment()
-    if use_venv or "/" in name:
-        found = [p for p in anchors.candidates(name) if (p / "bin" / "activate").is_file()]
-        venv = (found or list(anchors.candidates(name)))[0].absolute()
-        if not found:
-            raise job.error("env_name", f"{display_name(venv)!r} is not a virtual environment "
-                            "(no bin/activate)")
-        return Environment(venv=venv)
-    return Environment(conda_env=name)
-
-
-def _extra_args(job: Node) -> tuple[str, ...]:
-    extra = job.section("extra_cmd_line_input")
-    if extra is None:
-        return ()
-    args: list[str] = []
-    for key, value in extra.data.items():
-        if not str(key).isidentifier():
-            raise extra.error(str(key), "argument names must be identifiers")
-        if isinstance(value, dict | list) or value is None:
-            raise extra.error(str(key), f"expected a single value, got {value!r}")
-        args += [f"-{key}", str(value)]
-    return tuple(args)
 
 
 def _backend(root: Node, meta: Node) -> str | None:

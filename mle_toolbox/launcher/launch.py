@@ -58,6 +58,8 @@ def run_command(args: argparse.Namespace) -> int:
                    previous=previous, show_all=args.all)
         return 0
     options = launch_options(args, meta=meta, backend=backend)
+    if meta.search is not None:
+        print(f"mle: search: {describe_search(meta)}", flush=True)
     if adaptive:
         from ..search.loop import run_search
 
@@ -172,6 +174,8 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
           f"(seeds {' '.join(map(str, meta.seeds))})")
     for note in plan.notes:
         print(f"note        {note}")
+    if meta.search is not None:
+        print(f"search      {describe_search(meta)}")
     if meta.post_process is not None:
         post = meta.post_process
         print(f"eval        {post.script} on each finished job after the sweep (checkpoint "
@@ -187,6 +191,18 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
         print(f"  ... and {len(todo) - shown} more jobs (--all lists every job)")
     if scripts is not None and tasks:
         _print_scripts(scripts(tasks, max_running=max_running))
+
+
+def describe_search(meta: MetaConfig) -> str:
+    """Search type and objective with its direction (max_objective defaults to true)."""
+    search = meta.search
+    assert search is not None
+    metric = search.eval_metrics[0] if search.eval_metrics else None
+    if metric is None:
+        return f"{search.search_type}, no objective (no eval_metrics)"
+    direction = "maximise" if search.max_objective else "minimise"
+    return (f"{search.search_type}, objective {metric}: {direction} (max_objective: "
+            f"{str(search.max_objective).lower()}), {search.aggregate_seeds} over seeds")
 
 
 def _print_scripts(scripts: list[tuple[list[str], str]]) -> None:

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol
 
-from ..backends.base import REQUEUE_EXIT, Backend, read_start_time, stderr_tail
+from ..backends.base import (
+    REQUEUE_EXIT,
+    Backend,
+    read_start_time,
+    record_time_out,
+    stderr_tail,
+)
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
 
 
@@ -332,6 +338,7 @@ def _enforce_time_limits(loop: _Loop) -> bool:
     loop.backend.cancel(expired, force=True)
     for handle in expired:
         reason = f"timed out after {loop.live[handle].task.resources.time_limit} (time_per_job)"
+        record_time_out(loop.live[handle].task, reason=reason)
         _finish(loop, handle, JobStatus(JobState.FAILED, reason=reason), now=now)
     return True
 
