@@ -294,3 +294,112 @@ def test_version_succeeds_the_last_mle_toolbox_release() -> None:
     assert (major, minor, patch) > (0, 3, 5)  # a mle_toolbox>=0.3 requirement is met
     shown = run_mle("--version")
     assert (shown.returncode, shown.stdout) == (0, "mle_toolbox 0.4.0\n")
+
+
+PRE_PY = """\
+import argparse, json, os
+parser = argparse.ArgumentParser()
+parser.add_argument("-exp_dir", "--experiment_dir")
+parser.add_argument("-data_dir", "--data_dir")
+args = parser.parse_args()
+os.makedirs(args.data_dir, exist_ok=True)
+with open(os.path.join(args.data_dir, "prepared.json"), "w") as f:
+    json.dump({"exp_dir": args.experiment_dir}, f)
+"""
+# The train script needs what pre-processing prepared.
+TRAIN_NEEDS_DATA = """\
+import json
+from mle_toolbox import MLExperiment
+mle = MLExperiment()
+prepared = json.load(open("data/prepared.json"))
+mle.log.update({"step": 0}, {"loss": mle.train_config.lrate}, save=True)
+"""
+POST_PY = """\
+import argparse, glob, os, sys
+parser = argparse.ArgumentParser()
+parser.add_argument("-exp_dir", "--experiment_dir")
+parser.add_argument("-fail", "--fail", default="no")
+args = parser.parse_args()
+logs = sorted(glob.glob(os.path.join(args.experiment_dir, "*", "logs", "seed_*.jsonl")))
+with open(os.path.join(args.experiment_dir, "post.txt"), "w") as f:
+    f.write(str(len(logs)) + "\\n")
+sys.exit(4 if args.fail == "yes" else 0)
+"""
+PROCESSING_YAML = UPSTREAM_YAML + """\
+pre_processing_args:
+    processing_fname: "toy/pre.py"
+    processing_job_args:
+        num_logical_cores: 1
+        time_per_job: "00:00:01"
+    extra_cmd_line_input:
+        data_dir: "data"
+post_processing_args:
+    processing_fname: "toy/post.py"
+    processing_job_args:
+        time_per_job: "00:00:01"
+    extra_cmd_line_input:
+        fail: "FAIL"
+"""
+
+
+def _processing_project(top: Path, *, fail_post: str = "no") -> None:
+    _upstream_project(top)
+    write(top / "toy" / "train.py", TRAIN_NEEDS_DATA)
+    write(top / "toy" / "pre.py", PRE_PY)
+    write(top / "toy" / "post.py", POST_PY)
+    write(top / "toy" / "single.yaml", PROCESSING_YAML.replace("FAIL", fail_post))
+
+
+def test_pre_and_post_processing_jobs_run_once_around_the_sweep(tmp_path: Path) -> None:
+    _processing_project(tmp_path)
+    root = tmp_path / "experiments" / "toy_single"
+    dry = run_mle("run", "toy/single.yaml", "--dry-run", cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert (f"processing  pre-processing (before the jobs): {sys.executable} "
+            f"{tmp_path / 'toy' / 'pre.py'} -exp_dir {root} -data_dir data") in dry.stdout
+    assert not root.exists() and not (tmp_path / "data").exists()
+    result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads((tmp_path / "data" / "prepared.json").read_text()) == {
+        "exp_dir": str(root)}
+    assert (root / "post.txt").read_text() == "1\n"  # after the one job had logged
+    for stage in ("pre_processing", "post_processing"):
+        assert (root / stage / "jobs" / "seed_0" / "exit_code").read_text() == "0\n"
+    assert result.stdout.index("pre-processing completed") < result.stdout.index(
+        "post-processing completed")
+
+
+def test_a_failed_processing_job_counts_in_the_exit_code(tmp_path: Path) -> None:
+    _processing_project(tmp_path, fail_post="yes")
+    result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
+    assert result.returncode == 1
+    root = tmp_path / "experiments" / "toy_single"
+    assert (root / "post_processing" / "jobs" / "seed_0" / "exit_code").read_text() == "4\n"
+    assert "mle: post-processing failed: exit code 4" in result.stderr
+    # A failing pre-processing job: the sweep's jobs never start.
+    write(tmp_path / "toy" / "pre.py", "import sys\nsys.exit(5)\n")
+    again = run_mle("run", "toy/single.yaml", "-exp_dir", "experiments/second", cwd=tmp_path)
+    assert again.returncode == 1
+    assert "mle: the experiment's jobs were not started (pre-processing failed)" in again.stderr
+    assert not (tmp_path / "experiments" / "second" / "base").exists()
+
+
+def test_processing_args_bad_input(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    cases = [
+        ("pre_processing_args:\n    processing_fname: toy/nope.py\n",
+         "toy/single.yaml:11: pre_processing_args.processing_fname: pre-processing script "
+         f"'toy/nope.py' does not exist in the working directory ({tmp_path}) nor in the "
+         f"meta YAML's folder ({tmp_path / 'toy'})"),
+        ("post_processing_args:\n    processing_fname: toy/train.py\n"
+         "    extra_cmd_line_input:\n        exp_dir: x\n",
+         "toy/single.yaml:13: post_processing_args.extra_cmd_line_input.exp_dir: is set by mle "
+         "(the experiment directory); choose another name"),
+        ("post_processing_args:\n    processing_job_args:\n        time_per_job: soon\n",
+         "toy/single.yaml:10: post_processing_args.processing_fname: required key is missing"),
+    ]
+    for extra, message in cases:
+        write(tmp_path / "toy" / "single.yaml", UPSTREAM_YAML + extra)
+        result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (2, f"mle: error: {message}\n")
+    assert not (tmp_path / "experiments").exists()

@@ -19,6 +19,7 @@ from ..spec import Environment, ExperimentType, Resources
 from .environment import environment
 from .job_args import extra_args, resources
 from .paths import Anchors, Overrides
+from .processing import ProcessingJob, processing_jobs
 from .schema import Node, over_cap
 from .search_space import SearchParam, parse_search_params
 from .source import load_yaml
@@ -26,10 +27,11 @@ from .source import load_yaml
 TOP_KEYS = (
     "meta_job_args", "single_job_args", "multi_config_args", "multi_experiment_args",
     "param_search_args", "resource_to_run", "max_running_jobs", "post_process_args",
+    "pre_processing_args", "post_processing_args",
 )
 # Keys mle-toolbox YAMLs carry that have no effect here; accepted with a warning.
 IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
-    (): ("pre_processing_args", "post_processing_args"),
+    (): (),
     ("meta_job_args",): ("remote_exec_dir", "report_generation"),
     ("single_job_args",): ("log_file", "err_file", "exclude_nodes", "gpu_type", "gpu_prefix"),
     ("param_search_args", "search_logging"): ("reload_log", "verbose_log"),
@@ -116,6 +118,7 @@ class MetaConfig:
     project_dir: Path | None = None  # where base_train_fname was found (config/paths.py)
     work_dir: Path | None = None  # the working directory the YAML was read from
     overrides: Overrides = field(default_factory=Overrides)  # -train_fname etc.
+    processing: tuple[ProcessingJob, ...] = ()  # pre_/post_processing_args
 
     @property
     def base_dir(self) -> Path:
@@ -161,6 +164,7 @@ def load_meta(path: Path, *, cwd: Path | None = None,
         warnings=tuple(src.warnings), post_process=post_process,
         max_retries=meta.integer("max_retries", minimum=0, maximum=MAX_RETRIES) or 0,
         project_dir=base, work_dir=anchors.cwd, overrides=overrides,
+        processing=processing_jobs(root, anchors=anchors),
     )
 
 

@@ -7,6 +7,7 @@ import logging
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from .jobtable import JobTable
 from .lock import ExperimentLock
 from .pipeline import close_launch, history_row, run_with_progress
 from .prepare import existing_plan, prepare, split_done
+from .processing import describe as describe_processing
+from .processing import run_processing
 from .recorded_run import LaunchOptions, launch_options, print_decision
 from .runner import RunReport
 from .tasks import make_tasks
@@ -64,11 +67,38 @@ def run_command(args: argparse.Namespace) -> int:
         from ..search.loop import run_search
 
         # Batches are not known yet: the default concurrency is computed per batch.
-        return run_search(plan, layout=layout, backend=backend,
-                          max_running=args.max_running or meta.max_running, options=options)
-    with ExperimentLock(layout.lock), _launcher_log(layout, debug=options.debug):
-        return _launch(plan, layout=layout, backend=backend, max_running=max_running,
-                       options=options)
+        return with_processing(meta, layout=layout, backend=backend, options=options,
+                               launch=lambda: run_search(
+                                   plan, layout=layout, backend=backend,
+                                   max_running=args.max_running or meta.max_running,
+                                   options=options))
+
+    def sweep() -> int:
+        with ExperimentLock(layout.lock), _launcher_log(layout, debug=options.debug):
+            return _launch(plan, layout=layout, backend=backend, max_running=max_running,
+                           options=options)
+
+    return with_processing(meta, layout=layout, backend=backend, options=options,
+                           launch=sweep)
+
+
+def with_processing(meta: MetaConfig, *, layout: ExperimentLayout, backend: Backend,
+                    options: LaunchOptions, launch: Callable[[], int]) -> int:
+    """pre_processing_args before ``launch``, post_processing_args after it (each one job
+    on the same backend; a failed one makes the exit code 1, a failed pre-processing job
+    also keeps the sweep from starting)."""
+    stages = {job.stage: job for job in meta.processing}
+    pre, post = stages.get("pre_processing"), stages.get("post_processing")
+    if pre is not None:
+        layout.root.mkdir(parents=True, exist_ok=True)
+        if not run_processing(pre, meta=meta, layout=layout, backend=backend):
+            print("mle: the experiment's jobs were not started (pre-processing failed)",
+                  file=sys.stderr)
+            return 1
+    code = launch()
+    if post is None or code == 130 or options.detach:
+        return code  # interrupted or jobs still running: nothing to post-process yet
+    return code if run_processing(post, meta=meta, layout=layout, backend=backend) else 1
 
 
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
@@ -176,6 +206,8 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
         print(f"note        {note}")
     if meta.search is not None:
         print(f"search      {describe_search(meta)}")
+    for job in meta.processing:
+        print(f"processing  {describe_processing(job, meta=meta, layout=layout)}")
     if meta.post_process is not None:
         post = meta.post_process
         print(f"eval        {post.script} on each finished job after the sweep (checkpoint "
