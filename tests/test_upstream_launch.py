@@ -403,3 +403,30 @@ def test_processing_args_bad_input(tmp_path: Path) -> None:
         result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
         assert (result.returncode, result.stderr) == (2, f"mle: error: {message}\n")
     assert not (tmp_path / "experiments").exists()
+
+
+def test_a_list_of_base_configs_runs_one_search_per_config(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    write(tmp_path / "toy" / "other.json", '{"train_config": {"lrate": 0.9, "steps": 1}}\n')
+    text = GRID_YAML.replace('base_train_config: "toy/base.json"',
+                             'base_train_config: ["toy/base.json", "toy/other.json"]')
+    write(tmp_path / "toy" / "grid.yaml", text)
+    result = run_mle("run", "toy/grid.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    root = tmp_path / "experiments" / "toy_grid"
+    plan = json.loads((root / "plan.json").read_text())
+    assert [(r["run_id"], Path(r["source"]).name, r["params"]) for r in plan["runs"]] == [
+        ("base_b_1_eval_0", "base.json", {"lrate": 0.1}),
+        ("base_b_1_eval_1", "base.json", {"lrate": 0.5}),
+        ("other_b_1_eval_0", "other.json", {"lrate": 0.1}),
+        ("other_b_1_eval_1", "other.json", {"lrate": 0.5})]
+    # each run keeps the rest of its own base config (steps 2 vs 1)
+    assert json.loads((root / "other_b_1_eval_0" / "other_b_1_eval_0.json").read_text()) == {
+        "train_config": {"lrate": 0.1, "steps": 1}}
+    smbo = text.replace('search_type: "grid"', 'search_type: "smbo"')
+    write(tmp_path / "toy" / "smbo.yaml", smbo)
+    refused = run_mle("run", "toy/smbo.yaml", cwd=tmp_path)
+    assert (refused.returncode, refused.stderr) == (2, (
+        "mle: error: toy/smbo.yaml:5: meta_job_args.base_train_config: a list of base "
+        "configs runs one grid or random search per config; a smbo search takes one base "
+        "config (launch one meta YAML per config)\n"))

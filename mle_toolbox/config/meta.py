@@ -234,14 +234,33 @@ def _base_config(meta: Node, *, anchors: Anchors, override: str | None) -> Path:
     return _existing_file(meta, "base_train_config", anchors=anchors, what="base config")
 
 
+def _base_configs(meta: Node, *, anchors: Anchors, search: SearchConfig) -> tuple[Path, ...]:
+    """A list of base configs: one search per config (mle-toolbox 0.3.x), grid and random."""
+    if is_adaptive(search.search_type):
+        raise meta.error("base_train_config", f"a list of base configs runs one grid or "
+                         f"random search per config; a {search.search_type} search takes "
+                         "one base config (launch one meta YAML per config)")
+    names = meta.str_list("base_train_config", required=True)
+    assert names is not None
+    files = tuple(anchors.find(meta.src, (*meta.path, "base_train_config", i), name,
+                               what="base config")[0] for i, name in enumerate(names))
+    twice = next((i for i, f in enumerate(files) if f in files[:i]), None)
+    if twice is not None:
+        raise meta.src.error((*meta.path, "base_train_config", twice),
+                             f"base config {names[twice]!r} is listed twice")
+    return files
+
+
 def _runs(
     root: Node, meta: Node, *, kind: ExperimentType, anchors: Anchors, override: str | None,
 ) -> tuple[tuple[Path, ...], tuple[int, ...], SearchConfig | None]:
     if kind is ExperimentType.HYPERPARAMETER_SEARCH:
-        config = _base_config(meta, anchors=anchors, override=override)
         search = root.section("param_search_args", required=True)
         assert search is not None
         parsed = _search(search)
+        if isinstance(meta.data.get("base_train_config"), list) and override is None:
+            return _base_configs(meta, anchors=anchors, search=parsed), parsed.seeds, parsed
+        config = _base_config(meta, anchors=anchors, override=override)
         return (config,), parsed.seeds, parsed
     multi = _multi_section(root, required=kind is ExperimentType.MULTIPLE_CONFIGS)
     seeds = _seeds(multi) if multi is not None else (0,)
