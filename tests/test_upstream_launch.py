@@ -365,8 +365,8 @@ def test_pre_and_post_processing_jobs_run_once_around_the_sweep(tmp_path: Path) 
     assert (root / "post.txt").read_text() == "1\n"  # after the one job had logged
     for stage in ("pre_processing", "post_processing"):
         assert (root / stage / "jobs" / "seed_0" / "exit_code").read_text() == "0\n"
-    assert result.stdout.index("pre-processing completed") < result.stdout.index(
-        "post-processing completed")
+    assert result.stdout.index("pre-processing job completed") < result.stdout.index(
+        "post-processing job completed")
 
 
 def test_a_failed_processing_job_counts_in_the_exit_code(tmp_path: Path) -> None:
@@ -375,7 +375,7 @@ def test_a_failed_processing_job_counts_in_the_exit_code(tmp_path: Path) -> None
     assert result.returncode == 1
     root = tmp_path / "experiments" / "toy_single"
     assert (root / "post_processing" / "jobs" / "seed_0" / "exit_code").read_text() == "4\n"
-    assert "mle: post-processing failed: exit code 4" in result.stderr
+    assert "mle: post-processing job failed: exit code 4" in result.stderr
     # A failing pre-processing job: the sweep's jobs never start.
     write(tmp_path / "toy" / "pre.py", "import sys\nsys.exit(5)\n")
     again = run_mle("run", "toy/single.yaml", "-exp_dir", "experiments/second", cwd=tmp_path)

@@ -58,15 +58,15 @@ def run_processing(job: ProcessingJob, *, meta: MetaConfig, layout: ExperimentLa
     _files(job, layout=layout).archive_attempt()
     task = processing_task(job, meta=meta, layout=layout)
     task.job_dir.mkdir(parents=True, exist_ok=True)
-    print(f"mle: {job.title}: {job.script.name} on {backend.name}", flush=True)
+    print(f"mle: {job.title} job: {job.script.name} on {backend.name}", flush=True)
     report = run_jobs([task], backend=backend, max_running=1)
     if report.interrupted or not report.results:
         raise KeyboardInterrupt
     result = report.results[0]
     if result.state is JobState.COMPLETED:
-        print(f"mle: {job.title} completed in {result.duration_s or 0:.1f}s")
+        print(f"mle: {job.title} job completed in {result.duration_s or 0:.1f}s")
         return True
-    print(f"mle: {job.title} {result.state.value}: {result.reason}; its files are in "
+    print(f"mle: {job.title} job {result.state.value}: {result.reason}; its files are in "
           f"{task.job_dir}", file=sys.stderr)
     for line in result.stderr_tail.splitlines():
         print(f"    | {line}", file=sys.stderr)
