@@ -430,3 +430,70 @@ def test_a_list_of_base_configs_runs_one_search_per_config(tmp_path: Path) -> No
         "mle: error: toy/smbo.yaml:5: meta_job_args.base_train_config: a list of base "
         "configs runs one grid or random search per config; a smbo search takes one base "
         "config (launch one meta YAML per config)\n"))
+
+
+SCHEDULER_YAML = UPSTREAM_YAML + """\
+    log_file: "l-toy"
+    err_file: "e-toy"
+    num_gpus: 2
+    gpu_type: "a100"
+    exclude_nodes: ["node-1", "node-2"]
+    modules_to_load: ["cuda/12.1", "odd $(touch pwned) name"]
+    memory_per_cpu: 500
+    partition: "gpu"
+    time_between_launch: 1
+    remote_exec_dir: "somewhere"
+"""
+
+
+def test_scheduler_options_render_into_sge_and_slurm_scripts(tmp_path: Path) -> None:
+    from mle_toolbox.backends import sge_script, slurm_script
+    from mle_toolbox.config.meta import load_meta
+    from mle_toolbox.launcher.job_options import unused_note
+
+    _upstream_project(tmp_path)
+    write(tmp_path / "toy" / "s.yaml", SCHEDULER_YAML)
+    meta = load_meta(tmp_path / "toy" / "s.yaml", cwd=tmp_path)
+    res = meta.resources
+    slurm = slurm_script.directives(res, name="toy", tasks=2, max_running=None,
+                                    options=slurm_script.SlurmOptions())
+    assert {"--gres=gpu:a100:2", "--exclude=node-1,node-2", "--mem-per-cpu=500M",
+            "--partition=gpu"} <= set(slurm)
+    sge = sge_script.directives(res, name="toy", tasks=2, max_running=None,
+                                options=sge_script.SgeOptions())
+    assert ["-l", "gputype=a100"] in sge and ["-l", "hostname=!node-1&!node-2"] in sge
+    assert unused_note(meta, backend="slurm") == (
+        "single_job_args not used on the slurm backend: time_between_launch, remote_exec_dir "
+        "(mle-toolbox's submission pacing and ssh launches; jobs here start as slots free up)")
+    # Rendered scripts: names of the scheduler logs, modules quoted for the shell.
+    dry = run_mle("run", "toy/s.yaml", "--dry-run", "--backend", "slurm", cwd=tmp_path)
+    if dry.returncode == 0:  # sbatch on PATH (always in CI)
+        assert "--output=" in dry.stdout and "/l-toy_%A_%a.txt --error=" in dry.stdout
+        assert "/e-toy_%A_%a.err SCRIPT" in dry.stdout
+        assert ("module load 'odd $(touch pwned) name' || { printf 'mle_toolbox: module "
+                "load %s failed\\n' 'odd $(touch pwned) name' >&2; exit 1; }") in dry.stdout
+    local = run_mle("run", "toy/s.yaml", "--dry-run", cwd=tmp_path)
+    assert local.stderr.count("mle: note: single_job_args not used on the local backend: "
+                              "memory_per_cpu, partition, gpu_type, exclude_nodes, "
+                              "modules_to_load, log_file, err_file (for the sge and slurm "
+                              "backends); time_between_launch, remote_exec_dir") == 1
+    assert "unknown key" not in local.stderr
+
+
+def test_bad_scheduler_option_values(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    cases = [
+        ('    log_file: "../../escape"\n', "toy/single.yaml:10: single_job_args.log_file: "
+         "expected a file name (letters, digits, . _ -), got '../../escape'"),
+        ('    exclude_nodes: ["a,b"]\n', "toy/single.yaml:10: single_job_args.exclude_nodes: "
+         "expected host names (letters, digits, . _ -), got 'a,b'"),
+        ('    exclude_nodes: [a]\n    include_nodes: [b]\n', "toy/single.yaml:11: "
+         "single_job_args.include_nodes: give exclude_nodes or include_nodes, not both"),
+        ('    gpu_type: "a 100"\n', "toy/single.yaml:10: single_job_args.gpu_type: expected "
+         "a name without spaces or line breaks, got 'a 100'"),
+    ]
+    for extra, message in cases:
+        write(tmp_path / "toy" / "single.yaml", UPSTREAM_YAML + extra)
+        result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
+        assert (result.returncode, result.stderr) == (2, f"mle: error: {message}\n")
+    assert not (tmp_path / "experiments").exists()

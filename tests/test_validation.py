@@ -344,13 +344,15 @@ def test_unknown_key_warns_with_valid_keys_and_suggestion(tmp_path: Path) -> Non
     assert "base_train_config" in warning and "project_name" in warning
 
 
-def test_ignored_legacy_keys_warn_and_run(tmp_path: Path) -> None:
+def test_scheduler_keys_are_named_once_as_unused_locally_and_run(tmp_path: Path) -> None:
     _project(tmp_path)
     write(tmp_path / "meta.yaml", SINGLE + "  experiment_dir: out\nsingle_job_args:\n"
           "  log_file: log\n  err_file: err\n")
     result = run_mle("run", "meta.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "single_job_args.log_file: has no effect in mle_toolbox, ignored" in result.stderr
+    assert "unknown key" not in result.stderr and "has no effect" not in result.stderr
+    assert result.stderr.count("mle: note: single_job_args not used on the local backend: "
+                               "log_file, err_file (for the sge and slurm backends)\n") == 1
     assert (tmp_path / "out" / "a" / "jobs" / "seed_0" / "exit_code").read_text() == "0\n"
 
 

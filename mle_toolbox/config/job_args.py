@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from ..spec import Resources
-from .schema import Node
+from .schema import Node, describe
+
+# A scheduler log name (log_file / err_file): a plain file name inside the experiment.
+_LOG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+# single_job_args keys of mle-toolbox / mle-scheduler, beyond the resources above.
+SCHEDULER_KEYS = ("log_file", "err_file", "gpu_type", "exclude_nodes", "include_nodes",
+                  "modules_to_load", "time_between_launch", "remote_exec_dir")
 
 
 def resources(job: Node) -> Resources:
@@ -17,8 +25,36 @@ def resources(job: Node) -> Resources:
         memory_mb=job.memory_mb("memory_per_job"),
         memory_per_cpu_mb=job.memory_mb("memory_per_cpu"),
         time_limit=job.time("time_per_job"), queue=queue, project=project,
-        extra_directives=directives,
+        extra_directives=directives, gpu_type=job.word("gpu_type"),
+        exclude_nodes=_nodes(job, "exclude_nodes"), include_nodes=_nodes(job, "include_nodes"),
+        modules=job.str_list("modules_to_load", single_line=True) or (),
+        log_file=_log_name(job, "log_file"), err_file=_log_name(job, "err_file"),
     )
+
+
+def scheduler_settings(job: Node) -> None:
+    """Check the keys only mle-scheduler's other launch modes read (never used here)."""
+    if job.has("time_between_launch"):
+        job.number("time_between_launch")
+    job.string("remote_exec_dir")
+    if job.has("exclude_nodes") and job.has("include_nodes"):
+        raise job.error("include_nodes", "give exclude_nodes or include_nodes, not both")
+
+
+def _nodes(job: Node, key: str) -> tuple[str, ...]:
+    names = job.str_list(key, single_line=True) or ()
+    bad = next((n for n in names if not re.fullmatch(r"[A-Za-z0-9_.-]+", n)), None)
+    if bad is not None:
+        raise job.error(key, f"expected host names (letters, digits, . _ -), got {describe(bad)}")
+    return names
+
+
+def _log_name(job: Node, key: str) -> str | None:
+    name = job.string(key)
+    if name is not None and not _LOG_NAME.fullmatch(name):
+        raise job.error(key, f"expected a file name (letters, digits, . _ -), got "
+                        f"{describe(name)}")
+    return name
 
 
 def _either(job: Node, first: str, second: str) -> str | None:

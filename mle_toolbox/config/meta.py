@@ -17,7 +17,7 @@ from ..search import BUDGET_TYPES, is_adaptive
 from ..search.options import OPTION_KEYS, StrategyOptions, parse_options
 from ..spec import Environment, ExperimentType, Resources
 from .environment import environment
-from .job_args import extra_args, resources
+from .job_args import SCHEDULER_KEYS, extra_args, resources, scheduler_settings
 from .paths import Anchors, Overrides
 from .processing import ProcessingJob, processing_jobs
 from .schema import Node, over_cap
@@ -33,7 +33,7 @@ TOP_KEYS = (
 IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
     (): (),
     ("meta_job_args",): ("remote_exec_dir", "report_generation"),
-    ("single_job_args",): ("log_file", "err_file", "exclude_nodes", "gpu_type", "gpu_prefix"),
+    ("single_job_args",): ("gpu_prefix",),
     ("param_search_args", "search_logging"): ("reload_log", "verbose_log"),
     ("post_process_args",): ("process_job_type",),
 }
@@ -50,7 +50,7 @@ META_KEYS = (
 JOB_KEYS = (
     "job_name", "num_logical_cores", "num_gpus", "memory_per_job", "memory_per_cpu",
     "time_per_job", "queue", "partition", "project", "account", "extra_directives",
-    "env_name", "use_conda_venv", "use_venv_venv", "extra_cmd_line_input",
+    "env_name", "use_conda_venv", "use_venv_venv", "extra_cmd_line_input", *SCHEDULER_KEYS,
 )
 MULTI_KEYS = ("config_fnames", "num_seeds", "random_seeds")
 EXPERIMENT_TYPES = {
@@ -119,6 +119,7 @@ class MetaConfig:
     work_dir: Path | None = None  # the working directory the YAML was read from
     overrides: Overrides = field(default_factory=Overrides)  # -train_fname etc.
     processing: tuple[ProcessingJob, ...] = ()  # pre_/post_processing_args
+    job_keys: tuple[str, ...] = ()  # the single_job_args keys given (launcher/job_options)
 
     @property
     def base_dir(self) -> Path:
@@ -165,7 +166,13 @@ def load_meta(path: Path, *, cwd: Path | None = None,
         max_retries=meta.integer("max_retries", minimum=0, maximum=MAX_RETRIES) or 0,
         project_dir=base, work_dir=anchors.cwd, overrides=overrides,
         processing=processing_jobs(root, anchors=anchors),
+        job_keys=_job_keys(job),
     )
+
+
+def _job_keys(job: Node) -> tuple[str, ...]:
+    scheduler_settings(job)
+    return tuple(str(key) for key, value in job.data.items() if value is not None)
 
 
 def _train_script(meta: Node, *, anchors: Anchors, overrides: Overrides) -> tuple[Path, Path]:

@@ -23,6 +23,7 @@ from ..search import is_adaptive
 from ..spec import JobResult, JobState
 from . import upstream_flags
 from .decide import decide
+from .job_options import unused_note
 from .jobtable import JobTable
 from .lock import ExperimentLock
 from .pipeline import close_launch, history_row, run_with_progress
@@ -47,6 +48,9 @@ def run_command(args: argparse.Namespace) -> int:
     upstream_flags.note_unused(args)
     plan = expand(meta, configs=load_configs(meta.config_files))
     backend = get_backend(upstream_flags.backend_name(args) or meta.backend or "local")
+    unused = unused_note(meta, backend=backend.name)
+    if unused is not None:
+        print(f"mle: note: {unused}", file=sys.stderr)
     layout = ExperimentLayout(meta.experiment_dir)
     adaptive = meta.search is not None and is_adaptive(meta.search.search_type)
     if adaptive and args.dry_run:  # its jobs are proposed batch by batch: show the next
