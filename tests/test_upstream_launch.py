@@ -497,3 +497,33 @@ def test_bad_scheduler_option_values(tmp_path: Path) -> None:
         result = run_mle("run", "toy/single.yaml", cwd=tmp_path)
         assert (result.returncode, result.stderr) == (2, f"mle: error: {message}\n")
     assert not (tmp_path / "experiments").exists()
+
+
+def test_use_venv_venv_activates_the_env_under_workon_home(tmp_path: Path) -> None:
+    _upstream_project(tmp_path)
+    venv = tmp_path / "venvs" / "toolbox-env"
+    write(venv / "bin" / "activate", "export MLE_TEST_VENV=activated\n")
+    write(tmp_path / "toy" / "train.py", "import os\nfrom mle_toolbox import MLExperiment\n"
+          "mle = MLExperiment()\nprint('venv:', os.environ.get('MLE_TEST_VENV'))\n")
+    write(tmp_path / "toy" / "single.yaml", UPSTREAM_YAML + '    env_name: "toolbox-env"\n'
+          "    use_venv_venv: true\n")
+    env = {**os.environ, "WORKON_HOME": str(tmp_path / "venvs")}
+    dry = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "toy/single.yaml",
+                          "--dry-run"], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=60, check=False)
+    assert dry.returncode == 0, dry.stderr
+    assert f"(venv {venv})" in dry.stdout
+    run = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "toy/single.yaml"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = tmp_path / "experiments" / "toy_single" / "base" / "jobs" / "seed_0" / "stdout.log"
+    assert out.read_text() == "venv: activated\n"
+    # Without WORKON_HOME the name is looked up as a path, and refused when it is none.
+    env.pop("WORKON_HOME")
+    bad = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "toy/single.yaml",
+                          "-exp_dir", "experiments/other"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert (bad.returncode, bad.stderr) == (2, (
+        "mle: error: toy/single.yaml:10: single_job_args.env_name: 'toy/toolbox-env' is not "
+        "a virtual environment (no bin/activate)\n"))
