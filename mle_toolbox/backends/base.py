@@ -79,8 +79,9 @@ def read_start_time(task: JobTask) -> float | None:
         return None
 
 
-def record_time_out(task: JobTask, *, reason: str) -> None:
-    """status.json of a job killed at its time limit says failed, as ``mle status`` does.
+def record_final_state(task: JobTask, *, state: str, reason: str) -> None:
+    """status.json of a job that ended without saying so (killed at its time limit,
+    by the scheduler, cancelled) gets the state ``mle status`` reports.
 
     The killed script cannot write it any more; one that already ended is left alone.
     """
@@ -96,7 +97,7 @@ def record_time_out(task: JobTask, *, reason: str) -> None:
         status = {}
     if status.get("state", "running") != "running":
         return
-    status.update(state="failed", end=time.time(), error=reason)
+    status.update(state=state, end=time.time(), error=reason)
     with contextlib.suppress(OSError):  # the job dir is gone: nothing to disagree with
         write_json_atomic(task.status_file, status)
 

@@ -24,7 +24,7 @@ from ..backends.base import (
     REQUEUE_EXIT,
     Backend,
     read_start_time,
-    record_time_out,
+    record_final_state,
     stderr_tail,
 )
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
@@ -296,6 +296,8 @@ def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) ->
     live = loop.live.pop(handle)
     started = live.running_since if live.running_since is not None else live.submitted
     tail = stderr_tail(live.task) if status.state is not JobState.COMPLETED else ""
+    if status.state in (JobState.FAILED, JobState.CANCELLED):  # status.json agrees
+        record_final_state(live.task, state=status.state.value, reason=status.reason)
     result = JobResult(job_id=live.task.job_id, state=status.state, exit_code=status.exit_code,
                        reason=status.reason, duration_s=now - started, stderr_tail=tail)
     if loop.hooks.journal is not None:
@@ -338,7 +340,6 @@ def _enforce_time_limits(loop: _Loop) -> bool:
     loop.backend.cancel(expired, force=True)
     for handle in expired:
         reason = f"timed out after {loop.live[handle].task.resources.time_limit} (time_per_job)"
-        record_time_out(loop.live[handle].task, reason=reason)
         _finish(loop, handle, JobStatus(JobState.FAILED, reason=reason), now=now)
     return True
 
