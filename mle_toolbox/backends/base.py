@@ -92,10 +92,8 @@ def record_final_state(task: JobTask, *, state: str, reason: str) -> None:
     try:
         status = json.loads(task.status_file.read_text())
     except (OSError, ValueError):
-        status = {}
-    if not isinstance(status, dict):
-        status = {}
-    if status.get("state", "running") != "running":
+        return  # never started (or archived for a requeue): nothing claims it runs
+    if not isinstance(status, dict) or status.get("state") != "running":
         return
     status.update(state=state, end=time.time(), error=reason)
     with contextlib.suppress(OSError):  # the job dir is gone: nothing to disagree with
@@ -126,8 +124,6 @@ def status_from_exit_code(code: int) -> JobStatus:
 def describe_exit(code: int) -> str:
     """``exit code 3``; ``killed by signal SIGKILL (exit code 137)``; negative = signal."""
     number = -code if code < 0 else code - 128 if 128 < code < 160 else 0
-    if code == REQUEUE_EXIT:
-        return f"asked to be requeued (exit code {code})"
     if number:
         try:
             name = signal.Signals(number).name

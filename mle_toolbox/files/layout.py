@@ -49,6 +49,9 @@ STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
 EXIT_CODE_NAME = "exit_code"
 STATUS_NAME = "status.json"
+# Written by `mle cancel` into a job dir before it stops the job: a launcher that then sees
+# the job end records it cancelled, not failed. Archived with the attempt's other files.
+CANCELLED_NAME = "cancelled"
 CHECKPOINT_INDEX_NAME = "index.json"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
@@ -100,6 +103,11 @@ class JobLayout:
         return self.job_dir / STATUS_NAME
 
     @property
+    def cancelled(self) -> Path:
+        """Marker written by ``mle cancel`` before it stops this job."""
+        return self.job_dir / CANCELLED_NAME
+
+    @property
     def argv_file(self) -> Path:
         """NUL-separated command of the job, for wrappers that read it from disk."""
         return self.job_dir / "argv"
@@ -116,7 +124,8 @@ class JobLayout:
 
     def attempt_files(self) -> tuple[Path, ...]:
         """Files that belong to one attempt and are archived before the next."""
-        return (self.stdout, self.stderr, self.exit_code, self.status, self.metrics_log)
+        return (self.stdout, self.stderr, self.exit_code, self.status, self.metrics_log,
+                self.cancelled)
 
     def archive_attempt(self) -> Path | None:
         """Move the files of the last attempt into ``attempts/<k>/``; never delete.
