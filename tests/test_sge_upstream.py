@@ -37,3 +37,23 @@ def test_upstream_example_with_scheduler_options_runs_on_sge(tmp_path: Path) -> 
     logs = sorted(p.name for p in (root / ".mle" / "sge" / "out").iterdir())
     assert [n.split(".")[0] for n in logs] == ["err-toy", "log-toy"], logs
     assert logs[0].endswith(".1.err") and logs[1].endswith(".1.txt")
+
+
+def test_pre_and_post_processing_jobs_run_on_sge(tmp_path: Path) -> None:
+    here = tmp_path / "examples"
+    shutil.copytree(REPO / "examples", here,
+                    ignore=shutil.ignore_patterns("experiments", "data"))
+    result = run_mle("run", "toy_pre_post/pre_post.yaml", "-resource", "sge-cluster",
+                     cwd=here, timeout=150)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mle: pre-processing job: preprocess.py on sge\n" in result.stdout
+    assert "mle: post-processing job: postprocess.py on sge\n" in result.stdout
+    root = here / "experiments" / "toy_pre_post"
+    for stage in ("pre_processing", "post_processing"):
+        assert (root / stage / "jobs" / "seed_0" / "exit_code").read_text() == "0\n"
+    # each ran as its own array on the scheduler
+    scripts = sorted(p.name for p in (root / ".mle" / "sge").glob("*.sh"))
+    assert any("pre_processing" in name for name in scripts), scripts
+    assert any("post_processing" in name for name in scripts), scripts
+    assert (here / "data" / "toy_pre_post" / "targets.json").is_file()
+    assert (root / "figures_post" / "final_losses.json").is_file()
