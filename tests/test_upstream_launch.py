@@ -35,6 +35,10 @@ def _upstream_project(top: Path) -> Path:
     return write(top / "toy" / "single.yaml", UPSTREAM_YAML)
 
 
+def _hash(root: Path) -> str:
+    return str(json.loads((root / "plan.json").read_text())["jobs"][0]["config_hash"])
+
+
 def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
@@ -100,6 +104,10 @@ def test_upstream_run_flags_are_accepted_with_their_meaning(tmp_path: Path) -> N
             "effect here\n") in result.stderr
     root = tmp_path / "experiments" / "flagged"
     assert (root / "other" / "logs" / "seed_0.jsonl").is_file()
+    debug_lines = [line for line in (root / "launcher.log").read_text().splitlines()
+                   if " DEBUG " in line]
+    assert len(debug_lines) == 1 and debug_lines[0].endswith(" DEBUG to run: other-seed0 "
+                                                             f"(config hash {_hash(root)})")
     assert not (tmp_path / "experiments" / "toy_single").exists()
     with sqlite3.connect(tmp_path / ".mle" / "history.sqlite") as conn:
         purposes = [row[0] for row in conn.execute("SELECT purpose FROM experiments")]
@@ -107,6 +115,7 @@ def test_upstream_run_flags_are_accepted_with_their_meaning(tmp_path: Path) -> N
     # -np: no row in the history
     again = run_mle("run", "toy/single.yaml", "-np", "-exp_dir", "experiments/np", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+    assert " DEBUG " not in (tmp_path / "experiments" / "np" / "launcher.log").read_text()
     with sqlite3.connect(tmp_path / ".mle" / "history.sqlite") as conn:
         assert conn.execute("SELECT COUNT(*) FROM experiments").fetchone() == (1,)
 

@@ -120,6 +120,9 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
           f"at once; results in {layout.root}", flush=True)
     log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
              len(decision.done), len(decision.attach))
+    if log.isEnabledFor(logging.DEBUG):  # -d/--debug (mle-toolbox 0.3.x): every job
+        for job in decision.todo:
+            log.debug("to run: %s (config hash %s)", job.job_id, job.config_hash)
     total = len(decision.todo) + len(decision.attach)
     with history_row(plan, layout=layout, backend=backend, options=options, total=total,
                      skipped=len(decision.done)) as entry:
