@@ -6,7 +6,7 @@ mle-logging's and mle-toolbox's analysis names load on first use.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.4.0"  # the successor of mle-toolbox 0.3.5 (mle_toolbox>=0.3 is met)
 
 import importlib
 from typing import Any

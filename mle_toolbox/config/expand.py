@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def expand(meta: MetaConfig, *, configs: Mapping[Path, dict[str, Any]]) -> Plan:
     notes: list[str] = []
     if meta.experiment_type is ExperimentType.HYPERPARAMETER_SEARCH:
         assert meta.search is not None
-        runs = _search_runs(meta, meta.search, base=configs[meta.config_files[0]], notes=notes)
+        runs = _all_search_runs(meta, meta.search, configs=configs, notes=notes)
     else:
         _check_cap(len(meta.config_files) * len(meta.seeds), meta=meta,
                    what=f"{len(meta.config_files):,} configs x {len(meta.seeds):,} seeds")
@@ -135,8 +135,27 @@ def _number_leftovers(ids: list[str]) -> list[str]:
     return out
 
 
+def _all_search_runs(meta: MetaConfig, search: SearchConfig, *,
+                     configs: Mapping[Path, dict[str, Any]],
+                     notes: list[str]) -> tuple[RunSpec, ...]:
+    """One search per base config (a list of base_train_config); run ids get the
+    config's id in front when there is more than one (``cfg_a_b_1_eval_0``)."""
+    files = meta.config_files
+    if len(files) == 1:
+        return _search_runs(meta, search, base=configs[files[0]], source=files[0],
+                            notes=notes)
+    prefixes = run_ids(files, meta_display=meta.path)
+    runs: list[RunSpec] = []
+    for prefix, path in zip(prefixes, files, strict=True):
+        for run in _search_runs(meta, search, base=configs[path], source=path, notes=notes):
+            runs.append(replace(run, run_id=f"{prefix}_{run.run_id}"))
+    notes.append(f"one {search.search_type} search per base config: "
+                 f"{', '.join(prefixes)}")
+    return tuple(runs)
+
+
 def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any],
-                 notes: list[str]) -> tuple[RunSpec, ...]:
+                 source: Path, notes: list[str]) -> tuple[RunSpec, ...]:
     if is_adaptive(search.search_type):
         _check_budget_key(meta, search, base=base)
         # Runs of an adaptive search exist only once earlier batches have results.
@@ -158,7 +177,6 @@ def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]
                    what=f"{search.num_evals:,} evaluations x {len(meta.seeds):,} seeds")
         points = random_points(search.params, count=search.num_evals, seed=search.sampler_seed)
     per_batch = search.num_evals_per_batch or len(points) or 1
-    source = meta.config_files[0]
     return tuple(
         _run(f"b_{i // per_batch + 1}_eval_{i}", source=source,
              config=apply_params(base, point, meta_display=meta.path),

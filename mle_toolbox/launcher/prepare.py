@@ -1,6 +1,7 @@
 """Write an experiment directory before launch, and decide which jobs still need to run.
 
-An experiment directory belongs to one meta YAML (recorded in plan.json). Running
+An experiment directory belongs to one meta YAML (recorded in plan.json); it may sit
+in a folder shared with other experiments (their folders are left alone). Running
 the same YAML again skips jobs that completed with the same config hash and reruns
 the others, moving the files of their earlier attempt to ``attempts/<k>/``. A
 directory of another experiment is never written into.
@@ -8,7 +9,8 @@ directory of another experiment is never written into.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -43,12 +45,15 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None
     if not root.is_dir():
         raise ExperimentDirError(f"experiment_dir {root} exists and is not a directory")
     if not layout.plan.exists():
-        # The lock and launcher.log are ours: written just before plan.json.
-        ours = {layout.lock, layout.launcher_log}
-        if any(p not in ours for p in root.iterdir()):
+        # A shared folder (mle-toolbox's experiments/) may hold other experiments'
+        # folders and files: only a name this launch would write is a conflict.
+        taken = [p for p in _written_paths(plan, layout) if p.exists() or p.is_symlink()]
+        if taken:
+            names = ", ".join(p.name for p in taken[:5])
             raise ExperimentDirError(
-                f"experiment_dir {root} is not empty and holds no mle_toolbox experiment "
-                "(no plan.json); choose another experiment_dir so nothing is overwritten"
+                f"experiment_dir {root} already holds {names}, which this experiment would "
+                "write, and no plan.json of an mle_toolbox experiment; move them away or "
+                "choose another experiment_dir (or -exp_dir DIR) so nothing is overwritten"
             )
         return None
     doc = read_plan(layout.plan)
@@ -56,9 +61,19 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None
     if owner != str(plan.meta.path):
         raise ExperimentDirError(
             f"experiment_dir {root} holds the results of another experiment (launched from "
-            f"{owner}); give this meta YAML its own experiment_dir so nothing is overwritten"
+            f"{owner}); give this meta YAML its own experiment_dir (or run it with -exp_dir "
+            "DIR) so nothing is overwritten"
         )
     return doc
+
+
+def _written_paths(plan: Plan, layout: ExperimentLayout) -> list[Path]:
+    """What a launch writes at the top of its experiment_dir (not the lock and log,
+    which are written just before plan.json)."""
+    files = [layout.meta_copy, layout.report, layout.report_md, layout.report_html,
+             layout.figures_dir, layout.search_log, layout.best_config, layout.eval_report,
+             layout.job_table]
+    return files + [layout.run_dir(run.run_id) for run in plan.runs]
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -68,6 +83,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "format": PLAN_FORMAT, "mle_toolbox": __version__, "meta_path": str(meta.path),
         "project_name": meta.project_name, "experiment_type": meta.experiment_type.value,
         "train_script": str(meta.train_script), "seeds": list(meta.seeds),
+        # mle resume reads the YAML again as this launch did (config/paths.py).
+        "work_dir": str(meta.work_dir or meta.path.parent), "project_dir": str(meta.base_dir),
+        "overrides": {k: v for k, v in asdict(meta.overrides).items() if v is not None},
         "runs": [{"run_id": r.run_id, "source": str(r.source), "config_hash": r.config_hash,
                   "params": r.params} for r in plan.runs],
         "jobs": [{"job_id": j.job_id, "run_id": j.run_id, "seed": j.seed,
