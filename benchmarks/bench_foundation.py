@@ -58,6 +58,28 @@ def bench_import(repeats: int) -> list[tuple[str, list[Sample], list[Sample]]]:
     return [("import", runs, bare)]
 
 
+def bench_wrapper(repeats: int) -> list[tuple[str, list[Sample], list[Sample]]]:
+    """``bash job_wrapper.sh JOB_DIR python -c pass`` against ``python -c pass`` itself:
+    what the wrapper adds to every job (a fresh job folder each time)."""
+    from mle_toolbox.templates import template_path
+
+    wrapper = str(template_path("job_wrapper.sh"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = iter(range(10**6))
+
+        def wrapped() -> Sample:
+            job_dir = Path(tmp) / f"job{next(folders)}"
+            job_dir.mkdir()
+            start = time.perf_counter()
+            subprocess.run(["bash", wrapper, str(job_dir), sys.executable, "-c", "pass"],
+                           check=True)
+            return Sample(wall=time.perf_counter() - start)
+
+        bare, runs = alternate(wrapped, repeats=repeats)
+    overhead = [Sample(wall=w.wall - b.wall) for w, b in zip(runs, bare, strict=True)]
+    return [("wrapped_job", runs, bare), ("wrapper_overhead", overhead, bare)]
+
+
 def _project(root: Path) -> None:
     (root / "train.py").write_text(NOOP_TRAIN)
     (root / "a.json").write_text('{"train_config": {"lrate": 0.1}}')
@@ -168,6 +190,7 @@ def bench_planning(repeats: int) -> list[tuple[str, list[Sample], list[Sample]]]
 TARGETS: dict[str, list[tuple[str, float, str]]] = {
     "import": [("ratio", 2.0, "-"), ("over", 20.0, "860 ms")],
     "overhead_per_job": [("ms", 10.0, "~1000 ms (8 s sweep)")],
+    "wrapped_job": [("ratio", 1.5, "-")],
     "log_1000_saves": [("s", 0.05, "23.7 s")],
     "plan_100k_jobs": [("s", 2.0, "-")],
 }
@@ -203,7 +226,8 @@ def main() -> int:
     repeats = 3 if args.quick else 9
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    results = [*bench_import(repeats * 2), *bench_sweep(max(3, repeats // 2)),
+    results = [*bench_import(repeats * 2), *bench_wrapper(repeats * 2),
+               *bench_sweep(max(3, repeats // 2)),
                *bench_logging(repeats), *bench_planning(max(3, repeats // 3))]
     figures: dict[str, dict[str, float]] = {}
     missed = []
