@@ -62,11 +62,12 @@ class Backend(Protocol):
         ...
 
 
-def read_exit_code(path: Path) -> int | None:
+def read_exit_code(path: str | Path) -> int | None:
     """The exit code a job wrapper wrote, or None while there is none (or it is torn)."""
     try:
-        text = path.read_text(encoding="ascii").strip()
-    except (FileNotFoundError, UnicodeDecodeError):
+        with open(path, encoding="ascii") as file:
+            text = file.read().strip()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
         return None
     return int(text) if text.lstrip("-").isdigit() else None
 

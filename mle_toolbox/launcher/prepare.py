@@ -95,14 +95,22 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 def split_done(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
                ) -> tuple[tuple[JobSpec, ...], tuple[JobSpec, ...]]:
-    """(done, todo): done jobs completed earlier with the same config hash. Reads only."""
-    old_hashes = {j["job_id"]: j["config_hash"] for j in (previous or {}).get("jobs", [])}
+    """(done, todo): done jobs completed earlier with the same config hash. Reads only.
+
+    With no earlier plan nothing can be done: no job's files are looked at. Otherwise only
+    the jobs whose config hash is unchanged have their exit code read.
+    """
+    if previous is None:
+        return (), plan.jobs
+    old_hashes = {j["job_id"]: j["config_hash"] for j in previous.get("jobs", [])}
+    if not old_hashes:
+        return (), plan.jobs
     done: list[JobSpec] = []
     todo: list[JobSpec] = []
     for job in plan.jobs:
-        exit_code = layout.job(job.run_id, job.seed).exit_code
         same = old_hashes.get(job.job_id) == job.config_hash
-        (done if same and read_exit_code(exit_code) == 0 else todo).append(job)
+        (done if same and read_exit_code(layout.exit_code_path(job.run_id, job.seed)) == 0
+         else todo).append(job)
     return tuple(done), tuple(todo)
 
 
@@ -119,5 +127,7 @@ def prepare(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | 
     write_text_atomic(layout.meta_copy, meta_text)
     for run in plan.runs:
         write_json_atomic(layout.run_config(run.run_id), run.config)
-    archived = sum(layout.job(j.run_id, j.seed).archive_attempt() is not None for j in todo)
+    # Without an earlier plan no job has files of an earlier attempt to move away.
+    archived = 0 if previous is None else sum(
+        layout.job(j.run_id, j.seed).archive_attempt() is not None for j in todo)
     return Prepared(todo=todo, done=done, archived=archived)
