@@ -183,15 +183,15 @@ def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
 
 # Each command's module is imported only when it runs: ``mle --help`` stays fast.
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("launcher.launch", "run_command"),
+    "run": ("commands.run", "run_command"),
     "cancel": ("commands.cancel", "cancel_command"),
     "init": ("commands.init", "init_command"),
-    "eval": ("launcher.evaluate", "eval_command"),
-    "resume": ("commands.resume", "reliability_command"),
-    "status": ("commands.resume", "reliability_command"),
+    "eval": ("commands.eval", "eval_command"),
+    "resume": ("commands.resume", "resume_command"),
+    "status": ("commands.status", "status_command"),
     "ls": ("commands.history_view", "ls_command"),
     "show": ("commands.history_view", "show_command"),
-    "report": ("results.report", "report_command"),
+    "report": ("commands.report", "report_command"),
 }
 
 

@@ -11,15 +11,6 @@ from ..files.expdir import open_experiment
 from ..launcher.jobtable import JobTable
 
 
-def reliability_command(args: argparse.Namespace) -> int:
-    """``mle resume`` or ``mle status``."""
-    if args.command == "status":
-        from .status import status_command
-
-        return status_command(args)
-    return resume_command(args)
-
-
 def resume_command(args: argparse.Namespace) -> int:
     """``mle run META`` on the experiment's own YAML, on the backend it last used."""
     experiment = open_experiment(args.exp_dir)
@@ -34,7 +25,7 @@ def resume_command(args: argparse.Namespace) -> int:
         recorded = table.info("backend")
         table.close()
         backend = backend or recorded
-    from ..launcher.launch import run_command
+    from .run import run_command
 
     relaunch = argparse.Namespace(**{**vars(args), "meta": meta, "backend": backend,
                                      "dry_run": False, "all": False, "detach": False})

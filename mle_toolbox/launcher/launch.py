@@ -1,20 +1,16 @@
-"""``mle run``: validate, plan, prepare the experiment directory, run, summarize."""
+"""The launch of ``mle run``: prepare the experiment directory, run, summarize; dry runs."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shlex
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-from ..backends import get_backend
 from ..backends.base import Backend
-from ..config.base_configs import load_configs
-from ..config.expand import Plan, expand
-from ..config.meta import MetaConfig, load_meta
+from ..config.expand import Plan
+from ..config.meta import MetaConfig
 from ..files.atomic import write_json_atomic
 from ..files.layout import ExperimentLayout
 from ..results.merge import summarize_run
@@ -25,7 +21,7 @@ from .jobtable import JobTable
 from .lock import ExperimentLock
 from .pipeline import close_launch, history_row, run_with_progress
 from .prepare import existing_plan, prepare, split_done
-from .recorded_run import LaunchOptions, launch_options, print_decision
+from .recorded_run import LaunchOptions, print_decision
 from .runner import RunReport
 from .tasks import make_tasks
 
@@ -33,36 +29,44 @@ log = logging.getLogger("mle_toolbox")
 DRY_RUN_JOBS_SHOWN = 20
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Carry out ``mle run``; returns the exit code."""
-    meta = load_meta(Path(args.meta))
-    for warning in meta.warnings:
-        print(f"mle: warning: {warning}", file=sys.stderr)
-    plan = expand(meta, configs=load_configs(meta.config_files))
-    backend = get_backend(args.backend or meta.backend or "local")
-    layout = ExperimentLayout(meta.experiment_dir)
-    adaptive = meta.search is not None and is_adaptive(meta.search.search_type)
-    if adaptive and args.dry_run:  # its jobs are proposed batch by batch: show the next
+def dry_run(plan: Plan, *, backend: Backend, max_running: int | None,
+            show_all: bool) -> None:
+    """What ``mle run --dry-run`` prints (an adaptive search: its next batch); writes nothing."""
+    layout = ExperimentLayout(plan.meta.experiment_dir)
+    if _adaptive(plan):  # its jobs are proposed batch by batch: show the next
         from ..search.loop import next_batch
 
         plan = next_batch(plan, layout=layout, backend=backend)
-    previous = existing_plan(plan, layout)
-    max_running = (args.max_running or meta.max_running
-                   or backend.default_max_running(meta.resources, jobs=len(plan.jobs)))
-    if args.dry_run:
-        print_plan(plan, layout=layout, backend=backend, max_running=max_running,
-                   previous=previous, show_all=args.all)
-        return 0
-    options = launch_options(args, meta=meta, backend=backend)
-    if adaptive:
+    print_plan(plan, layout=layout, backend=backend,
+               max_running=_max_running(plan, backend=backend, given=max_running),
+               previous=existing_plan(plan, layout), show_all=show_all)
+
+
+def launch(plan: Plan, *, backend: Backend, max_running: int | None,
+           options: LaunchOptions) -> int:
+    """Run (or resume) the experiment of ``plan``; returns the exit code of ``mle run``."""
+    layout = ExperimentLayout(plan.meta.experiment_dir)
+    existing_plan(plan, layout)  # another experiment's directory is refused at once
+    if _adaptive(plan):
         from ..search.loop import run_search
 
         # Batches are not known yet: the default concurrency is computed per batch.
         return run_search(plan, layout=layout, backend=backend,
-                          max_running=args.max_running or meta.max_running, options=options)
+                          max_running=max_running or plan.meta.max_running, options=options)
     with ExperimentLock(layout.lock), _launcher_log(layout):
-        return _launch(plan, layout=layout, backend=backend, max_running=max_running,
+        return _launch(plan, layout=layout, backend=backend,
+                       max_running=_max_running(plan, backend=backend, given=max_running),
                        options=options)
+
+
+def _adaptive(plan: Plan) -> bool:
+    return plan.meta.search is not None and is_adaptive(plan.meta.search.search_type)
+
+
+def _max_running(plan: Plan, *, backend: Backend, given: int | None) -> int:
+    meta = plan.meta
+    return (given or meta.max_running
+            or backend.default_max_running(meta.resources, jobs=len(plan.jobs)))
 
 
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,

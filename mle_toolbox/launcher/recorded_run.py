@@ -7,14 +7,11 @@ the runner with the retry and interrupt policy.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass, field
 
 from ..backends.base import Backend
 from ..config.expand import Plan
-from ..config.meta import MetaConfig
-from ..errors import ConfigError
 from ..files.layout import ExperimentLayout
 from ..spec import JobResult, JobTask
 from .decide import Decision, ResumeFlags
@@ -35,24 +32,6 @@ class LaunchOptions:
     detach: bool = False  # submit, record, return
     purpose: str | None = None  # kept in the experiment history (--purpose)
     write_report: bool = True  # report.md/.html at the end (not with --no-report)
-
-
-def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
-                   backend: Backend) -> LaunchOptions:
-    """LaunchOptions from ``mle run`` / ``mle resume`` arguments and the meta YAML."""
-    detach = bool(getattr(args, "detach", False))
-    if detach and not is_cluster(backend):
-        raise ConfigError(f"needs a scheduler that keeps jobs running without "
-                          f"mle: {CLUSTER_HINT}; the local backend stops jobs with it",
-                          key="--detach")
-    retries = getattr(args, "max_retries", None)
-    return LaunchOptions(
-        flags=ResumeFlags(rerun_failed=bool(getattr(args, "rerun_failed", False)),
-                          force=bool(getattr(args, "force", False))),
-        max_retries=meta.max_retries if retries is None else retries,
-        cancel_on_interrupt=bool(getattr(args, "cancel_on_interrupt", False)), detach=detach,
-        purpose=getattr(args, "purpose", None),
-        write_report=not getattr(args, "no_report", False))
 
 
 def is_cluster(backend: Backend) -> bool:

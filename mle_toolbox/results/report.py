@@ -1,4 +1,5 @@
-"""``mle report EXP_DIR``: report.md and report.html with tables and PNG figures.
+"""The experiment report (``mle report``, end of ``mle run``): report.md and report.html
+with tables and PNG figures.
 
 Contents: what ran (counts, backend), the best run for the objective
 (``param_search_args.search_logging``: first of ``eval_metrics``, ``max_objective``),
@@ -10,7 +11,6 @@ written and the report says how to get the figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -309,14 +309,6 @@ def _config(exp: _Experiment) -> list[Block]:
     meta = exp.layout.meta_copy
     text = meta.read_text(encoding="utf-8") if meta.is_file() else "(no experiment_config.yaml)"
     return [Heading("Configuration"), Para(f"`{meta.name}`:"), Code(text, "yaml")]
-
-
-def report_command(args: argparse.Namespace) -> int:
-    """Carry out ``mle report EXP_DIR``; returns the exit code."""
-    written = write_report(Path(args.exp_dir), figures=not args.no_figures)
-    print(f"mle: report in {written.markdown} and {written.html.name}"
-          f"{f', {len(written.figures)} figures' if written.figures else ''}")
-    return 0
 
 
 def report_after_run(layout: ExperimentLayout) -> None:

@@ -1,0 +1,49 @@
+"""``mle run META``: load and expand the meta YAML, then launch it (or show a dry run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..backends import get_backend
+from ..backends.base import Backend
+from ..config.base_configs import load_configs
+from ..config.expand import expand
+from ..config.meta import MetaConfig, load_meta
+from ..errors import ConfigError
+from ..launcher.decide import ResumeFlags
+from ..launcher.launch import dry_run, launch
+from ..launcher.recorded_run import CLUSTER_HINT, LaunchOptions, is_cluster
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Carry out ``mle run``; returns the exit code."""
+    meta = load_meta(Path(args.meta))
+    for warning in meta.warnings:
+        print(f"mle: warning: {warning}", file=sys.stderr)
+    plan = expand(meta, configs=load_configs(meta.config_files))
+    backend = get_backend(args.backend or meta.backend or "local")
+    if args.dry_run:
+        dry_run(plan, backend=backend, max_running=args.max_running, show_all=args.all)
+        return 0
+    return launch(plan, backend=backend, max_running=args.max_running,
+                  options=launch_options(args, meta=meta, backend=backend))
+
+
+def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
+                   backend: Backend) -> LaunchOptions:
+    """LaunchOptions from ``mle run`` / ``mle resume`` arguments and the meta YAML."""
+    detach = bool(getattr(args, "detach", False))
+    if detach and not is_cluster(backend):
+        raise ConfigError(f"needs a scheduler that keeps jobs running without "
+                          f"mle: {CLUSTER_HINT}; the local backend stops jobs with it",
+                          key="--detach")
+    retries = getattr(args, "max_retries", None)
+    return LaunchOptions(
+        flags=ResumeFlags(rerun_failed=bool(getattr(args, "rerun_failed", False)),
+                          force=bool(getattr(args, "force", False))),
+        max_retries=meta.max_retries if retries is None else retries,
+        cancel_on_interrupt=bool(getattr(args, "cancel_on_interrupt", False)), detach=detach,
+        purpose=getattr(args, "purpose", None),
+        write_report=not getattr(args, "no_report", False))
