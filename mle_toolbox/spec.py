@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files.layout import EXIT_CODE_NAME, STATUS_NAME, STDERR_NAME, STDOUT_NAME
+from .files.layout import JobFiles
 
 
 class JobState(enum.Enum):
@@ -114,26 +114,11 @@ class JobTask:
         """The id of the job this task runs."""
         return self.job.job_id
 
-    # Derived on use, not stored: planning 100,000 tasks stays cheap.
     @property
-    def stdout(self) -> Path:
-        """The job's standard output file."""
-        return self.job_dir / STDOUT_NAME
-
-    @property
-    def stderr(self) -> Path:
-        """The job's standard error file."""
-        return self.job_dir / STDERR_NAME
-
-    @property
-    def exit_code_file(self) -> Path:
-        """Written by the job wrapper when the command ended."""
-        return self.job_dir / EXIT_CODE_NAME
-
-    @property
-    def status_file(self) -> Path:
-        """Written by MLExperiment in the job: state, start, end, host."""
-        return self.job_dir / STATUS_NAME
+    def files(self) -> JobFiles:
+        """The job's own files (stdout, stderr, exit_code, status.json ...); derived on
+        use, not stored, so planning 100,000 tasks stays cheap."""
+        return JobFiles(self.job_dir)
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,8 +195,8 @@ def test_status_reads_exit_files_queue_states_and_vanished_jobs(tmp_path: Path) 
     backend = SgeBackend(options=dataclasses.replace(SgeOptions(), vanish_grace_s=10),
                          run=queue, clock=lambda: clock[0])
     handles = backend.submit(tasks)
-    tasks[0].exit_code_file.write_text("0\n")
-    tasks[1].exit_code_file.write_text("137\n")
+    tasks[0].files.exit_code.write_text("0\n")
+    tasks[1].files.exit_code.write_text("137\n")
     states = backend.status(handles)
     assert [states[h].state for h in handles] == [JobState.COMPLETED, JobState.FAILED,
                                                    JobState.PENDING, JobState.PENDING]

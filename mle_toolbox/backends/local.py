@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
+from ..files.jobfiles import read_exit_code, status_from_exit_code
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
-from .base import read_exit_code, status_from_exit_code
 
 
 @dataclass
@@ -72,7 +72,7 @@ class LocalBackend:
         if task.resources.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         # Append, never truncate: a log of an earlier attempt is never lost.
-        out, err = open(task.stdout, "ab"), open(task.stderr, "ab")  # noqa: SIM115
+        out, err = open(task.files.stdout, "ab"), open(task.files.stderr, "ab")  # noqa: SIM115
         try:
             popen = subprocess.Popen(
                 ["bash", self._wrapper, str(task.job_dir), *task.argv],
@@ -111,7 +111,7 @@ class LocalBackend:
     def _foreign_status(self, native: str, task: JobTask) -> JobStatus:
         if _runs_job(native, task):
             return JobStatus(JobState.RUNNING)
-        code = read_exit_code(task.exit_code_file)  # read after the process is gone
+        code = read_exit_code(task.files.exit_code)  # read after the process is gone
         del self._foreign[native]
         status = status_from_exit_code(code) if code is not None else JobStatus(
             JobState.FAILED, reason=f"lost: process {native} ended with its launcher and "
@@ -131,7 +131,7 @@ class LocalBackend:
         if returncode is None:
             return JobStatus(JobState.RUNNING)
         self._release(handle.native_id)
-        code = read_exit_code(proc.task.exit_code_file)
+        code = read_exit_code(proc.task.files.exit_code)
         # No exit_code file: the wrapper itself was killed; its own status is all we have.
         status = status_from_exit_code(returncode if code is None else code)
         self._ended[handle.native_id] = status  # a final state stays final

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable
+from ..files.layout import scheduler_log_dir
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import Tracked, array_names
 from .sge import SgeBackend
@@ -106,7 +107,7 @@ class SgeDrmaaBackend:
     def _submit_bulk(self, chunk: list[JobTask], *, name: str,
                      max_running: int | None) -> list[JobHandle]:
         script = write_array(chunk, name=name, max_running=max_running, options=self.options)
-        logs = script.parent / "out"
+        logs = scheduler_log_dir(script.parent)
         template = self.session.createJobTemplate()
         try:
             template.remoteCommand = "/bin/bash"
@@ -151,7 +152,7 @@ class SgeDrmaaBackend:
         if state == "failed":
             tracked.final = JobStatus(JobState.FAILED, reason=(
                 "DRMAA reports the job failed before it wrote an exit code; "
-                f"see {tracked.task.stderr}"))
+                f"see {tracked.task.files.stderr}"))
             return tracked.final
         # done, undetermined or forgotten, and no exit code yet
         return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 
 from ..backends import get_backend
-from ..backends.base import read_exit_code
 from ..backends.commands import run_command
 from ..files.expdir import open_experiment
-from ..files.layout import ExperimentLayout
+from ..files.jobfiles import read_exit_code
+from ..files.layout import ExperimentLayout, submitted_arrays
 from ..launcher.jobtable import JobTable
 from ..spec import JobState
 from .status import planned_tasks
@@ -27,8 +27,8 @@ def cancel_command(args: argparse.Namespace) -> int:
     cancelled = cancel_recorded(layout, force=args.force)
     if cancelled:
         print(f"mle: cancelled {cancelled} job(s) recorded in {layout.job_table}")
-    sge = _names(layout, "sge")
-    slurm = _names(layout, "slurm")
+    sge = submitted_arrays(layout.internal_dir, "sge")
+    slurm = submitted_arrays(layout.internal_dir, "slurm")
     count = (_cancel_sge(sge, force=args.force) if sge else 0) + (
         _cancel_slurm(slurm, force=args.force) if slurm else 0)
     if count:
@@ -36,10 +36,6 @@ def cancel_command(args: argparse.Namespace) -> int:
     elif not cancelled:
         print(f"mle: nothing of {layout.root} is queued or running")
     return 0
-
-
-def _names(layout: ExperimentLayout, kind: str) -> set[str]:
-    return {p.stem for p in (layout.internal_dir / kind).glob("*.tasks")}
 
 
 def _cancel_sge(names: set[str], *, force: bool) -> int:
@@ -77,7 +73,7 @@ def cancel_recorded(layout: ExperimentLayout, *, force: bool) -> int:
         records = table.latest()
         live = [(t, records[t.job_id]) for t in planned_tasks(layout)
                 if t.job_id in records and records[t.job_id].live
-                and read_exit_code(t.exit_code_file) is None]
+                and read_exit_code(t.files.exit_code) is None]
         count = 0
         for name in sorted({r.backend for _, r in live}):
             mine = [(t, str(r.native_id)) for t, r in live if r.backend == name and r.native_id]

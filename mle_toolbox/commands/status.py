@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..backends import get_backend
-from ..backends.base import read_exit_code, status_from_exit_code, stderr_tail
 from ..errors import BackendUnavailable, CommandError
 from ..files.expdir import open_experiment
+from ..files.jobfiles import read_exit_code, status_from_exit_code, stderr_tail
 from ..files.layout import ExperimentLayout, attempt_number
 from ..launcher.jobtable import JobRecord, JobTable
 from ..spec import Environment, JobSpec, JobState, JobStatus, JobTask, Resources
@@ -79,14 +79,14 @@ def collect(layout: ExperimentLayout) -> list[JobView]:
         table.close()
     live = [(t, records[t.job_id]) for t in tasks
             if t.job_id in records and records[t.job_id].live
-            and read_exit_code(t.exit_code_file) is None]
+            and read_exit_code(t.files.exit_code) is None]
     polled = live_statuses(live)
     return [_view(t, records.get(t.job_id), polled) for t in tasks]
 
 
 def _view(task: JobTask, record: JobRecord | None, polled: Mapping[str, JobStatus]) -> JobView:
     attempt = record.attempt if record is not None else attempt_number(task.job_dir)
-    code = read_exit_code(task.exit_code_file)
+    code = read_exit_code(task.files.exit_code)
     if record is not None and record.state == JobState.CANCELLED.value and code != 0:
         # Stopped on purpose: the signal in its exit code was ours (qdel, mle cancel).
         return JobView(task.job_id, record.state, record.reason, attempt, task)
@@ -112,5 +112,5 @@ def print_status(views: Sequence[JobView], *, layout: ExperimentLayout) -> None:
             continue
         retry = f" (attempt {view.attempt})" if view.attempt > 1 else ""
         print(f"{view.state}: {view.job_id}{retry}: {view.reason or 'no reason recorded'}")
-        for line in stderr_tail(view.task).splitlines():
+        for line in stderr_tail(view.task.files.stderr).splitlines():
             print(f"    | {line}")

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..backends.base import Backend, read_exit_code
+from ..backends.base import Backend
 from ..config.expand import Plan
 from ..errors import ExperimentDirError
+from ..files.jobfiles import read_exit_code
 from ..files.layout import ExperimentLayout
 from ..spec import JobHandle, JobSpec, JobState, JobTask
 from .jobtable import JobRecord, JobTable

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from ..backends import get_backend
-from ..backends.base import read_exit_code
 from ..config.meta import PostProcess
 from ..files.atomic import write_json_atomic
+from ..files.jobfiles import read_exit_code
 from ..files.layout import ExperimentLayout
 from ..job.checkpoints import CheckpointNotFound, find_checkpoint
 from ..results.merge import summarize_run

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..backends.base import read_exit_code
 from ..config.expand import Plan
 from ..errors import ExperimentDirError
 from ..files.atomic import write_json_atomic, write_text_atomic
 from ..files.expdir import read_plan
+from ..files.jobfiles import read_exit_code
 from ..files.layout import ExperimentLayout
 from ..spec import JobSpec
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol
 
-from ..backends.base import REQUEUE_EXIT, Backend, read_start_time, stderr_tail
+from ..backends.base import Backend
+from ..files.jobfiles import REQUEUE_EXIT, read_start_time, stderr_tail
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
 
 
@@ -159,7 +160,7 @@ def run_jobs(
 
 def _started(task: JobTask, *, now: float) -> float | None:
     """When a job started (status.json of MLExperiment) on the runner's clock, if known."""
-    start = read_start_time(task)
+    start = read_start_time(task.files.status)
     if start is None:
         return None
     return now - max(0.0, time.time() - start)
@@ -289,7 +290,7 @@ def _collect(loop: _Loop) -> bool:
 def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) -> None:
     live = loop.live.pop(handle)
     started = live.running_since if live.running_since is not None else live.submitted
-    tail = stderr_tail(live.task) if status.state is not JobState.COMPLETED else ""
+    tail = stderr_tail(live.task.files.stderr) if status.state is not JobState.COMPLETED else ""
     result = JobResult(job_id=live.task.job_id, state=status.state, exit_code=status.exit_code,
                        reason=status.reason, duration_s=now - started, stderr_tail=tail)
     if loop.hooks.journal is not None:
