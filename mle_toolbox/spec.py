@@ -45,20 +45,15 @@ class Resources:
     gpus: int = 0
     memory_mb: int | None = None
     memory_per_cpu_mb: int | None = None
-    time_limit: str | None = None  # "HH:MM:SS"
+    time_limit_s: int | None = None  # seconds; formatted (hms) only where a script is rendered
     queue: str | None = None
     project: str | None = None
     extra_directives: tuple[str, ...] = ()
 
-    @property
-    def time_limit_seconds(self) -> int | None:
-        """The time limit in seconds, or None when there is none."""
-        if self.time_limit is None:
-            return None
-        seconds = 0
-        for part in self.time_limit.split(":"):
-            seconds = seconds * 60 + int(part)
-        return seconds
+
+def hms(seconds: int) -> str:
+    """A time limit as schedulers and messages write it: ``HH:MM:SS`` (hours may exceed 24)."""
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 @dataclass(frozen=True, slots=True)

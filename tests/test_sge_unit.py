@@ -89,7 +89,7 @@ def _task(root: Path, *, seed: int = 0, name: str = "sweep", run: str = "run",
 
 
 def test_golden_script(tmp_path: Path) -> None:
-    resources = Resources(cores=4, gpus=1, memory_mb=8000, time_limit="01:30:00",
+    resources = Resources(cores=4, gpus=1, memory_mb=8000, time_limit_s=5400,
                           queue="gpu.q", project="ml", extra_directives=("-l scratch=1G",))
     tasks = [_task(Path("/p"), seed=s, resources=resources) for s in range(3)]
     text = render_script(tasks, task_list=Path("/p/exp/.mle/sge/sweep_1_abc.tasks"),

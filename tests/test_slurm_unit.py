@@ -95,7 +95,7 @@ def test_scontrol_tables() -> None:
 
 
 def test_golden_script() -> None:
-    resources = Resources(cores=4, gpus=1, memory_mb=8000, time_limit="01:30:00",
+    resources = Resources(cores=4, gpus=1, memory_mb=8000, time_limit_s=5400,
                           queue="gpu", project="ml", extra_directives=("--constraint=a100",))
     tasks = [_task(Path("/p"), seed=s, resources=resources) for s in range(3)]
     text = render_script(tasks, task_list=Path("/p/exp/.mle/slurm/sweep_1_abc.tasks"),

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..config.schema import env_seconds, env_word
 from ..errors import ConfigError
 from ..files.layout import ArrayFiles, scheduler_log_dir
-from ..spec import JobTask, Resources
+from ..spec import JobTask, Resources, hms
 from .arrays import backend_folder, render_array_script, resources_of, write_array_files
 
 
@@ -54,8 +54,8 @@ def directives(resources: Resources, *, name: str, tasks: int, max_running: int 
     memory = _memory_per_slot(resources)
     if memory is not None:
         out.append(["-l", f"{options.memory_resource}={memory}M"])
-    if resources.time_limit:
-        out.append(["-l", f"h_rt={resources.time_limit}"])
+    if resources.time_limit_s:
+        out.append(["-l", f"h_rt={hms(resources.time_limit_s)}"])
     if resources.gpus:
         out.append(["-l", f"{options.gpu_resource}={resources.gpus}"])
     if resources.queue:

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..config.schema import describe, env_seconds, env_word
 from ..errors import ConfigError
 from ..files.layout import ArrayFiles, scheduler_log_dir
-from ..spec import JobTask, Resources
+from ..spec import JobTask, Resources, hms
 from .arrays import backend_folder, render_array_script, resources_of, write_array_files
 
 SLURM_DIR = "slurm"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
@@ -58,8 +58,8 @@ def directives(resources: Resources, *, name: str, tasks: int, max_running: int 
         out.append(f"--mem-per-cpu={resources.memory_per_cpu_mb}M")
     elif resources.memory_mb is not None:
         out.append(f"--mem={resources.memory_mb}M")
-    if resources.time_limit:
-        out.append(f"--time={resources.time_limit}")
+    if resources.time_limit_s:
+        out.append(f"--time={hms(resources.time_limit_s)}")
     if resources.gpus:
         out.append(f"--gres={options.gpu_gres}:{resources.gpus}")
     if resources.queue:

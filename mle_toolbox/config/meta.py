@@ -32,7 +32,7 @@ IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
     ("post_process_args",): ("process_job_type",),
 }
 POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
-DEFAULT_EVAL_TIME = "00:10:00"
+DEFAULT_EVAL_TIME_S = 600
 MAX_RETRIES = 100  # reruns of one failed job: a bound, as every retry has one
 # Arguments mle eval passes itself; extra_cmd_line_input may not override them.
 EVAL_ARGS = ("config", "config_fname", "seed", "seed_id", "exp_dir", "experiment_dir",
@@ -85,7 +85,7 @@ class PostProcess:
     script: Path
     extra_args: tuple[str, ...] = ()
     checkpoint: str = "final"
-    timeout_s: int = 600
+    timeout_s: int = DEFAULT_EVAL_TIME_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +159,13 @@ def _post_process(root: Node, *, base: Path) -> PostProcess | None:
     if not CHECKPOINT_NAME.fullmatch(checkpoint):
         raise node.error("checkpoint", f"expected final, best, last, step_<k> or a checkpoint "
                          f"file name, got {checkpoint!r}")
-    hours, minutes, seconds = map(int, (node.time("time_per_job") or DEFAULT_EVAL_TIME)
-                                  .split(":"))
     extra = _extra_args(node)
     taken = next((name for name in extra[::2] if name[1:] in EVAL_ARGS), None)
     if taken is not None:
         raise node.src.error(("post_process_args", "extra_cmd_line_input", taken[1:]),
                              "is set by mle for every evaluation; choose another name")
     return PostProcess(script=script, extra_args=extra, checkpoint=checkpoint,
-                       timeout_s=hours * 3600 + minutes * 60 + seconds)
+                       timeout_s=node.time("time_per_job") or DEFAULT_EVAL_TIME_S)
 
 
 def _warn_ignored(node: Node) -> None:
@@ -336,7 +334,7 @@ def _resources(job: Node) -> Resources:
         gpus=job.integer("num_gpus", default=0, minimum=0) or 0,
         memory_mb=job.memory_mb("memory_per_job"),
         memory_per_cpu_mb=job.memory_mb("memory_per_cpu"),
-        time_limit=job.time("time_per_job"), queue=queue, project=project,
+        time_limit_s=job.time("time_per_job"), queue=queue, project=project,
         extra_directives=directives,
     )
 

@@ -172,8 +172,8 @@ class Node:
                                  f"new line of the job script, got {describe(items[bad])}")
         return tuple(items)
 
-    def time(self, key: str) -> str | None:
-        """A wall-time limit ``[D:]HH:MM:SS``, normalised to ``HH:MM:SS``."""
+    def time(self, key: str) -> int | None:
+        """A wall-time limit ``[D:]HH:MM:SS``, as a whole number of seconds."""
         value = self.data.get(key)
         if value is None:
             return None
@@ -184,7 +184,7 @@ class Node:
         total_hours = int(hours) + 24 * int(days or 0)
         if total_hours == 0 and int(minutes) == 0 and int(seconds) == 0:
             raise self.error(key, "time limit must be longer than 0 seconds")
-        return f"{total_hours:02d}:{minutes}:{seconds}"
+        return total_hours * 3600 + int(minutes) * 60 + int(seconds)
 
     def memory_mb(self, key: str) -> int | None:
         """Memory as MB: an integer (MB, as mle-toolbox) or a string like ``4G``."""

@@ -93,14 +93,12 @@ def eval_argv(target: EvalTarget, *, layout: ExperimentLayout, post: PostProcess
 def eval_task(target: EvalTarget, *, layout: ExperimentLayout, post: PostProcess,
               cwd: Path) -> JobTask:
     """The evaluation of one job as a task for the local backend."""
-    limit = post.timeout_s
     return JobTask(
         job=JobSpec(run_id=target.run_id, seed=target.seed, config_hash="eval"),
         name=f"eval-{target.run_id}-seed{target.seed}",
         argv=tuple(eval_argv(target, layout=layout, post=post)), cwd=cwd,
         job_dir=layout.eval_job(target.run_id, target.seed).job_dir,
-        resources=Resources(time_limit=f"{limit // 3600:02d}:{limit // 60 % 60:02d}:"
-                            f"{limit % 60:02d}"),
+        resources=Resources(time_limit_s=post.timeout_s),
         environment=Environment(), env=(("PYTHONUNBUFFERED", "1"),))
 
 

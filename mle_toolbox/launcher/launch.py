@@ -15,7 +15,7 @@ from ..files.atomic import write_json_atomic
 from ..files.layout import ExperimentLayout
 from ..results.merge import summarize_run
 from ..search import is_adaptive
-from ..spec import JobResult, JobState
+from ..spec import JobResult, JobState, hms
 from .decide import decide
 from .jobtable import JobTable
 from .lock import ExperimentLock
@@ -202,7 +202,8 @@ def _describe_resources(meta: MetaConfig) -> str:
     env = meta.environment
     where = f"conda env {env.conda_env}" if env.conda_env else (
         f"venv {env.venv}" if env.venv else f"python {sys.executable}")
-    return (f"cores={res.cores} gpus={res.gpus} memory={memory} time={res.time_limit or '-'} "
+    limit = hms(res.time_limit_s) if res.time_limit_s else "-"
+    return (f"cores={res.cores} gpus={res.gpus} memory={memory} time={limit} "
             f"queue={res.queue or '-'} ({where})")
 
 

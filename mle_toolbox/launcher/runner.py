@@ -22,7 +22,7 @@ from typing import Protocol
 
 from ..backends.base import Backend
 from ..files.jobfiles import REQUEUE_EXIT, read_start_time, stderr_tail
-from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
+from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask, hms
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,14 +325,15 @@ def _enforce_time_limits(loop: _Loop) -> bool:
     now = loop.clock()
     expired = [
         handle for handle, live in loop.live.items()
-        if (limit := live.task.resources.time_limit_seconds) is not None
+        if (limit := live.task.resources.time_limit_s) is not None
         and live.running_since is not None and now - live.running_since > limit
     ]
     if not expired:
         return False
     loop.backend.cancel(expired, force=True)
     for handle in expired:
-        reason = f"timed out after {loop.live[handle].task.resources.time_limit} (time_per_job)"
+        limit = loop.live[handle].task.resources.time_limit_s or 0
+        reason = f"timed out after {hms(limit)} (time_per_job)"
         _finish(loop, handle, JobStatus(JobState.FAILED, reason=reason), now=now)
     return True
 
