@@ -68,7 +68,7 @@ def bench_resume(root: Path) -> float:
     from mle_toolbox.spec import JobHandle
 
     plan, layout = _plan(root)
-    write_json_atomic(layout.plan, plan_document(plan))
+    write_json_atomic(layout.plan, plan_document(plan).to_json())
     table = JobTable.open(layout.job_table)
     tasks = make_tasks(plan, layout=layout, jobs=plan.jobs)
     table.submitting(tasks, backend="local", attempts=[1] * len(tasks))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .files.layout import JobFiles
 
@@ -113,6 +113,34 @@ class JobTask:
     def files(self) -> JobFiles:
         """The job's own files (stdout, stderr, exit_code, status.json ...); derived on
         use, not stored, so planning 100,000 tasks stays cheap."""
+        return JobFiles(self.job_dir)
+
+
+class FollowedJob(Protocol):
+    """What following a job needs: its id and its files (a JobTask, or a JobRef)."""
+
+    @property
+    def job_id(self) -> str:
+        """The id of the job."""
+        ...
+
+    @property
+    def files(self) -> JobFiles:
+        """The job's own files."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    """A planned job known by id and job dir only: enough to read its files and to
+    follow or cancel it (``mle status``, ``mle cancel``), without a command to run."""
+
+    job_id: str
+    job_dir: Path
+
+    @property
+    def files(self) -> JobFiles:
+        """The job's own files."""
         return JobFiles(self.job_dir)
 
 

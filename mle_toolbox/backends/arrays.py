@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..files.atomic import write_text_atomic
 from ..files.jobfiles import read_exit_code, status_from_exit_code
 from ..files.layout import STDERR_NAME, STDOUT_NAME, ArrayFiles, scheduler_dir
-from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import read_template, template_path
 from .commands import RetryPolicy, Runner, run_command
 
@@ -127,7 +127,7 @@ def shared_value(tasks: Sequence[JobTask], what: str) -> object:
 class Tracked:
     """What a cluster backend remembers of one submitted job."""
 
-    task: JobTask
+    task: FollowedJob
     missing_since: float | None = None
     final: JobStatus | None = None
 
@@ -177,7 +177,7 @@ class ArrayBackend:
     _jobs: dict[str, Tracked] = field(default_factory=dict)
     _max_tasks: int | None = None
 
-    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+    def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
         """Follow array tasks an earlier launcher submitted, by their recorded native ids."""
         handles = []
         for task, native in jobs:

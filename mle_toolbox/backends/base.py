@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Protocol
 
-from ..spec import JobHandle, JobStatus, JobTask, Resources
+from ..spec import FollowedJob, JobHandle, JobStatus, JobTask, Resources
 
 
 class Backend(Protocol):
@@ -43,8 +43,8 @@ class Backend(Protocol):
         """How many jobs to run at once when the user did not say."""
         ...
 
-    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
-        """Handles for jobs an earlier launcher submitted, from (task, recorded native id).
+    def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
+        """Handles for jobs an earlier launcher submitted, from (job, recorded native id).
 
         ``status`` and ``cancel`` then work on them as on jobs submitted here; a job
         the scheduler no longer knows ends by its exit_code file or as FAILED.

@@ -12,7 +12,7 @@ from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
 from ..files.jobfiles import read_exit_code, status_from_exit_code
-from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
 
 
@@ -34,7 +34,7 @@ class LocalBackend:
     def __init__(self, *, gpus: Sequence[str] | None = None) -> None:
         self._wrapper = str(template_path("job_wrapper.sh"))
         self._procs: dict[str, _Proc] = {}
-        self._foreign: dict[str, JobTask] = {}  # started by an earlier launcher
+        self._foreign: dict[str, FollowedJob] = {}  # started by an earlier launcher
         self._ended: dict[str, JobStatus] = {}
         self._gpus = tuple(gpus) if gpus is not None else None
         self._free_gpus = list(self._gpus or ())
@@ -102,13 +102,13 @@ class LocalBackend:
         """Poll each process without blocking."""
         return {handle: self._status(handle) for handle in handles}
 
-    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+    def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
         """Follow wrappers an earlier launcher started (they run in their own sessions)."""
         for task, native in jobs:
             self._foreign[native] = task
         return [JobHandle(backend=self.name, job_id=t.job_id, native_id=n) for t, n in jobs]
 
-    def _foreign_status(self, native: str, task: JobTask) -> JobStatus:
+    def _foreign_status(self, native: str, task: FollowedJob) -> JobStatus:
         if _runs_job(native, task):
             return JobStatus(JobState.RUNNING)
         code = read_exit_code(task.files.exit_code)  # read after the process is gone
@@ -167,7 +167,7 @@ class LocalBackend:
         return [p.pidfd for p in self._procs.values() if p.pidfd is not None]
 
 
-def _runs_job(native: str, task: JobTask) -> bool:
+def _runs_job(native: str, task: FollowedJob) -> bool:
     """True while process ``native`` is the job wrapper of ``task`` (not a reused pid)."""
     try:
         raw = Path(f"/proc/{int(native)}/cmdline").read_bytes()
@@ -175,7 +175,7 @@ def _runs_job(native: str, task: JobTask) -> bool:
     except (OSError, ValueError, IndexError):
         return False
     args = raw.split(b"\0")
-    return state != "Z" and os.fsencode(task.job_dir) in args and any(
+    return state != "Z" and os.fsencode(task.files.job_dir) in args and any(
         a.endswith(b"job_wrapper.sh") for a in args)
 
 

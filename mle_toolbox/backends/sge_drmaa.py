@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable
 from ..files.layout import scheduler_log_dir
-from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import Tracked, array_names
 from .sge import SgeBackend
 from .sge_script import SgeOptions, directives, write_array
@@ -78,7 +78,7 @@ class SgeDrmaaBackend:
         # launcher are followed and cancelled with qstat / qdel instead.
         self._earlier: SgeBackend | None = None
 
-    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+    def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
         """Follow bulk tasks an earlier launcher submitted (through qstat and qdel)."""
         if self._earlier is None:
             self._earlier = SgeBackend(options=self.options, clock=self.clock)

@@ -13,18 +13,19 @@ import argparse
 
 from ..backends import get_backend
 from ..backends.commands import run_command
-from ..files.expdir import open_experiment
+from ..files.expdir import Experiment, open_experiment
 from ..files.jobfiles import read_exit_code
-from ..files.layout import ExperimentLayout, submitted_arrays
+from ..files.layout import submitted_arrays
 from ..launcher.jobtable import JobTable
 from ..spec import JobState
-from .status import planned_tasks
+from .status import planned_jobs
 
 
 def cancel_command(args: argparse.Namespace) -> int:
     """Carry out ``mle cancel``; returns the exit code."""
-    layout = open_experiment(args.exp_dir).layout
-    cancelled = cancel_recorded(layout, force=args.force)
+    experiment = open_experiment(args.exp_dir)
+    layout = experiment.layout
+    cancelled = cancel_recorded(experiment, force=args.force)
     if cancelled:
         print(f"mle: cancelled {cancelled} job(s) recorded in {layout.job_table}")
     sge = submitted_arrays(layout.internal_dir, "sge")
@@ -64,14 +65,15 @@ def _cancel_slurm(names: set[str], *, force: bool) -> int:
     return len(arrays)
 
 
-def cancel_recorded(layout: ExperimentLayout, *, force: bool) -> int:
+def cancel_recorded(experiment: Experiment, *, force: bool) -> int:
     """Cancel the jobs the table says are live and still unfinished; returns how many."""
+    layout = experiment.layout
     table = JobTable.read(layout.job_table)
     if table is None:
         return 0
     try:
         records = table.latest()
-        live = [(t, records[t.job_id]) for t in planned_tasks(layout)
+        live = [(t, records[t.job_id]) for t in planned_jobs(experiment)
                 if t.job_id in records and records[t.job_id].live
                 and read_exit_code(t.files.exit_code) is None]
         count = 0

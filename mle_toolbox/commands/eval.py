@@ -25,7 +25,7 @@ def eval_command(args: argparse.Namespace) -> int:
     experiment = open_experiment(args.exp_dir)
     layout, meta_path = experiment.layout, experiment.meta_path
     post = _eval_settings(args, meta_path=meta_path)
-    jobs = [(run_id, seed) for run_id, seed, _ in experiment.jobs()]
+    jobs = [(job.run_id, job.seed) for job in experiment.plan.jobs]
     cwd = meta_path.parent if meta_path.parent.is_dir() else layout.root
     with ExperimentLock(layout.lock):
         targets, skipped = find_targets(layout, jobs=jobs, checkpoint=post.checkpoint)

@@ -348,6 +348,10 @@ class ExperimentLayout:
         """Run-dir-like folder of a run's evaluations (passed to eval scripts as -exp_dir)."""
         return self.root / run_id / EVAL_DIR_NAME
 
+    def eval_summary(self, run_id: str) -> Path:
+        """Metrics of a run's evaluations merged over its seeds."""
+        return self.eval_dir(run_id) / "summary.json"
+
     def eval_job(self, run_id: str, seed: int) -> JobLayout:
         """Layout of the evaluation of one job: its metrics log, stdout, stderr, status."""
         return JobLayout(run_dir=self.eval_dir(run_id), seed=seed)

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..backends.base import Backend
 from ..config.expand import Plan
 from ..errors import ExperimentDirError
+from ..files.documents import PlanDocument
 from ..files.jobfiles import read_exit_code
 from ..files.layout import ExperimentLayout
 from ..spec import JobHandle, JobSpec, JobState, JobTask
@@ -62,14 +62,14 @@ class _Groups:
     lost: list[str]
 
 
-def decide(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
+def decide(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,
            table: JobTable | None, backend: Backend, flags: ResumeFlags) -> Decision:
     """Sort the plan's jobs by what the job files, the table and the scheduler say."""
     done, rest = split_done(plan, layout=layout, previous=previous)
     if flags.force:
         done, rest = (), plan.jobs
     records = table.latest() if table is not None else {}
-    old = {j["job_id"]: j["config_hash"] for j in (previous or {}).get("jobs", [])}
+    old = previous.config_hashes() if previous is not None else {}
     groups = _Groups(done=list(done), todo=[], failed=[], live=[], stale=[], lost=[])
     for job in rest:
         _classify(job, records.get(job.job_id), same=old.get(job.job_id) == job.config_hash,

@@ -16,17 +16,17 @@ and ``EXP_DIR/eval_report.json`` records every evaluation.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..backends import get_backend
 from ..config.meta import PostProcess
 from ..files.atomic import write_json_atomic
+from ..files.documents import SummaryDocument, read_summary
 from ..files.jobfiles import read_exit_code
 from ..files.layout import ExperimentLayout
 from ..job.checkpoints import CheckpointNotFound, find_checkpoint
@@ -130,15 +130,14 @@ def write_eval_results(layout: ExperimentLayout, *, results: Sequence[EvalResult
                        post: PostProcess) -> None:
     """eval/summary.json per run, its metrics under "eval" in summary.json, eval_report.json."""
     for run_id in dict.fromkeys(r.target.run_id for r in results):
-        summary = summarize_run(layout.eval_dir(run_id))
-        write_json_atomic(layout.eval_dir(run_id) / "summary.json", summary)
+        summary = SummaryDocument.from_json(summarize_run(layout.eval_dir(run_id)))
+        write_json_atomic(layout.eval_summary(run_id), summary.to_json())
         path = layout.summary(run_id)
-        merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
-            "run_id": run_id}
-        merged["eval"] = {"script": str(post.script), "seeds": summary["seeds"],
-                          "metrics": summary["metrics"]}
-        write_json_atomic(path, merged)
-        print(f"  {run_id}: {_describe_metrics(summary['metrics']) or 'no metrics logged'}")
+        merged = read_summary(path) or SummaryDocument(run_id=run_id, seeds=(), metrics={})
+        merged = replace(merged, eval={"script": str(post.script), "seeds": list(summary.seeds),
+                                       "metrics": summary.metrics})
+        write_json_atomic(path, merged.to_json())
+        print(f"  {run_id}: {_describe_metrics(summary.metrics) or 'no metrics logged'}")
     write_json_atomic(layout.eval_report, {
         "script": str(post.script), "checkpoint": post.checkpoint, "finished": time.time(),
         "evaluations": [_report_row(r) for r in results]})

@@ -6,12 +6,12 @@ import logging
 import shlex
 import sys
 import time
-from typing import Any
 
 from ..backends.base import Backend
 from ..config.expand import Plan
 from ..config.meta import MetaConfig
 from ..files.atomic import write_json_atomic
+from ..files.documents import JobOutcome, PlanDocument, ReportDocument, SummaryDocument
 from ..files.layout import ExperimentLayout
 from ..results.merge import summarize_run
 from ..search import is_adaptive
@@ -123,23 +123,20 @@ def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, b
     for run in plan.runs:
         run_dir = layout.run_dir(run.run_id)
         if (run_dir / "logs").is_dir():
-            summary = summarize_run(run_dir, maximize=maximize)
-            write_json_atomic(layout.summary(run.run_id), summary)
+            summary = SummaryDocument.from_json(summarize_run(run_dir, maximize=maximize))
+            write_json_atomic(layout.summary(run.run_id), summary.to_json())
     counts = {state.value: report.count(state) for state in JobState if report.count(state)}
-    document: dict[str, Any] = {
-        "backend": backend, "finished": time.time(), "elapsed_s": report.elapsed_s,
-        "interrupted": report.interrupted, "counts": counts, "skipped": skipped,
-        "detached": report.detached,
-        "jobs": [_job_entry(r) for r in report.results],
-    }
-    write_json_atomic(layout.report, document)
+    document = ReportDocument(
+        backend=backend, finished=time.time(), elapsed_s=report.elapsed_s,
+        interrupted=report.interrupted, counts=counts, skipped=tuple(skipped),
+        detached=tuple(report.detached), jobs=tuple(_outcome(r) for r in report.results))
+    write_json_atomic(layout.report, document.to_json())
 
 
-def _job_entry(result: JobResult) -> dict[str, Any]:
-    # stderr_tail: `mle report` lists failed jobs with it long after the launch.
-    return {"job_id": result.job_id, "state": result.state.value,
-            "exit_code": result.exit_code, "reason": result.reason,
-            "duration_s": result.duration_s, "stderr_tail": result.stderr_tail}
+def _outcome(result: JobResult) -> JobOutcome:
+    return JobOutcome(job_id=result.job_id, state=result.state.value,
+                      exit_code=result.exit_code, reason=result.reason,
+                      duration_s=result.duration_s, stderr_tail=result.stderr_tail)
 
 
 def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
@@ -158,7 +155,7 @@ def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
 
 
 def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
-               previous: dict[str, Any] | None, show_all: bool) -> None:
+               previous: PlanDocument | None, show_all: bool) -> None:
     """What ``mle run`` would do; writes nothing."""
     meta = plan.meta
     done, todo = split_done(plan, layout=layout, previous=previous)

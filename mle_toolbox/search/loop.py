@@ -22,6 +22,7 @@ from ..config.meta import MetaConfig, SearchConfig
 from ..config.source import display_name
 from ..errors import ConfigError
 from ..files.atomic import write_json_atomic, write_text_atomic
+from ..files.documents import PlanDocument, SummaryDocument
 from ..files.layout import ExperimentLayout
 from ..launcher.decide import Decision, decide
 from ..launcher.history import Recording
@@ -67,7 +68,7 @@ class _Search:
     skipped: list[str] = field(default_factory=list)
     total: int = 0  # jobs run or followed by this launch
     detached: list[str] = field(default_factory=list)  # left running by a Ctrl+C
-    previous: dict[str, Any] | None = None  # plan.json as the last launch left it
+    previous: PlanDocument | None = None  # plan.json as the last launch left it
     started: float = field(default_factory=time.monotonic)
 
 
@@ -155,7 +156,7 @@ def _search(state: _Search, *, plan: Plan, strategy: Strategy) -> int:
     meta, layout = state.meta, state.layout
     state.previous = existing_plan(plan, layout)  # refuses another experiment's directory
     if state.previous is None:  # plan.json first: it marks the directory as ours
-        write_json_atomic(layout.plan, plan_document(plan))
+        write_json_atomic(layout.plan, plan_document(plan).to_json())
     write_text_atomic(layout.meta_copy, meta.path.read_text(encoding="utf-8"))
     search_log = SearchLog(layout.search_log)
     logged = search_log.read(fingerprint=_fingerprint(state))
@@ -235,7 +236,7 @@ def _run_batch(state: _Search, *, runs: list[RunSpec], proposals: list[Proposal]
     whole = Plan(meta=state.meta, runs=tuple(state.runs), jobs=_jobs(state, state.runs))
     this = Plan(meta=state.meta, runs=tuple(runs), jobs=_jobs(state, runs))
     decision = _decide(state, this)
-    write_json_atomic(layout.plan, plan_document(whole))
+    write_json_atomic(layout.plan, plan_document(whole).to_json())
     for run, proposal in zip(runs, proposals, strict=True):
         write_json_atomic(layout.run_config(run.run_id), run.config)
         _copy_checkpoints(layout, proposal)
@@ -299,8 +300,9 @@ def _evaluate(state: _Search, *, run: RunSpec, proposal: Proposal,
         reason = "; ".join(f"{r.job_id} {r.state.value}: {r.reason}" for r in bad)
         return Evaluation(proposal=proposal, loss=None, objective=None, reason=reason)
     maximize = search.eval_metrics[:1] if search.max_objective else ()
-    summary = summarize_run(state.layout.run_dir(run.run_id), maximize=maximize)
-    write_json_atomic(state.layout.summary(run.run_id), summary)
+    summary = SummaryDocument.from_json(
+        summarize_run(state.layout.run_dir(run.run_id), maximize=maximize))
+    write_json_atomic(state.layout.summary(run.run_id), summary.to_json())
     value, reason = objective(summary, search=search, seeds=state.meta.seeds)
     if value is None:
         return Evaluation(proposal=proposal, loss=None, objective=None, reason=reason)
