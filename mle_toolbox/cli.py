@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from . import __version__
-from .errors import ConfigError, MleError
+from .errors import ConfigError, Interrupted, MleError, interrupt_name, interrupt_signal
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `mle ls | head -1`
@@ -177,8 +177,8 @@ def _retry_count(text: str) -> int:
     return _whole_number(text, minimum=0, maximum=MAX_RETRIES)
 
 
-def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _signal_to_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
 
 
 # Each command's module is imported only when it runs: ``mle --help`` stays fast.
@@ -209,17 +209,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    # A scheduler or a parent may stop us with SIGTERM: clean up like Ctrl+C.
-    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    # A scheduler or a parent may stop us with SIGTERM, a dropped SSH session with SIGHUP:
+    # clean up like Ctrl+C (jobs recorded, cluster jobs detached, local ones stopped).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _signal_to_interrupt)
+    # `mle run >&-`: Python gives us no sys.stdout at all; write into the void instead.
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     try:
         check_flag_combinations(args)
         return _dispatch(args)
     except MleError as err:
         print(f"mle: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("mle: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as err:
+        what = interrupt_name(err)
+        print("mle: interrupted (Ctrl+C)" if what == "Ctrl+C" else f"mle: stopped by {what}",
+              file=sys.stderr)
+        return 128 + interrupt_signal(err)
     except BrokenPipeError:
         # The reader went away (`mle ls | head`): no traceback; stdout goes nowhere now.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

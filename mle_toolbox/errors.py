@@ -6,7 +6,30 @@ is shown for them.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl+C, or SIGTERM / SIGHUP (a scheduler, a dropped SSH session) handled like it.
+
+    Remembers the signal, so messages name it and the exit code is 128 + its number.
+    """
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def interrupt_signal(err: BaseException) -> int:
+    """The signal behind a KeyboardInterrupt (a plain one is Ctrl+C, SIGINT)."""
+    return getattr(err, "signum", signal.SIGINT)
+
+
+def interrupt_name(err: BaseException) -> str:
+    """``Ctrl+C`` for SIGINT, else the signal's name (``SIGTERM``)."""
+    signum = interrupt_signal(err)
+    return "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
 class MleError(Exception):

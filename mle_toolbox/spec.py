@@ -160,6 +160,9 @@ class JobStatus:
     state: JobState
     exit_code: int | None = None
     reason: str = ""
+    # The job asked to be requeued (JOB_DIR/requeue: its wrapper exited 99 and wrote no
+    # exit_code). Never inferred from an exit code alone: 99 is an ordinary exit code too.
+    requeue: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,10 @@ unset MLE_SLURM_REQUEUE_ID
 finish() {
     local rc=$1
     printf '%s\n' "$rc" > "$job_dir/.exit_code.$$" && mv -f "$job_dir/.exit_code.$$" "$job_dir/exit_code"
-    # Exit 100 puts an SGE job into error state: never exit with it by accident.
-    if [ "$rc" -eq 100 ]; then rc=1; fi
+    # Exit 100 puts an SGE job into error state and exit 99 makes SGE requeue it: a job's
+    # own 99 or 100 is an ordinary failure (the exit_code file keeps the real value); only
+    # a requeue the job asked for (JOB_DIR/requeue, below) exits 99.
+    if [ "$rc" -eq 100 ] || [ "$rc" -eq 99 ]; then rc=1; fi
     exit "$rc"
 }
 
@@ -73,6 +75,7 @@ forward() {
     kill -s "$1" "$child" 2>/dev/null
 }
 trap 'forward TERM' TERM
+trap 'forward HUP' HUP
 trap 'forward INT' INT
 trap 'forward USR1' USR1
 trap 'forward USR2' USR2
@@ -86,7 +89,10 @@ while :; do
     if ! kill -0 "$child" 2>/dev/null; then
         wait "$child"
         late=$?
-        if [ "$late" -ne 127 ]; then rc=$late; fi
+        # A child that bash already reaped reports 127 (bash 5.1) or -1 (bash 5.2): its
+        # status is lost, and rc = 128 + the signal that interrupted the wait names what
+        # stopped it. Only a real exit status (0..255, not 127) replaces that.
+        if [ "$late" -ge 0 ] && [ "$late" -le 255 ] && [ "$late" -ne 127 ]; then rc=$late; fi
         break
     fi
 done

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..backends import get_backend
 from ..config.meta import PostProcess
+from ..errors import Interrupted
 from ..files.atomic import write_json_atomic
 from ..files.documents import SummaryDocument, read_summary
 from ..files.jobfiles import read_exit_code
@@ -122,7 +123,7 @@ def evaluate(layout: ExperimentLayout, *, targets: Sequence[EvalTarget], post: P
     results = [EvalResult(t, r) for t, r in zip(targets, report.results, strict=True)]
     write_eval_results(layout, results=results, post=post)
     if report.interrupted:
-        raise KeyboardInterrupt
+        raise Interrupted(report.stopped_by)
     return results
 
 
