@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from . import __version__
+from .backends import BACKEND_NAMES, DEFAULT_BACKEND
 from .errors import ConfigError, Interrupted, MleError, interrupt_name, interrupt_signal
 
 EXIT_INTERRUPTED = 130
@@ -41,8 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="at most N jobs at once (default: cores // num_logical_cores "
                      "locally; max_running_jobs from the YAML)")
     run.add_argument("--backend", metavar="NAME",
-                     help="where jobs run: local, sge, sge-drmaa, slurm (default: "
-                     "resource_to_run or local)")
+                     help=f"where jobs run: {', '.join(BACKEND_NAMES)} (default: "
+                     f"resource_to_run or {DEFAULT_BACKEND})")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
     add_resume_flags(run)
     run.add_argument("--purpose", metavar="TEXT",

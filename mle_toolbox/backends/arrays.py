@@ -169,6 +169,9 @@ class ArrayBackend:
 
     name: ClassVar[str]
     throttles: ClassVar[bool] = True
+    jobs_outlive_launcher: ClassVar[bool] = True
+    shows_scripts_in_dry_run: ClassVar[bool] = True
+    orphan_folder: ClassVar[str | None]
 
     run: Runner = field(default=run_command)
     clock: Callable[[], float] = time.monotonic

@@ -21,6 +21,25 @@ class Backend(Protocol):
     # True when the scheduler enforces max_running itself (array throttles): the
     # runner then submits every task at once and passes max_running along.
     throttles: ClassVar[bool]
+    # Jobs keep running when the launcher exits: --detach, re-attach, and a first Ctrl+C
+    # that detaches instead of cancelling.
+    jobs_outlive_launcher: ClassVar[bool]
+    # A dry run renders the script of every job (``scripts``) and prints it.
+    shows_scripts_in_dry_run: ClassVar[bool]
+    # The backend's folder in an experiment's .mle/ whose task lists name the arrays it
+    # submitted (``mle cancel`` finds them by name when the job table missed them); None
+    # when it leaves none.
+    orphan_folder: ClassVar[str | None]
+
+    @classmethod
+    def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
+        """Cancel this user's queued or running arrays named ``names``; returns how many."""
+        ...
+
+    def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                ) -> list[tuple[list[str], str]]:
+        """(submit argv, script text) of what ``submit`` would send; [] without scripts."""
+        ...
 
     def submit(self, tasks: Sequence[JobTask], *,
                max_running: int | None = None) -> list[JobHandle]:

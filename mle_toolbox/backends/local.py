@@ -31,6 +31,19 @@ class LocalBackend:
 
     name: ClassVar[str] = "local"
     throttles: ClassVar[bool] = False
+    jobs_outlive_launcher: ClassVar[bool] = False  # a Ctrl+C or --detach would stop them
+    shows_scripts_in_dry_run: ClassVar[bool] = False
+    orphan_folder: ClassVar[str | None] = None
+
+    @classmethod
+    def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
+        """Nothing: local jobs are always in the job table (by process id)."""
+        return 0
+
+    def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                ) -> list[tuple[list[str], str]]:
+        """No scripts: the wrapper runs each command as given."""
+        return []
 
     def __init__(self, *, gpus: Sequence[str] | None = None) -> None:
         self._wrapper = str(template_path("job_wrapper.sh"))

@@ -66,6 +66,19 @@ class SgeDrmaaBackend:
 
     name: ClassVar[str] = "sge-drmaa"
     throttles: ClassVar[bool] = True
+    jobs_outlive_launcher: ClassVar[bool] = True
+    shows_scripts_in_dry_run: ClassVar[bool] = False  # bulk jobs: rendered at submit
+    orphan_folder: ClassVar[str | None] = SgeBackend.orphan_folder  # the same arrays
+
+    @classmethod
+    def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
+        """As the qsub backend: by name in qstat, with qdel."""
+        return SgeBackend.cancel_orphans(names, force=force)
+
+    def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                ) -> list[tuple[list[str], str]]:
+        """None shown: DRMAA takes a template, not a script on a command line."""
+        return []
 
     def __init__(self, *, options: SgeOptions | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:

@@ -3,19 +3,18 @@
 Jobs are found in the job table (``.mle/jobs.sqlite``) by their recorded native
 ids, on whichever backend ran them, and marked cancelled there. Grid Engine and
 Slurm arrays are also found by the unique names they were submitted under (the
-task lists in ``.mle/sge/`` and ``.mle/slurm/``), which covers a submission the
-table could not record. Works from any shell, after the launcher is gone.
+task lists in each backend's ``.mle/`` folder, ``Backend.orphan_folder``), which
+covers a submission the table could not record. Works from any shell, after the launcher is gone.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ..backends import get_backend
-from ..backends.commands import run_command
+from ..backends import BACKEND_NAMES, backend_class, get_backend
 from ..files.expdir import Experiment, open_experiment
 from ..files.jobfiles import read_exit_code
-from ..files.layout import submitted_arrays
+from ..files.layout import ExperimentLayout, submitted_arrays
 from ..launcher.jobtable import JobTable
 from ..spec import JobState
 from .status import planned_jobs
@@ -28,10 +27,7 @@ def cancel_command(args: argparse.Namespace) -> int:
     cancelled = cancel_recorded(experiment, force=args.force)
     if cancelled:
         print(f"mle: cancelled {cancelled} job(s) recorded in {layout.job_table}")
-    sge = submitted_arrays(layout.internal_dir, "sge")
-    slurm = submitted_arrays(layout.internal_dir, "slurm")
-    count = (_cancel_sge(sge, force=args.force) if sge else 0) + (
-        _cancel_slurm(slurm, force=args.force) if slurm else 0)
+    count = cancel_orphans(layout, force=args.force)
     if count:
         print(f"mle: cancelled {count} array job(s) of {layout.root}")
     elif not cancelled:
@@ -39,30 +35,19 @@ def cancel_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cancel_sge(names: set[str], *, force: bool) -> int:
-    from ..backends.sge import qdel, qstat_xml
-    from ..backends.sge_parse import parse_qstat_xml
-
-    listing = qstat_xml(run_command)
-    if listing.returncode != 0:
-        raise listing.error("cannot read the queue")
-    numbers = sorted({job.job_number for job in parse_qstat_xml(listing.stdout)
-                      if job.name in names}, key=int)
-    qdel(numbers, force=force, run=run_command)
-    return len(numbers)
-
-
-def _cancel_slurm(names: set[str], *, force: bool) -> int:
-    from ..backends.slurm import scancel, squeue
-    from ..backends.slurm_parse import parse_squeue
-
-    listing = squeue(run_command)
-    if listing.returncode != 0:
-        raise listing.error("cannot read the queue")
-    arrays = sorted({job.array_id for job in parse_squeue(listing.stdout)
-                     if job.name in names and job.job_state is not None}, key=int)
-    scancel(arrays, force=force, run=run_command)
-    return len(arrays)
+def cancel_orphans(layout: ExperimentLayout, *, force: bool) -> int:
+    """Arrays found by the names in each backend's task lists (``orphan_folder``)."""
+    count, seen = 0, set()
+    for name in BACKEND_NAMES:
+        cls = backend_class(name)
+        folder = cls.orphan_folder
+        if folder is None or folder in seen:
+            continue
+        seen.add(folder)
+        names = submitted_arrays(layout.internal_dir, folder)
+        if names:
+            count += cls.cancel_orphans(names, force=force)
+    return count
 
 
 def cancel_recorded(experiment: Experiment, *, force: bool) -> int:

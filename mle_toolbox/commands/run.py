@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..backends import get_backend
+from ..backends import DEFAULT_BACKEND, detachable_backends, get_backend
 from ..backends.base import Backend
 from ..config.base_configs import load_configs
 from ..config.expand import expand
@@ -14,7 +14,7 @@ from ..config.meta import MetaConfig, load_meta
 from ..errors import ConfigError
 from ..launcher.decide import ResumeFlags
 from ..launcher.launch import dry_run, launch
-from ..launcher.recorded_run import CLUSTER_HINT, LaunchOptions, is_cluster
+from ..launcher.recorded_run import LaunchOptions
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -23,7 +23,7 @@ def run_command(args: argparse.Namespace) -> int:
     for warning in meta.warnings:
         print(f"mle: warning: {warning}", file=sys.stderr)
     plan = expand(meta, configs=load_configs(meta.config_files))
-    backend = get_backend(args.backend or meta.backend or "local")
+    backend = get_backend(args.backend or meta.backend or DEFAULT_BACKEND)
     if args.dry_run:
         dry_run(plan, backend=backend, max_running=args.max_running, show_all=args.all)
         return 0
@@ -35,10 +35,10 @@ def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
                    backend: Backend) -> LaunchOptions:
     """LaunchOptions from ``mle run`` / ``mle resume`` arguments and the meta YAML."""
     detach = bool(getattr(args, "detach", False))
-    if detach and not is_cluster(backend):
-        raise ConfigError(f"needs a scheduler that keeps jobs running without "
-                          f"mle: {CLUSTER_HINT}; the local backend stops jobs with it",
-                          key="--detach")
+    if detach and not backend.jobs_outlive_launcher:
+        raise ConfigError(f"needs a scheduler that keeps jobs running without mle: "
+                          f"cluster backends only ({', '.join(detachable_backends())}); the "
+                          f"{backend.name} backend stops jobs with it", key="--detach")
     retries = getattr(args, "max_retries", None)
     return LaunchOptions(
         flags=ResumeFlags(rerun_failed=bool(getattr(args, "rerun_failed", False)),

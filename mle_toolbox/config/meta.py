@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..backends import RESOURCE_NAMES
 from ..job.checkpoints import CHECKPOINT_NAME
 from ..search import BUDGET_TYPES, is_adaptive
 from ..search.options import OPTION_KEYS, StrategyOptions, parse_options
@@ -55,8 +56,6 @@ EXPERIMENT_TYPES = {
     "multiple-experiments": ExperimentType.MULTIPLE_CONFIGS,
     "hyperparameter-search": ExperimentType.HYPERPARAMETER_SEARCH,
 }
-# mle-toolbox's resource names -> our backend names.
-RESOURCES = {"local": "local", "sge-cluster": "sge", "slurm-cluster": "slurm"}
 SEARCH_TYPES = ("grid", "random", "smbo", "successive-halving", "hyperband", "pbt")
 AGGREGATIONS = ("mean", "median", "min", "max")  # and pNN, a percentile (p0 .. p100)
 _PERCENTILE = re.compile(r"^p(100|[1-9]?[0-9])$")
@@ -384,11 +383,11 @@ def _extra_args(job: Node) -> tuple[str, ...]:
 
 
 def _backend(root: Node, meta: Node) -> str | None:
-    names = [n.string("resource_to_run", choices=RESOURCES) for n in (root, meta)]
+    names = [n.string("resource_to_run", choices=RESOURCE_NAMES) for n in (root, meta)]
     chosen = [n for n in names if n is not None]
     if len(set(chosen)) > 1:
         raise meta.error("resource_to_run", "conflicts with the top-level resource_to_run")
-    return RESOURCES[chosen[0]] if chosen else None
+    return RESOURCE_NAMES[chosen[0]] if chosen else None
 
 
 def _max_running(root: Node, meta: Node) -> int | None:

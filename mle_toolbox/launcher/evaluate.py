@@ -21,19 +21,21 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..backends import get_backend
-from ..config.meta import PostProcess
+from ..backends import DEFAULT_BACKEND, get_backend
 from ..errors import Interrupted
 from ..files.atomic import write_json_atomic
 from ..files.documents import SummaryDocument, read_summary
 from ..files.jobfiles import read_exit_code
-from ..files.layout import ExperimentLayout
 from ..job.checkpoints import CheckpointNotFound, find_checkpoint
 from ..results.merge import summarize_run
 from ..spec import Environment, JobResult, JobSpec, JobState, JobTask, Resources
 from .runner import run_jobs
+
+if TYPE_CHECKING:
+    from ..config.meta import PostProcess
+    from ..files.layout import ExperimentLayout
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,7 @@ def evaluate(layout: ExperimentLayout, *, targets: Sequence[EvalTarget], post: P
     for target in targets:
         layout.eval_job(target.run_id, target.seed).archive_attempt()
     tasks = [eval_task(t, layout=layout, post=post, cwd=cwd) for t in targets]
-    backend = get_backend("local")
+    backend = get_backend(DEFAULT_BACKEND)  # evaluations run here, beside the launcher
     report = run_jobs(tasks, backend=backend, on_result=Progress(total=len(tasks)),
                       max_running=max_running or backend.default_max_running(
                           Resources(), jobs=len(tasks)))
@@ -173,7 +175,7 @@ def print_eval_summary(results: Sequence[EvalResult], *, layout: ExperimentLayou
     print(f"mle: eval metrics in {layout.root}/<run_id>/eval/ and summary.json")
 
 
-def post_process(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
+def evaluate_finished(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
                  jobs: Iterable[tuple[str, int]], max_running: int) -> int:
     """Evaluate ``jobs`` after a sweep (``post_process_args``); returns 0 or 1."""
     targets, _ = find_targets(layout, jobs=jobs, checkpoint=post.checkpoint)

@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import logging
 import shlex
-import signal
 import sys
-import time
+from typing import TYPE_CHECKING
 
-from ..backends.base import Backend
-from ..config.expand import Plan
-from ..config.meta import MetaConfig
-from ..files.atomic import write_json_atomic
-from ..files.documents import JobOutcome, PlanDocument, ReportDocument, SummaryDocument
 from ..files.layout import ExperimentLayout
-from ..results.merge import summarize_run
 from ..search import is_adaptive
-from ..spec import JobResult, JobState, hms
-from .decide import decide
-from .jobtable import JobTable
-from .lock import ExperimentLock
-from .pipeline import close_launch, history_row, run_with_progress
+from ..spec import hms
+from .pipeline import (
+    close_launch,
+    history_row,
+    locked,
+    post_process,
+    print_summary,
+    run_with_progress,
+    settle,
+    write_results,
+)
 from .prepare import existing_plan, prepare, split_done
 from .recorded_run import LaunchOptions, print_decision
-from .runner import RunReport
 from .tasks import make_tasks
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+    from ..config.expand import Plan
+    from ..config.meta import MetaConfig
+    from ..files.documents import PlanDocument
 
 log = logging.getLogger("mle_toolbox")
 DRY_RUN_JOBS_SHOWN = 20
@@ -54,7 +58,7 @@ def launch(plan: Plan, *, backend: Backend, max_running: int | None,
         # Batches are not known yet: the default concurrency is computed per batch.
         return run_search(plan, layout=layout, backend=backend,
                           max_running=max_running or plan.meta.max_running, options=options)
-    with ExperimentLock(layout.lock), _launcher_log(layout):
+    with locked(layout):
         return _launch(plan, layout=layout, backend=backend,
                        max_running=_max_running(plan, backend=backend, given=max_running),
                        options=options)
@@ -73,8 +77,8 @@ def _max_running(plan: Plan, *, backend: Backend, given: int | None) -> int:
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
             options: LaunchOptions) -> int:
     previous = existing_plan(plan, layout)  # again, now that we hold the lock
-    decision = decide(plan, layout=layout, previous=previous, backend=backend,
-                      table=JobTable.read(layout.job_table), flags=options.flags)
+    decision = settle(plan, layout=layout, previous=previous, backend=backend,
+                      flags=options.flags)
     prepare(plan, layout=layout, previous=previous, todo=decision.todo,
             meta_text=plan.meta.path.read_text(encoding="utf-8"))
     for note in plan.notes:
@@ -90,8 +94,8 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
         report = run_with_progress(plan, layout=layout, backend=backend,
                                    max_running=max_running, decision=decision, options=options)
         entry.finish(report)
-    _write_results(plan, layout=layout, report=report, backend=backend.name,
-                   skipped=[j.job_id for j in decision.done])
+    write_results(plan, layout=layout, report=report, backend=backend.name,
+                  skipped=[j.job_id for j in decision.done])
     if plan.meta.search is not None:
         from ..search.best import report_best
 
@@ -102,62 +106,8 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
         return report.exit_code
     if report.detached:  # jobs still run: nothing to evaluate yet
         return 1 if decision.failed else 0
-    evaluations_failed = _post_process(plan, layout=layout, max_running=max_running)
+    evaluations_failed = post_process(plan, layout=layout, max_running=max_running)
     return 1 if report.failed or decision.failed or evaluations_failed else 0
-
-
-def _post_process(plan: Plan, *, layout: ExperimentLayout, max_running: int) -> int:
-    """post_process_args: evaluate every finished job (see evaluate.py); 1 if any failed."""
-    if plan.meta.post_process is None:
-        return 0
-    from .evaluate import post_process
-
-    return post_process(layout, post=plan.meta.post_process, cwd=plan.meta.base_dir,
-                        jobs=[(job.run_id, job.seed) for job in plan.jobs],
-                        max_running=max_running)
-
-
-def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, backend: str,
-                   skipped: list[str]) -> None:
-    search = plan.meta.search
-    maximize = search.eval_metrics if search is not None and search.max_objective else ()
-    for run in plan.runs:
-        run_dir = layout.run_dir(run.run_id)
-        if (run_dir / "logs").is_dir():
-            summary = SummaryDocument.from_json(summarize_run(run_dir, maximize=maximize))
-            write_json_atomic(layout.summary(run.run_id), summary.to_json())
-    counts = {state.value: report.count(state) for state in JobState if report.count(state)}
-    document = ReportDocument(
-        backend=backend, finished=time.time(), elapsed_s=report.elapsed_s,
-        interrupted=report.interrupted, counts=counts, skipped=tuple(skipped),
-        detached=tuple(report.detached), jobs=tuple(_outcome(r) for r in report.results))
-    write_json_atomic(layout.report, document.to_json())
-
-
-def _outcome(result: JobResult) -> JobOutcome:
-    return JobOutcome(job_id=result.job_id, state=result.state.value,
-                      exit_code=result.exit_code, reason=result.reason,
-                      duration_s=result.duration_s, stderr_tail=result.stderr_tail)
-
-
-def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
-    """Counts, then every job that did not complete with its stderr tail."""
-    parts = [f"{report.count(s)} {s.value}" for s in JobState if report.count(s)]
-    print(f"mle: {len(report.results)} jobs: {', '.join(parts) or 'none'} "
-          f"in {report.elapsed_s:.1f}s")
-    for result in report.failed:
-        print(f"mle: {result.state.value}: {result.job_id}: {result.reason}", file=sys.stderr)
-        for line in result.stderr_tail.splitlines():
-            print(f"    | {line}", file=sys.stderr)
-    if report.interrupted and not report.detached:
-        print(f"mle: {_stopped(report)}; running jobs were stopped. Run the same command "
-              "again to rerun what did not complete.", file=sys.stderr)
-    print(f"mle: results in {layout.root}")
-
-
-def _stopped(report: RunReport) -> str:
-    name = signal.Signals(report.stopped_by).name
-    return "interrupted (Ctrl+C)" if name == "SIGINT" else f"stopped by {name}"
 
 
 def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
@@ -180,16 +130,16 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
         print(f"eval        {post.script} on each finished job after the sweep (checkpoint "
               f"{post.checkpoint}, at most {post.timeout_s}s each)")
     shown = len(todo) if show_all else min(len(todo), DRY_RUN_JOBS_SHOWN)
-    # Cluster backends render scripts of every job; otherwise only the listed ones are built.
-    scripts = getattr(backend, "scripts", None)
+    # Backends that show scripts render every job's; otherwise only the listed ones are built.
+    scripts = backend.shows_scripts_in_dry_run
     tasks = make_tasks(plan, layout=layout, jobs=todo if scripts else todo[:shown])
     for task in tasks[:shown]:
         print(f"  {task.job_id}\n    cwd     {task.cwd}\n    command {shlex.join(task.argv)}"
               f"\n    files   {task.job_dir}/")
     if shown < len(todo):
         print(f"  ... and {len(todo) - shown} more jobs (--all lists every job)")
-    if scripts is not None and tasks:
-        _print_scripts(scripts(tasks, max_running=max_running))
+    if scripts and tasks:
+        _print_scripts(backend.scripts(tasks, max_running=max_running))
 
 
 def _print_scripts(scripts: list[tuple[list[str], str]]) -> None:
@@ -208,23 +158,3 @@ def _describe_resources(meta: MetaConfig) -> str:
     limit = hms(res.time_limit_s) if res.time_limit_s else "-"
     return (f"cores={res.cores} gpus={res.gpus} memory={memory} time={limit} "
             f"queue={res.queue or '-'} ({where})")
-
-
-class _launcher_log:  # noqa: N801 - used as a context manager like a function
-    """Attach a file handler for launcher.log while a launch runs."""
-
-    def __init__(self, layout: ExperimentLayout) -> None:
-        self.path = layout.launcher_log
-        self.handler: logging.Handler | None = None
-
-    def __enter__(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handler = logging.FileHandler(self.path, encoding="utf-8")
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        log.addHandler(self.handler)
-        log.setLevel(logging.INFO)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.handler is not None:
-            log.removeHandler(self.handler)
-            self.handler.close()

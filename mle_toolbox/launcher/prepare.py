@@ -9,16 +9,18 @@ directory of another experiment is never written into.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .. import __version__
-from ..config.expand import Plan
 from ..errors import ExperimentDirError
 from ..files.atomic import write_json_atomic, write_text_atomic
 from ..files.documents import Objective, PlanDocument, PlannedRun
 from ..files.expdir import read_plan
 from ..files.jobfiles import read_exit_code
-from ..files.layout import ExperimentLayout
-from ..spec import JobSpec
+
+if TYPE_CHECKING:
+    from ..config.expand import Plan
+    from ..files.layout import ExperimentLayout
+    from ..spec import JobSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,8 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> PlanDocument | None:
 
 def plan_document(plan: Plan) -> PlanDocument:
     """The plan as plan.json records it, with the objective runs are ranked by."""
+    from .. import __version__  # the package root re-exports MLExperiment: import on use
+
     meta = plan.meta
     search = meta.search
     objective = (Objective(metrics=search.eval_metrics, maximize=search.max_objective)

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..backends.base import Backend
-from ..config.expand import Plan
-from ..files.layout import ExperimentLayout
-from ..spec import JobResult, JobTask
 from .decide import Decision, ResumeFlags
 from .jobtable import JobTable, TableJournal
 from .runner import Hooks, OnInterrupt, Policy, RunReport, run_jobs
 from .tasks import make_tasks
 
-CLUSTER_HINT = "cluster backends only (sge, sge-drmaa, slurm)"
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+    from ..config.expand import Plan
+    from ..files.layout import ExperimentLayout
+    from ..spec import JobResult, JobTask
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +36,9 @@ class LaunchOptions:
     write_report: bool = True  # report.md/.html at the end (not with --no-report)
 
 
-def is_cluster(backend: Backend) -> bool:
-    """Jobs outlive the launcher: they can be detached from and re-attached to."""
-    return backend.name != "local"
-
-
 def policy_for(backend: Backend, options: LaunchOptions) -> Policy:
     """Retries from the options; Ctrl+C detaches on cluster backends unless told otherwise."""
-    detach = is_cluster(backend) and not options.cancel_on_interrupt
+    detach = backend.jobs_outlive_launcher and not options.cancel_on_interrupt
     return Policy(max_retries=options.max_retries, submit_only=options.detach,
                   on_interrupt=OnInterrupt.DETACH if detach else OnInterrupt.CANCEL)
 

@@ -18,12 +18,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..backends.base import Backend
 from ..errors import Interrupted, interrupt_name, interrupt_signal
 from ..files.jobfiles import read_start_time, stderr_tail
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask, hms
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
 
 
 @dataclass(frozen=True, slots=True)

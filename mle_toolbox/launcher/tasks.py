@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from ..config.expand import Plan
-from ..files.layout import ExperimentLayout
 from ..spec import JobSpec, JobTask
+
+if TYPE_CHECKING:
+    from ..config.expand import Plan
+    from ..files.layout import ExperimentLayout
 
 
 def interpreter(plan: Plan) -> list[str]:

@@ -25,12 +25,17 @@ from ..errors import ConfigError
 from ..files.atomic import write_json_atomic, write_text_atomic
 from ..files.documents import PlanDocument, SummaryDocument
 from ..files.layout import ExperimentLayout
-from ..launcher.decide import Decision, decide
+from ..launcher.decide import Decision
 from ..launcher.history import Recording
-from ..launcher.jobtable import JobTable
-from ..launcher.launch import _launcher_log, _write_results, print_summary
-from ..launcher.lock import ExperimentLock
-from ..launcher.pipeline import close_launch, history_row, run_with_progress
+from ..launcher.pipeline import (
+    close_launch,
+    history_row,
+    locked,
+    print_summary,
+    run_with_progress,
+    settle,
+    write_results,
+)
 from ..launcher.prepare import existing_plan, plan_document
 from ..launcher.recorded_run import LaunchOptions, print_decision
 from ..launcher.runner import RunReport
@@ -87,7 +92,7 @@ def run_search(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
     # Before the lock: a missing extra (Optuna) is reported with nothing written.
     strategy, state = _start(plan, layout=layout, backend=backend, max_running=max_running)
     state.options = options
-    with (ExperimentLock(layout.lock), _launcher_log(layout),
+    with (locked(layout),
           history_row(plan, layout=layout, backend=backend, options=options, total=0,
                       skipped=0) as entry):
         state.entry = entry
@@ -268,13 +273,8 @@ def _run_batch(state: _Search, *, runs: list[RunSpec], proposals: list[Proposal]
 
 def _decide(state: _Search, plan: Plan) -> Decision:
     """Skip, re-attach or run each job of a batch (as a relaunch of a sweep does)."""
-    table = JobTable.read(state.layout.job_table)
-    try:
-        return decide(plan, layout=state.layout, previous=state.previous, table=table,
-                      backend=state.backend, flags=state.options.flags)
-    finally:
-        if table is not None:
-            table.close()
+    return settle(plan, layout=state.layout, previous=state.previous, backend=state.backend,
+                  flags=state.options.flags)
 
 
 def _kept_failed(job: JobSpec) -> JobResult:
@@ -332,8 +332,8 @@ def _finish(state: _Search, *, interrupted: bool) -> int:
         state.entry.finish(report, failed=bool(failed), total=state.total,
                            skipped=len(state.skipped))
     whole = Plan(meta=state.meta, runs=tuple(state.runs), jobs=_jobs(state, state.runs))
-    _write_results(whole, layout=state.layout, report=report, backend=state.backend.name,
-                   skipped=state.skipped)
+    write_results(whole, layout=state.layout, report=report, backend=state.backend.name,
+                  skipped=state.skipped)
     print_summary(report, layout=state.layout)
     if interrupted:
         close_launch(report, layout=state.layout, backend=state.backend,
