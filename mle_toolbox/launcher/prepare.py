@@ -92,15 +92,18 @@ def split_done(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument |
 
 
 def prepare(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,
-            meta_text: str, todo: tuple[JobSpec, ...] | None = None) -> Prepared:
+            meta_text: str, todo: tuple[JobSpec, ...] | None = None,
+            recorded: Plan | None = None) -> Prepared:
     """Write plan, meta copy and run configs; archive attempts of jobs to rerun.
 
-    ``todo``: the jobs to run (resume.decide); by default those not completed.
+    ``todo``: the jobs to run (decide.py); by default those not completed.
+    ``recorded``: what plan.json records when it is more than ``plan`` (an adaptive
+    search prepares one batch at a time and records every batch so far).
     """
     done, not_done = split_done(plan, layout=layout, previous=previous)
     if todo is None:
         todo = not_done
-    write_json_atomic(layout.plan, plan_document(plan).to_json())
+    write_json_atomic(layout.plan, plan_document(recorded or plan).to_json())
     write_text_atomic(layout.meta_copy, meta_text)
     for run in plan.runs:
         write_json_atomic(layout.run_config(run.run_id), run.config)

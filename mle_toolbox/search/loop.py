@@ -36,7 +36,7 @@ from ..launcher.pipeline import (
     settle,
     write_results,
 )
-from ..launcher.prepare import existing_plan, plan_document
+from ..launcher.prepare import existing_plan, plan_document, prepare
 from ..launcher.recorded_run import LaunchOptions, print_decision
 from ..launcher.runner import RunReport
 from ..results.merge import summarize_run
@@ -243,12 +243,10 @@ def _run_batch(state: _Search, *, runs: list[RunSpec], proposals: list[Proposal]
     whole = Plan(meta=state.meta, runs=tuple(state.runs), jobs=_jobs(state, state.runs))
     this = Plan(meta=state.meta, runs=tuple(runs), jobs=_jobs(state, runs))
     decision = _decide(state, this)
-    write_json_atomic(layout.plan, plan_document(whole).to_json())
-    for run, proposal in zip(runs, proposals, strict=True):
-        write_json_atomic(layout.run_config(run.run_id), run.config)
+    prepare(this, layout=layout, previous=state.previous, todo=decision.todo,
+            meta_text=state.meta.path.read_text(encoding="utf-8"), recorded=whole)
+    for proposal in proposals:
         _copy_checkpoints(layout, proposal)
-    for job in decision.todo:
-        layout.job(job.run_id, job.seed).archive_attempt()
     state.skipped += [j.job_id for j in decision.done]
     count = len(decision.todo) + len(decision.attach)
     state.total += count
