@@ -19,7 +19,14 @@ from types import FrameType
 
 from . import __version__
 from .backends import BACKEND_NAMES, DEFAULT_BACKEND
-from .errors import ConfigError, Interrupted, MleError, interrupt_name, interrupt_signal
+from .errors import (
+    ConfigError,
+    Interrupted,
+    MleError,
+    PreloadNeededError,
+    interrupt_name,
+    interrupt_signal,
+)
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `mle ls | head -1`
@@ -203,6 +210,24 @@ def _dispatch(args: argparse.Namespace) -> int:
     return command(args)
 
 
+RESTARTED_ENV = "MLE_RESTARTED_WITH_PRELOAD"
+
+
+def _restart_with_preload(err: PreloadNeededError, *, argv: Sequence[str] | None) -> None:
+    """Start this command again with ``err.preload`` in LD_PRELOAD, once.
+
+    Returns (and the error is reported) when already restarted, or when called as a function
+    with its own ``argv`` (tests), where replacing the process would be wrong.
+    """
+    if os.environ.get(RESTARTED_ENV) or argv is not None:
+        return
+    preload = " ".join(filter(None, [err.preload, os.environ.get("LD_PRELOAD")]))
+    env = {**os.environ, "LD_PRELOAD": preload, RESTARTED_ENV: "1"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "mle_toolbox", *sys.argv[1:]], env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mle`` console script; returns the exit code."""
     parser = build_parser()
@@ -222,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_flag_combinations(args)
         return _dispatch(args)
     except MleError as err:
+        if isinstance(err, PreloadNeededError):
+            _restart_with_preload(err, argv=argv)  # returns only when it must not restart
         print(f"mle: error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt as err:

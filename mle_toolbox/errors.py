@@ -38,6 +38,20 @@ class MleError(Exception):
     exit_code = 1
 
 
+class PreloadNeededError(MleError):
+    """A library (Debian's libdrmaa) can only load when ``preload`` is in LD_PRELOAD at start.
+
+    The command line answers by starting itself again with it (once); other callers get this
+    error's message, which names the variable to set.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, preload: str) -> None:
+        super().__init__(message)
+        self.preload = preload
+
+
 class ConfigError(MleError):
     """Bad user input: a meta YAML, a base config or a command-line value.
 

@@ -43,8 +43,9 @@ def test_job_paths(tmp_path: Path) -> None:
     assert job.status == jobs / "status.json"
     assert job.argv_file == jobs / "argv"
     assert job.attempts_dir == jobs / "attempts"
+    assert job.cancelled == jobs / "cancelled"
     assert job.attempt_files() == (job.stdout, job.stderr, job.exit_code, job.status,
-                                   job.metrics_log)
+                                   job.metrics_log, job.cancelled)
     assert JobLayout(run_dir=tmp_path, seed=-1).metrics_log.name == "seed_-1.jsonl"
     assert not (tmp_path / "run").exists()
 
@@ -54,8 +55,9 @@ def test_a_task_finds_its_files_where_the_layout_puts_them(tmp_path: Path) -> No
     task = JobTask(job=JobSpec(run_id="r", seed=0, config_hash="h"), name="n", argv=("x",),
                    cwd=tmp_path, job_dir=job.job_dir, resources=Resources(),
                    environment=Environment())
-    assert (task.files.stdout, task.files.stderr, task.files.exit_code) == (job.stdout, job.stderr,
-                                                               job.exit_code)
+    files = task.files
+    assert (files.stdout, files.stderr, files.exit_code) == (job.stdout, job.stderr,
+                                                             job.exit_code)
 
 
 def _attempt(job: JobLayout, text: str, *, files: tuple[Path, ...] | None = None) -> None:
@@ -87,7 +89,7 @@ def test_attempts_are_archived_under_increasing_numbers(tmp_path: Path) -> None:
     for number in (1, 2, 3):
         folder = job.attempts_dir / str(number)
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            ["stdout.log", "stderr.log", "exit_code", "status.json", "seed_1.jsonl"])
+            ["stdout.log", "stderr.log", "exit_code", "status.json", "seed_1.jsonl", "cancelled"])
         assert (folder / "seed_1.jsonl").read_text() == f"seed_1.jsonl try {number}"
         assert (folder / "exit_code").read_text() == f"exit_code try {number}"
     # the other seed's files, in the shared logs folder too, are left alone

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from ..backends import BACKEND_NAMES, backend_class, get_backend
+from ..files.atomic import write_text_atomic
 from ..files.expdir import Experiment, open_experiment
 from ..files.jobfiles import read_exit_code
 from ..files.layout import ExperimentLayout, submitted_arrays
@@ -65,6 +66,8 @@ def cancel_recorded(experiment: Experiment, *, force: bool) -> int:
         for name in sorted({r.backend for _, r in live}):
             mine = [(t, str(r.native_id)) for t, r in live if r.backend == name and r.native_id]
             backend = get_backend(name)
+            for task, _ in mine:  # before the stop: a running launcher then reads it
+                write_text_atomic(task.files.cancelled, "cancelled with mle cancel\n")
             backend.cancel(backend.attach(mine), force=force)
             for task, _ in mine:
                 record = records[task.job_id]

@@ -56,6 +56,9 @@ STATUS_NAME = "status.json"
 ARGV_NAME = "argv"  # NUL-separated command, read by the wrapper of an array task
 REQUEUE_NAME = "requeue"  # written by a job that asks to be requeued
 ATTEMPTS_DIR_NAME = "attempts"
+# Written by `mle cancel` into a job dir before it stops the job: a launcher that then sees
+# the job end records it cancelled, not failed. Archived with the attempt's other files.
+CANCELLED_NAME = "cancelled"
 # A cluster backend's folder in the experiment's .mle/: <name>.tasks, <name>.sh, out/.
 TASK_LIST_SUFFIX = ".tasks"
 SCHEDULER_LOG_DIR_NAME = "out"
@@ -102,6 +105,11 @@ class JobFiles:
     def requeue(self) -> Path:
         """Marker a job writes when it asks to be requeued (job/requeue.py)."""
         return self.job_dir / REQUEUE_NAME
+
+    @property
+    def cancelled(self) -> Path:
+        """Marker written by ``mle cancel`` before it stops the job."""
+        return self.job_dir / CANCELLED_NAME
 
     @property
     def attempts_dir(self) -> Path:
@@ -195,6 +203,11 @@ class JobLayout:
         return self.files.status
 
     @property
+    def cancelled(self) -> Path:
+        """Marker written by ``mle cancel`` before it stops this job."""
+        return self.files.cancelled
+
+    @property
     def argv_file(self) -> Path:
         """NUL-separated command of the job, for wrappers that read it from disk."""
         return self.files.argv
@@ -211,7 +224,8 @@ class JobLayout:
 
     def attempt_files(self) -> tuple[Path, ...]:
         """Files that belong to one attempt and are archived before the next."""
-        return (self.stdout, self.stderr, self.exit_code, self.status, self.metrics_log)
+        return (self.stdout, self.stderr, self.exit_code, self.status, self.metrics_log,
+                self.cancelled)
 
     def archive_attempt(self) -> Path | None:
         """Move the files of the last attempt into ``attempts/<k>/``; never delete.

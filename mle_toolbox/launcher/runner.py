@@ -300,6 +300,10 @@ def _collect(loop: _Loop) -> bool:
 
 def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) -> None:
     live = loop.live.pop(handle)
+    if status.state is JobState.FAILED and live.task.files.cancelled.exists():
+        # `mle cancel` stopped it (from another shell): cancelled, whatever its exit code.
+        status = JobStatus(JobState.CANCELLED, exit_code=status.exit_code,
+                           reason="cancelled with mle cancel")
     started = live.running_since if live.running_since is not None else live.submitted
     tail = stderr_tail(live.task.files.stderr) if status.state is not JobState.COMPLETED else ""
     result = JobResult(job_id=live.task.job_id, state=status.state, exit_code=status.exit_code,
