@@ -119,5 +119,6 @@ def test_the_job_wrapper_writes_the_files_the_layout_names() -> None:
         assert f'"$job_dir/{name}' in wrapper, name
     moved = f"for name in {layout.STDOUT_NAME} {layout.STDERR_NAME} {layout.STATUS_NAME}; do"
     assert moved in wrapper
+    assert f"    exit {layout.REQUEUE_EXIT}\n" in wrapper  # a requeue the job asked for
     for script in ("sge_job.sh", "slurm_job.sh"):  # rendered with the layout's names
         assert '"$$job_dir/$stdout_name" 2>>"$$job_dir/$stderr_name"' in read_template(script)

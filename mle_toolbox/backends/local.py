@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
-from ..files.jobfiles import REQUEUE_EXIT, read_exit_code, status_from_exit_code
+from ..files.jobfiles import read_exit_code, status_from_exit_code
+from ..files.layout import REQUEUE_EXIT
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
 

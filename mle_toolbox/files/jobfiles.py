@@ -14,9 +14,6 @@ from pathlib import Path
 
 from ..spec import JobState, JobStatus
 
-# Exit status of a job that asked to be requeued (JOB_DIR/requeue): Grid Engine puts
-# such a job back into the queue; the runner resubmits it on other backends.
-REQUEUE_EXIT = 99
 STDERR_TAIL_LINES = 15
 STDERR_TAIL_BYTES = 4096
 

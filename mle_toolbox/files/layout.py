@@ -56,6 +56,9 @@ STATUS_NAME = "status.json"
 ARGV_NAME = "argv"  # NUL-separated command, read by the wrapper of an array task
 REQUEUE_NAME = "requeue"  # written by a job that asks to be requeued
 ATTEMPTS_DIR_NAME = "attempts"
+# Exit status of the wrapper of a job that asked to be requeued (JOB_DIR/requeue): Grid
+# Engine puts such a job back into the queue; the runner resubmits it on other backends.
+REQUEUE_EXIT = 99
 # Written by `mle cancel` into a job dir before it stops the job: a launcher that then sees
 # the job end records it cancelled, not failed. Archived with the attempt's other files.
 CANCELLED_NAME = "cancelled"

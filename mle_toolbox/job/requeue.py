@@ -22,8 +22,7 @@ from types import FrameType
 from typing import Any
 
 from ..files.atomic import write_text_atomic
-from ..files.jobfiles import REQUEUE_EXIT
-from ..files.layout import CHECKPOINT_INDEX_NAME, JobFiles
+from ..files.layout import CHECKPOINT_INDEX_NAME, REQUEUE_EXIT, JobFiles
 
 ATTEMPT_ENV = "MLE_ATTEMPT"
 WARNING_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
