@@ -146,7 +146,7 @@ class MLExperiment:
         self.log.checkpoints = CheckpointStore(
             self.files.checkpoints_dir, last_stats=lambda: self.log.last_stats,
             policy=CheckpointPolicy.from_log_config(self.log_config))
-        # Retries and requeues (resuming.py): which run this is, where to resume from.
+        # Retries and requeues (requeue.py): which run this is, where to resume from.
         self.attempt = current_attempt()
         self.checkpoint_dir = self.files.checkpoints_dir
         # Scripts write into it directly (mle.checkpoint_dir / 'x.ckpt'): make it exist.

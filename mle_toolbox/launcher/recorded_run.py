@@ -1,8 +1,8 @@
-"""One launch of a sweep with its job table: resume decisions, retries, detach.
+"""One run of jobs through the job table: retries, detach, re-attach.
 
-``launch.py`` validates and prepares; this module decides what each job needs
-(``resume.decide``), records every submission in ``.mle/jobs.sqlite`` and drives
-the runner with the retry and interrupt policy.
+``pipeline.settle`` decides what each job needs (``decide.py``); this module runs
+``decision.todo`` and follows ``decision.attach``, records every submission in
+``.mle/jobs.sqlite`` and drives the runner with the retry and interrupt policy.
 """
 
 from __future__ import annotations
