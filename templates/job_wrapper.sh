@@ -65,6 +65,18 @@ if [ -n "${MLE_CONDA_ENV:-}" ]; then
     }
 fi
 
+# At most one live run per job folder, ever: a second submission of the same job (a
+# launcher killed mid-submission, then resumed) finds the lock held and leaves the job
+# folder alone: no exit_code, exit 75. The lock is on fd 9, which the command inherits,
+# so it is held for as long as anything of this run is alive; the kernel drops it then.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>>"$job_dir/.live"
+    if ! flock -n 9; then
+        echo "mle_toolbox: another run of this job is live (lock $job_dir/.live); this one exits" >&2
+        exit 75
+    fi
+fi
+
 # Run in the background so that signals reach the wrapper while it waits and can
 # be forwarded (scheduler warnings, cancellation).
 "$@" &

@@ -6,7 +6,7 @@
       experiment_config.yaml   copy of the meta YAML
       plan.json                every run and job of the sweep
       report.json              outcome of every job of the last launch
-      report.md, report.html   human-readable report (``mle report``)
+      report.md, report.html   human-readable report (``mle report``; report.pdf too)
       figures/                 its PNG figures (learning curves, heatmap)
       launcher.log             what the launcher did
       search_log.jsonl         adaptive search: proposals and results, per batch
@@ -15,6 +15,9 @@
         <run_id>.json          resolved config of this run
         summary.json           metrics merged over seeds
         logs/seed_<s>.jsonl    metrics log of one seed (one JSON object per line)
+        logs/seed_<s>.meta.json  MLELogger: paths of the model, figures, extra objects
+        figures/, extra/       MLELogger.save_plot / save_extra (mle-logging's folders)
+        tboards/seed_<s>/      TensorBoard events (log_config.use_tboard)
         checkpoints/seed_<s>/  saved models of one seed (``mle.checkpoint_dir``):
                                final.<ext>, step_<k>.<ext>, index.json
         resume_from/           adaptive search: copy of the parent run's checkpoints/
@@ -65,6 +68,10 @@ CANCELLED_NAME = "cancelled"
 # A cluster backend's folder in the experiment's .mle/: <name>.tasks, <name>.sh, out/.
 TASK_LIST_SUFFIX = ".tasks"
 SCHEDULER_LOG_DIR_NAME = "out"
+# flock'd by the job wrapper for as long as a run of the job is alive (templates/job_wrapper.sh
+# names it too): a second run of the same job folder exits 75 at once.
+LIVE_LOCK_NAME = ".live"
+DUPLICATE_RUN_EXIT = 75
 CHECKPOINT_INDEX_NAME = "index.json"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
@@ -174,6 +181,11 @@ class JobLayout:
     def metrics_log(self) -> Path:
         """Append-only JSON-lines metrics log of this seed."""
         return self.logs_dir / f"seed_{self.seed}.jsonl"
+
+    @property
+    def log_meta(self) -> Path:
+        """MLELogger's record of the model, figure and extra-object paths of this seed."""
+        return self.logs_dir / f"seed_{self.seed}.meta.json"
 
     @property
     def job_dir(self) -> Path:
@@ -289,6 +301,11 @@ class ExperimentLayout:
     def report_html(self) -> Path:
         """HTML version of the report, same content."""
         return self.root / "report.html"
+
+    @property
+    def report_pdf(self) -> Path:
+        """PDF version of the report, same content (``mle report``, needs fpdf2)."""
+        return self.root / "report.pdf"
 
     @property
     def figures_dir(self) -> Path:

@@ -1,5 +1,5 @@
-"""The experiment report (``mle report``, end of ``mle run``): report.md and report.html
-with tables and PNG figures.
+"""The report of an experiment (``mle report``, end of ``mle run``): report.md,
+report.html (and report.pdf) with tables and PNG figures.
 
 Contents: what ran (counts, backend), the best run for the objective
 (``param_search_args.search_logging``: first of ``eval_metrics``, ``max_objective``),
@@ -26,6 +26,7 @@ from ..files.documents import Objective, PlanDocument, ReportDocument, SummaryDo
 from ..files.expdir import open_experiment
 from ..files.layout import ExperimentLayout
 from .document import Block, Code, Heading, Image, Para, Table, to_html, to_markdown
+from .document_pdf import pdf_available, to_pdf
 from .merge import load_log, seed_logs, summarize_run
 from .plots import INSTALL_HINT, figure_class, heatmap, learning_curves
 
@@ -39,6 +40,7 @@ class Written:
     markdown: Path
     html: Path
     figures: tuple[Path, ...]
+    pdf: Path | None = None  # None when not asked for (or fpdf2 is missing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +92,9 @@ def _read_outcome(path: Path) -> ReportDocument:
         raise ExperimentDirError(f"{path} is not an mle_toolbox {path.name} ({err})") from err
 
 
-def write_report(exp_dir: Path, *, figures: bool = True) -> Written:
-    """Write report.md, report.html and figures/ into ``exp_dir``."""
+def write_report(exp_dir: Path, *, figures: bool = True, pdf: bool = False) -> Written:
+    """Write report.md, report.html and figures/ into ``exp_dir``; report.pdf with ``pdf``
+    when fpdf2 is installed."""
     exp = _load(exp_dir)
     blocks = [Heading(f"Experiment report: {exp.plan.project_name or '?'}", 1),
               *_overview(exp), *_best(exp), *_metric_tables(exp), *_failures(exp)]
@@ -103,7 +106,13 @@ def write_report(exp_dir: Path, *, figures: bool = True) -> Written:
     layout = exp.layout
     write_text_atomic(layout.report_md, to_markdown(blocks))
     write_text_atomic(layout.report_html, to_html(blocks, title=f"{layout.root.name} report"))
-    return Written(markdown=layout.report_md, html=layout.report_html, figures=tuple(written))
+    pdf_path = None
+    if pdf and pdf_available():
+        pdf_path = layout.report_pdf
+        to_pdf(blocks, path=pdf_path, base_dir=layout.root,
+               title=f"{layout.root.name} report")
+    return Written(markdown=layout.report_md, html=layout.report_html, figures=tuple(written),
+                   pdf=pdf_path)
 
 
 def _overview(exp: _Experiment) -> list[Block]:
