@@ -172,7 +172,7 @@ def _plan_100k() -> Sample:
         plan = expand(meta, configs=load_configs(meta.config_files))
         layout = ExperimentLayout(meta.experiment_dir)
         tasks = make_tasks(plan, layout=layout, jobs=plan.jobs)
-        text = json.dumps(plan_document(plan))
+        text = json.dumps(plan_document(plan).to_json())
         elapsed = time.perf_counter() - start
     assert len(tasks) == 100_000 and text
     return Sample(wall=elapsed)

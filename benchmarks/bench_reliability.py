@@ -58,26 +58,27 @@ def bench_table(root: Path, jobs: int = 2000) -> float:
 
 
 def bench_resume(root: Path) -> float:
-    """decide() over 10,000 jobs recorded as pending on a backend that says RUNNING."""
+    """gather() and decide() over 10,000 jobs recorded as pending; the backend says RUNNING."""
     from mle_toolbox.backends.local import LocalBackend
     from mle_toolbox.files.atomic import write_json_atomic
-    from mle_toolbox.launcher.decide import ResumeFlags, decide
+    from mle_toolbox.files.expdir import read_plan
+    from mle_toolbox.launcher.decide import ResumeFlags, decide, gather
     from mle_toolbox.launcher.jobtable import JobTable
     from mle_toolbox.launcher.prepare import plan_document
     from mle_toolbox.launcher.tasks import make_tasks
     from mle_toolbox.spec import JobHandle
 
     plan, layout = _plan(root)
-    write_json_atomic(layout.plan, plan_document(plan))
+    write_json_atomic(layout.plan, plan_document(plan).to_json())
     table = JobTable.open(layout.job_table)
     tasks = make_tasks(plan, layout=layout, jobs=plan.jobs)
     table.submitting(tasks, backend="local", attempts=[1] * len(tasks))
     table.submitted([JobHandle("local", t.job_id, "999999999") for t in tasks],
                     attempts=[1] * len(tasks))
     start = time.perf_counter()
-    decision = decide(plan, layout=layout, previous=json.loads(
-        layout.plan.read_text()), table=table, backend=LocalBackend(),
-        flags=ResumeFlags())
+    facts = gather(plan, layout=layout, previous=read_plan(layout.plan), table=table,
+                   backend=LocalBackend())
+    decision = decide(plan, facts=facts, flags=ResumeFlags())
     elapsed = time.perf_counter() - start
     assert len(decision.lost) == len(tasks)  # pid 999999999 runs nothing: all lost
     return elapsed

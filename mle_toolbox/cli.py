@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from . import __version__
+from .backends import BACKEND_NAMES, DEFAULT_BACKEND
 from .errors import (
     ConfigError,
     Interrupted,
@@ -49,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="at most N jobs at once (default: cores // num_logical_cores "
                      "locally; max_running_jobs from the YAML)")
     run.add_argument("--backend", metavar="NAME",
-                     help="where jobs run: local, sge, sge-drmaa, slurm (default: "
-                     "resource_to_run or local)")
+                     help=f"where jobs run: {', '.join(BACKEND_NAMES)} (default: "
+                     f"resource_to_run or {DEFAULT_BACKEND})")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
     add_resume_flags(run)
     run.add_argument("-p", "--purpose", metavar="TEXT", nargs="+",
@@ -281,12 +282,12 @@ def _signal_to_interrupt(signum: int, frame: FrameType | None) -> None:
 
 # Each command's module is imported only when it runs: ``mle --help`` stays fast.
 _COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("launcher.launch", "run_command"),
+    "run": ("commands.run", "run_command"),
     "cancel": ("commands.cancel", "cancel_command"),
     "init": ("commands.init", "init_command"),
-    "eval": ("launcher.evaluate", "eval_command"),
-    "resume": ("commands.resume", "reliability_command"),
-    "status": ("commands.resume", "reliability_command"),
+    "eval": ("commands.eval", "eval_command"),
+    "resume": ("commands.resume", "resume_command"),
+    "status": ("commands.status", "status_command"),
     "ls": ("commands.history_view", "ls_command"),
     "show": ("commands.history_view", "show_command"),
     "report": ("commands.report", "report_command"),

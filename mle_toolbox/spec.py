@@ -5,15 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .files.layout import (
-    CANCELLED_NAME,
-    EXIT_CODE_NAME,
-    STATUS_NAME,
-    STDERR_NAME,
-    STDOUT_NAME,
-)
+from .files.layout import JobFiles
 
 
 class JobState(enum.Enum):
@@ -51,7 +45,7 @@ class Resources:
     gpus: int = 0
     memory_mb: int | None = None
     memory_per_cpu_mb: int | None = None
-    time_limit: str | None = None  # "HH:MM:SS"
+    time_limit_s: int | None = None  # seconds; formatted (hms) only where a script is rendered
     queue: str | None = None
     project: str | None = None
     extra_directives: tuple[str, ...] = ()
@@ -63,15 +57,10 @@ class Resources:
     log_file: str | None = None  # name of the scheduler's stdout log of each task
     err_file: str | None = None  # name of the scheduler's stderr log of each task
 
-    @property
-    def time_limit_seconds(self) -> int | None:
-        """The time limit in seconds, or None when there is none."""
-        if self.time_limit is None:
-            return None
-        seconds = 0
-        for part in self.time_limit.split(":"):
-            seconds = seconds * 60 + int(part)
-        return seconds
+
+def hms(seconds: int) -> str:
+    """A time limit as schedulers and messages write it: ``HH:MM:SS`` (hours may exceed 24)."""
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,31 +116,39 @@ class JobTask:
         """The id of the job this task runs."""
         return self.job.job_id
 
-    # Derived on use, not stored: planning 100,000 tasks stays cheap.
     @property
-    def stdout(self) -> Path:
-        """The job's standard output file."""
-        return self.job_dir / STDOUT_NAME
+    def files(self) -> JobFiles:
+        """The job's own files (stdout, stderr, exit_code, status.json ...); derived on
+        use, not stored, so planning 100,000 tasks stays cheap."""
+        return JobFiles(self.job_dir)
+
+
+class FollowedJob(Protocol):
+    """What following a job needs: its id and its files (a JobTask, or a JobRef)."""
 
     @property
-    def stderr(self) -> Path:
-        """The job's standard error file."""
-        return self.job_dir / STDERR_NAME
+    def job_id(self) -> str:
+        """The id of the job."""
+        ...
 
     @property
-    def exit_code_file(self) -> Path:
-        """Written by the job wrapper when the command ended."""
-        return self.job_dir / EXIT_CODE_NAME
+    def files(self) -> JobFiles:
+        """The job's own files."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    """A planned job known by id and job dir only: enough to read its files and to
+    follow or cancel it (``mle status``, ``mle cancel``), without a command to run."""
+
+    job_id: str
+    job_dir: Path
 
     @property
-    def status_file(self) -> Path:
-        """Written by MLExperiment in the job: state, start, end, host."""
-        return self.job_dir / STATUS_NAME
-
-    @property
-    def cancelled_file(self) -> Path:
-        """Written by ``mle cancel`` before it stops the job."""
-        return self.job_dir / CANCELLED_NAME
+    def files(self) -> JobFiles:
+        """The job's own files."""
+        return JobFiles(self.job_dir)
 
 
 @dataclass(frozen=True, slots=True)

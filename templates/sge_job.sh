@@ -12,6 +12,6 @@ if [ -z "$$job_dir" ]; then
     echo "mle_toolbox: no job for task $${SGE_TASK_ID:-?} in the task list" >&2
     exit 1
 fi
-exec >>"$$job_dir/stdout.log" 2>>"$$job_dir/stderr.log"
+exec >>"$$job_dir/$stdout_name" 2>>"$$job_dir/$stderr_name"
 cd $workdir || { echo "mle_toolbox: cannot cd to the working directory" >&2; exit 1; }
 exec bash $wrapper "$$job_dir"

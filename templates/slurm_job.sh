@@ -13,7 +13,7 @@ if [ -z "$$job_dir" ]; then
     exit 1
 fi
 # Appending: a requeued job adds to the logs of its earlier runs.
-exec >>"$$job_dir/stdout.log" 2>>"$$job_dir/stderr.log"
+exec >>"$$job_dir/$stdout_name" 2>>"$$job_dir/$stderr_name"
 cd $workdir || { echo "mle_toolbox: cannot cd to the working directory" >&2; exit 1; }
 # A job that asks to be requeued is put back into the queue by the wrapper with
 # scontrol requeue (Slurm's form of Grid Engine's exit 99).

@@ -33,9 +33,9 @@ def one_job_completes_with_its_output_in_files(make: Factory, root: Path) -> Non
     job = task(root, 0, "import sys; print('to out'); print('to err', file=sys.stderr)")
     report = run_jobs([job], backend=make(), max_running=1, poll=FAST)
     assert [r.state for r in report.results] == [JobState.COMPLETED]
-    assert job.stdout.read_text() == "to out\n"
-    assert job.stderr.read_text() == "to err\n"
-    assert job.exit_code_file.read_text() == "0\n"
+    assert job.files.stdout.read_text() == "to out\n"
+    assert job.files.stderr.read_text() == "to err\n"
+    assert job.files.exit_code.read_text() == "0\n"
 
 
 def many_jobs_stay_within_the_cap(make: Factory, root: Path) -> None:
@@ -43,7 +43,7 @@ def many_jobs_stay_within_the_cap(make: Factory, root: Path) -> None:
     jobs = [task(root, seed, code) for seed in range(4)]
     report = run_jobs(jobs, backend=make(), max_running=2, poll=FAST)
     assert report.count(JobState.COMPLETED) == 4
-    spans = sorted(tuple(map(float, j.stdout.read_text().split())) for j in jobs)
+    spans = sorted(tuple(map(float, j.files.stdout.read_text().split())) for j in jobs)
     for moment, _ in spans:  # never more than 2 running at once
         assert sum(start <= moment < end for start, end in spans) <= 2
 
@@ -65,7 +65,7 @@ def cancel_stops_a_running_job_and_is_idempotent(make: Factory, root: Path) -> N
     [handle] = backend.submit([job], max_running=1)
     deadline = time.monotonic() + 60
     while backend.status([handle])[handle].state is not JobState.RUNNING \
-            or not job.stdout.exists() or "started" not in job.stdout.read_text():
+            or not job.files.stdout.exists() or "started" not in job.files.stdout.read_text():
         assert time.monotonic() < deadline, "job never ran"
         time.sleep(0.2)
     backend.cancel([handle])
@@ -117,7 +117,7 @@ def _follow_and_cancel(later: Backend, handles: list[JobHandle], long: JobTask) 
         assert time.monotonic() < deadline, "attached job never ended"
         time.sleep(0.2)
     assert later.status(handles[:1])[handles[0]].state is JobState.COMPLETED
-    while "started" not in (long.stdout.read_text() if long.stdout.exists() else ""):
+    while "started" not in (long.files.stdout.read_text() if long.files.stdout.exists() else ""):
         assert time.monotonic() < deadline, "long job never ran"
         time.sleep(0.2)
     later.cancel(handles[1:])

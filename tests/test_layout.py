@@ -55,8 +55,9 @@ def test_a_task_finds_its_files_where_the_layout_puts_them(tmp_path: Path) -> No
     task = JobTask(job=JobSpec(run_id="r", seed=0, config_hash="h"), name="n", argv=("x",),
                    cwd=tmp_path, job_dir=job.job_dir, resources=Resources(),
                    environment=Environment())
-    assert (task.stdout, task.stderr, task.exit_code_file) == (job.stdout, job.stderr,
-                                                               job.exit_code)
+    files = task.files
+    assert (files.stdout, files.stderr, files.exit_code) == (job.stdout, job.stderr,
+                                                             job.exit_code)
 
 
 def _attempt(job: JobLayout, text: str, *, files: tuple[Path, ...] | None = None) -> None:
@@ -105,3 +106,19 @@ def test_archive_moves_only_what_exists_and_numbers_after_the_highest(tmp_path: 
     assert target == job.attempts_dir / "8"
     assert [p.name for p in target.iterdir()] == ["stderr.log"]
     assert (target / "stderr.log").read_text() == "stderr.log partial"
+
+
+def test_the_job_wrapper_writes_the_files_the_layout_names() -> None:
+    # The wrapper is a shell script run as is: its file names must be the layout's.
+    from mle_toolbox.files import layout
+    from mle_toolbox.templates import read_template
+
+    wrapper = read_template("job_wrapper.sh")
+    for name in (layout.EXIT_CODE_NAME, layout.ARGV_NAME, layout.REQUEUE_NAME,
+                 layout.ATTEMPTS_DIR_NAME):
+        assert f'"$job_dir/{name}' in wrapper, name
+    moved = f"for name in {layout.STDOUT_NAME} {layout.STDERR_NAME} {layout.STATUS_NAME}; do"
+    assert moved in wrapper
+    assert f"    exit {layout.REQUEUE_EXIT}\n" in wrapper  # a requeue the job asked for
+    for script in ("sge_job.sh", "slurm_job.sh"):  # rendered with the layout's names
+        assert '"$$job_dir/$stdout_name" 2>>"$$job_dir/$stderr_name"' in read_template(script)

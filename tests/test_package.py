@@ -88,7 +88,8 @@ def test_history_report_and_cli_modules_import_nothing_heavy() -> None:
     code = ("import sys, json\nimport mle_toolbox.cli, mle_toolbox.launcher.history, "
             "mle_toolbox.commands.history_view, mle_toolbox.results.report, "
             "mle_toolbox.results.plots, mle_toolbox.launcher.progress, "
-            "mle_toolbox.launcher.launch\nmle_toolbox.cli.build_parser()\n"
+            "mle_toolbox.launcher.launch, mle_toolbox.commands.run\n"
+            "mle_toolbox.cli.build_parser()\n"
             f"print(json.dumps([m for m in {[*HEAVY, 'sqlite3']!r} if m in sys.modules]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=30)

@@ -242,7 +242,8 @@ def _hand_made(exp: Path, *, points: list[tuple[Any, Any]], metric: str) -> None
         log = MetricLogger(layout.job(f"r{index}", 0).metrics_log)
         log.update({"step": 0}, {metric: float(index)})
         log.close()
-    layout.plan.write_text(json.dumps({"runs": runs, "seeds": [0]}))
+    layout.plan.write_text(json.dumps({"runs": runs, "seeds": [0],
+                                       "objective": {"metrics": [metric], "maximize": False}}))
     layout.meta_copy.write_text(
         f"param_search_args:\n  search_logging:\n    eval_metrics: ['{metric}']\n"
         "    max_objective: false\n")

@@ -203,7 +203,7 @@ def test_ctrl_c_during_a_submission_waits_until_the_job_is_recorded(tmp_path: Pa
 def test_time_limit_of_a_reattached_job_counts_from_its_own_start(tmp_path: Path) -> None:
     """Figure: a job started 100 s ago with a 10 s limit, re-attached: timed out at the
     first poll (1 status query), not 10 s after the re-attach."""
-    task = replace(_task(tmp_path, 0), resources=Resources(time_limit="00:00:10"))
+    task = replace(_task(tmp_path, 0), resources=Resources(time_limit_s=10))
     task.job_dir.mkdir(parents=True)
     (task.job_dir / "status.json").write_text(json.dumps({"start": time.time() - 100}))
     running = JobStatus(JobState.RUNNING)

@@ -395,11 +395,12 @@ def test_gp_sampler_without_torch_says_what_to_install(
 
 
 def test_objective_aggregates_final_or_best_values_over_seeds(tmp_path: Path) -> None:
+    from mle_toolbox.files.documents import SummaryDocument
     from mle_toolbox.search.objective import aggregate, objective
 
-    summary = {"metrics": {"acc": {
+    summary = SummaryDocument.from_json({"metrics": {"acc": {
         "final": {"per_seed": {"0": 0.5, "1": 0.7, "2": 0.9}},
-        "best": {"per_seed": {"0": 0.6, "1": 0.8, "2": 1.0}}}}}
+        "best": {"per_seed": {"0": 0.6, "1": 0.8, "2": 1.0}}}}})
     meta = load_meta(EXAMPLE / "smbo.yaml")
     assert meta.search is not None
     search = dataclasses.replace(meta.search, eval_metrics=("acc",))

@@ -89,7 +89,7 @@ def _task(root: Path, *, seed: int = 0, name: str = "sweep", run: str = "run",
 
 
 def test_golden_script(tmp_path: Path) -> None:
-    resources = Resources(cores=4, gpus=1, memory_mb=8000, time_limit="01:30:00",
+    resources = Resources(cores=4, gpus=1, memory_mb=8000, time_limit_s=5400,
                           queue="gpu.q", project="ml", extra_directives=("-l scratch=1G",))
     tasks = [_task(Path("/p"), seed=s, resources=resources) for s in range(3)]
     text = render_script(tasks, task_list=Path("/p/exp/.mle/sge/sweep_1_abc.tasks"),
@@ -195,8 +195,8 @@ def test_status_reads_exit_files_queue_states_and_vanished_jobs(tmp_path: Path) 
     backend = SgeBackend(options=dataclasses.replace(SgeOptions(), vanish_grace_s=10),
                          run=queue, clock=lambda: clock[0])
     handles = backend.submit(tasks)
-    tasks[0].exit_code_file.write_text("0\n")
-    tasks[1].exit_code_file.write_text("137\n")
+    tasks[0].files.exit_code.write_text("0\n")
+    tasks[1].files.exit_code.write_text("137\n")
     states = backend.status(handles)
     assert [states[h].state for h in handles] == [JobState.COMPLETED, JobState.FAILED,
                                                    JobState.PENDING, JobState.PENDING]

@@ -95,7 +95,7 @@ def test_scontrol_tables() -> None:
 
 
 def test_golden_script() -> None:
-    resources = Resources(cores=4, gpus=1, memory_mb=8000, time_limit="01:30:00",
+    resources = Resources(cores=4, gpus=1, memory_mb=8000, time_limit_s=5400,
                           queue="gpu", project="ml", extra_directives=("--constraint=a100",))
     tasks = [_task(Path("/p"), seed=s, resources=resources) for s in range(3)]
     text = render_script(tasks, task_list=Path("/p/exp/.mle/slurm/sweep_1_abc.tasks"),
@@ -187,7 +187,7 @@ def test_requeue_request_runs_scontrol_requeue_with_the_array_task_id(tmp_path: 
                               capture_output=True, text=True, timeout=30, check=False)
         assert done.returncode == 0
     assert log.read_text() == "requeue 41_0\nrequeue 41_0\n"
-    assert not task.exit_code_file.exists()  # not finished: it runs again
+    assert not task.files.exit_code.exists()  # not finished: it runs again
     for attempt in ("1", "2"):
         kept = task.job_dir / "attempts" / attempt
         assert (kept / "stdout.log").read_text() == "saw=unset\n"  # the job does not see it
@@ -248,8 +248,8 @@ def test_status_reads_exit_files_queue_states_stuck_and_vanished_jobs(tmp_path: 
                            "scancel": [_out()]})
     backend = _backend(queue, clock=lambda: clock[0])
     handles = backend.submit(tasks)
-    tasks[0].exit_code_file.write_text("0\n")
-    tasks[1].exit_code_file.write_text("137\n")
+    tasks[0].files.exit_code.write_text("0\n")
+    tasks[1].files.exit_code.write_text("137\n")
     states = backend.status(handles)
     assert [states[h].state for h in handles] == [
         JobState.COMPLETED, JobState.FAILED, JobState.PENDING, JobState.FAILED,
@@ -279,7 +279,7 @@ def test_status_from_handles_alone(tmp_path: Path) -> None:
     assert states[handles[2]].exit_code == 3
     backend.attach([(_task(tmp_path), handles[0].native_id)])
     _task(tmp_path).job_dir.mkdir(parents=True)
-    _task(tmp_path).exit_code_file.write_text("5\n")
+    _task(tmp_path).files.exit_code.write_text("5\n")
     queue.answers["squeue"].append(_out(""))
     assert backend.status(handles[:1])[handles[0]].exit_code == 5  # its own file wins
 

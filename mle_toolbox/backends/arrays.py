@@ -14,9 +14,10 @@ from typing import ClassVar
 
 from ..errors import ConfigError
 from ..files.atomic import write_text_atomic
-from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from ..files.jobfiles import read_exit_code, status_from_exit_code
+from ..files.layout import STDERR_NAME, STDOUT_NAME, ArrayFiles, scheduler_dir
+from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import read_template, template_path
-from .base import read_exit_code, status_from_exit_code
 from .commands import RetryPolicy, Runner, run_command
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -38,22 +39,27 @@ def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:
     """
     for task in tasks:
         task.job_dir.mkdir(parents=True, exist_ok=True)
-        argv_file = task.job_dir / "argv"
+        argv_file = task.files.argv
         write_text_atomic(argv_file, "".join(f"{arg}\0" for arg in task.argv))
     task_list.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(task_list, "".join(f"{task.job_dir}\0" for task in tasks))
 
 
-def write_array_files(tasks: Sequence[JobTask], *, task_list: Path, script: str) -> Path:
-    """Task files, the rendered ``script`` beside ``task_list`` (as ``.sh``) and a log folder.
+def backend_folder(tasks: Sequence[JobTask], *, scheduler: str) -> Path:
+    """The backend's folder in the experiment's ``.mle/`` (layout.scheduler_dir)."""
+    task = tasks[0]
+    return scheduler_dir(task.internal_dir or task.job_dir.parent, scheduler)
+
+
+def write_array_files(tasks: Sequence[JobTask], *, files: ArrayFiles, script: str) -> Path:
+    """Task files, the rendered ``script``, its task list and the scheduler's log folder.
 
     Returns the script's path, ready for the scheduler.
     """
-    write_task_files(tasks, task_list=task_list)
-    path = task_list.with_suffix(".sh")
-    path.write_text(script, encoding="utf-8")
-    (task_list.parent / "out").mkdir(exist_ok=True)
-    return path
+    write_task_files(tasks, task_list=files.task_list)
+    files.script.write_text(script, encoding="utf-8")
+    files.log_dir.mkdir(exist_ok=True)
+    return files.script
 
 
 def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
@@ -83,6 +89,7 @@ def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
         task_list=shlex.quote(str(task_list)),
         workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
         wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),
+        stdout_name=STDOUT_NAME, stderr_name=STDERR_NAME,  # plain names: nothing to quote
     )
 
 
@@ -126,14 +133,14 @@ def shared_value(tasks: Sequence[JobTask], what: str) -> object:
 class Tracked:
     """What a cluster backend remembers of one submitted job."""
 
-    task: JobTask
+    task: FollowedJob
     missing_since: float | None = None
     final: JobStatus | None = None
 
     def ended(self) -> JobStatus | None:
         """The final status: remembered, or read from the job's exit_code file."""
         if self.final is None:
-            code = read_exit_code(self.task.exit_code_file)
+            code = read_exit_code(self.task.files.exit_code)
             if code is not None:
                 self.final = status_from_exit_code(code)
         return self.final
@@ -153,7 +160,7 @@ class Tracked:
         elif now - self.missing_since > grace_s:
             self.final = JobStatus(JobState.FAILED, reason=(
                 "left the queue without writing its exit code (killed by the scheduler, "
-                f"or the node failed); see {self.task.stderr}"))
+                f"or the node failed); see {self.task.files.stderr}"))
         return self.final or JobStatus(JobState.RUNNING)
 
 
@@ -168,6 +175,9 @@ class ArrayBackend:
 
     name: ClassVar[str]
     throttles: ClassVar[bool] = True
+    jobs_outlive_launcher: ClassVar[bool] = True
+    shows_scripts_in_dry_run: ClassVar[bool] = True
+    orphan_folder: ClassVar[str | None]
 
     run: Runner = field(default=run_command)
     clock: Callable[[], float] = time.monotonic
@@ -176,7 +186,7 @@ class ArrayBackend:
     _jobs: dict[str, Tracked] = field(default_factory=dict)
     _max_tasks: int | None = None
 
-    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+    def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
         """Follow array tasks an earlier launcher submitted, by their recorded native ids."""
         handles = []
         for task, native in jobs:

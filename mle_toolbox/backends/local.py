@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
-from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from ..files.jobfiles import read_exit_code, status_from_exit_code
+from ..files.layout import REQUEUE_EXIT
+from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
-from .base import REQUEUE_EXIT, read_exit_code, status_from_exit_code
 
 
 @dataclass
@@ -31,11 +32,24 @@ class LocalBackend:
 
     name: ClassVar[str] = "local"
     throttles: ClassVar[bool] = False
+    jobs_outlive_launcher: ClassVar[bool] = False  # a Ctrl+C or --detach would stop them
+    shows_scripts_in_dry_run: ClassVar[bool] = False
+    orphan_folder: ClassVar[str | None] = None
+
+    @classmethod
+    def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
+        """Nothing: local jobs are always in the job table (by process id)."""
+        return 0
+
+    def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                ) -> list[tuple[list[str], str]]:
+        """No scripts: the wrapper runs each command as given."""
+        return []
 
     def __init__(self, *, gpus: Sequence[str] | None = None) -> None:
         self._wrapper = str(template_path("job_wrapper.sh"))
         self._procs: dict[str, _Proc] = {}
-        self._foreign: dict[str, JobTask] = {}  # started by an earlier launcher
+        self._foreign: dict[str, FollowedJob] = {}  # started by an earlier launcher
         self._ended: dict[str, JobStatus] = {}
         self._gpus = tuple(gpus) if gpus is not None else None
         self._free_gpus = list(self._gpus or ())
@@ -73,7 +87,7 @@ class LocalBackend:
         if task.resources.gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         # Append, never truncate: a log of an earlier attempt is never lost.
-        out, err = open(task.stdout, "ab"), open(task.stderr, "ab")  # noqa: SIM115
+        out, err = open(task.files.stdout, "ab"), open(task.files.stderr, "ab")  # noqa: SIM115
         try:
             popen = subprocess.Popen(
                 ["bash", self._wrapper, str(task.job_dir), *task.argv],
@@ -103,16 +117,16 @@ class LocalBackend:
         """Poll each process without blocking."""
         return {handle: self._status(handle) for handle in handles}
 
-    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+    def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
         """Follow wrappers an earlier launcher started (they run in their own sessions)."""
         for task, native in jobs:
             self._foreign[native] = task
         return [JobHandle(backend=self.name, job_id=t.job_id, native_id=n) for t, n in jobs]
 
-    def _foreign_status(self, native: str, task: JobTask) -> JobStatus:
+    def _foreign_status(self, native: str, task: FollowedJob) -> JobStatus:
         if _runs_job(native, task):
             return JobStatus(JobState.RUNNING)
-        code = read_exit_code(task.exit_code_file)  # read after the process is gone
+        code = read_exit_code(task.files.exit_code)  # read after the process is gone
         del self._foreign[native]
         status = status_from_exit_code(code) if code is not None else JobStatus(
             JobState.FAILED, reason=f"lost: process {native} ended with its launcher and "
@@ -134,7 +148,7 @@ class LocalBackend:
             _kill_leftovers(proc.popen.pid)
         returncode = proc.popen.wait()  # reaps now: the leftovers were killed first
         self._release(handle.native_id)
-        code = read_exit_code(proc.task.exit_code_file)
+        code = read_exit_code(proc.task.files.exit_code)
         if code is None and returncode == REQUEUE_EXIT:
             # The wrapper saw JOB_DIR/requeue: not finished, run it again.
             status = JobStatus(JobState.FAILED, exit_code=returncode, requeue=True,
@@ -193,7 +207,7 @@ def _kill_leftovers(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _runs_job(native: str, task: JobTask) -> bool:
+def _runs_job(native: str, task: FollowedJob) -> bool:
     """True while process ``native`` is the job wrapper of ``task`` (not a reused pid)."""
     try:
         raw = Path(f"/proc/{int(native)}/cmdline").read_bytes()
@@ -201,7 +215,7 @@ def _runs_job(native: str, task: JobTask) -> bool:
     except (OSError, ValueError, IndexError):
         return False
     args = raw.split(b"\0")
-    return state != "Z" and os.fsencode(task.job_dir) in args and any(
+    return state != "Z" and os.fsencode(task.files.job_dir) in args and any(
         a.endswith(b"job_wrapper.sh") for a in args)
 
 

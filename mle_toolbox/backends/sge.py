@@ -21,6 +21,7 @@ from .commands import (
     Output,
     Runner,
     is_transient,
+    run_command,
     run_in_chunks,
     run_with_retry,
 )
@@ -32,7 +33,14 @@ from .sge_parse import (
     parse_qsub_terse,
     queue_states,
 )
-from .sge_script import SgeOptions, qsub_argv, render_script, task_list_path, write_array
+from .sge_script import (
+    SGE_DIR,
+    SgeOptions,
+    qsub_argv,
+    render_script,
+    task_list_path,
+    write_array,
+)
 
 # qmaster hiccups after configuration changes or under load (notes/real-clusters.md).
 TRANSIENT = ("Error reading answer list from qmaster", "failed receiving gdi request",
@@ -49,6 +57,7 @@ class SgeBackend(ArrayBackend):
     """Submits array jobs to Grid Engine with qsub and follows them with qstat."""
 
     name: ClassVar[str] = "sge"
+    orphan_folder: ClassVar[str | None] = SGE_DIR
 
     options: SgeOptions = field(default_factory=SgeOptions.from_env)
 
@@ -124,6 +133,17 @@ class SgeBackend(ArrayBackend):
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         """qdel every handle (chunked); jobs already gone are fine."""
         qdel([h.native_id for h in handles], force=force, run=self.run)
+
+    @classmethod
+    def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
+        """qdel this user's arrays named ``names`` (one qstat); returns how many."""
+        listing = qstat_xml(run_command)
+        if listing.returncode != 0:
+            raise listing.error("cannot read the queue")
+        numbers = sorted({job.job_number for job in parse_qstat_xml(listing.stdout)
+                          if job.name in names}, key=int)
+        qdel(numbers, force=force, run=run_command)
+        return len(numbers)
 
 
 def qstat_xml(run: Runner) -> Output:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable, MleError, PreloadNeededError
-from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
+from ..files.layout import scheduler_log_dir
+from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import Tracked, array_names
 from .sge import SgeBackend
 from .sge_script import SgeOptions, directives, write_array
@@ -102,6 +103,19 @@ class SgeDrmaaBackend:
 
     name: ClassVar[str] = "sge-drmaa"
     throttles: ClassVar[bool] = True
+    jobs_outlive_launcher: ClassVar[bool] = True
+    shows_scripts_in_dry_run: ClassVar[bool] = False  # bulk jobs: rendered at submit
+    orphan_folder: ClassVar[str | None] = SgeBackend.orphan_folder  # the same arrays
+
+    @classmethod
+    def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
+        """As the qsub backend: by name in qstat, with qdel."""
+        return SgeBackend.cancel_orphans(names, force=force)
+
+    def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                ) -> list[tuple[list[str], str]]:
+        """None shown: DRMAA takes a template, not a script on a command line."""
+        return []
 
     def __init__(self, *, options: SgeOptions | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -114,7 +128,7 @@ class SgeDrmaaBackend:
         # launcher are followed and cancelled with qstat / qdel instead.
         self._earlier: SgeBackend | None = None
 
-    def attach(self, jobs: Sequence[tuple[JobTask, str]]) -> list[JobHandle]:
+    def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
         """Follow bulk tasks an earlier launcher submitted (through qstat and qdel)."""
         if self._earlier is None:
             self._earlier = SgeBackend(options=self.options, clock=self.clock)
@@ -143,7 +157,7 @@ class SgeDrmaaBackend:
     def _submit_bulk(self, chunk: list[JobTask], *, name: str,
                      max_running: int | None) -> list[JobHandle]:
         script = write_array(chunk, name=name, max_running=max_running, options=self.options)
-        logs = script.parent / "out"
+        logs = scheduler_log_dir(script.parent)
         template = self.session.createJobTemplate()
         try:
             template.remoteCommand = "/bin/bash"
@@ -189,7 +203,7 @@ class SgeDrmaaBackend:
         if state == "failed":
             tracked.final = JobStatus(JobState.FAILED, reason=(
                 "DRMAA reports the job failed before it wrote an exit code; "
-                f"see {tracked.task.stderr}"))
+                f"see {tracked.task.files.stderr}"))
             return tracked.final
         # done, undetermined or forgotten, and no exit code yet
         return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)

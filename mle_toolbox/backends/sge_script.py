@@ -16,8 +16,9 @@ from pathlib import Path
 
 from ..config.schema import env_seconds, env_word
 from ..errors import ConfigError
-from ..spec import JobTask, Resources
-from .arrays import render_array_script, resources_of, write_array_files
+from ..files.layout import ArrayFiles, scheduler_log_dir
+from ..spec import JobTask, Resources, hms
+from .arrays import backend_folder, render_array_script, resources_of, write_array_files
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,8 @@ def directives(resources: Resources, *, name: str, tasks: int, max_running: int 
     memory = _memory_per_slot(resources)
     if memory is not None:
         out.append(["-l", f"{options.memory_resource}={memory}M"])
-    if resources.time_limit:
-        out.append(["-l", f"h_rt={resources.time_limit}"])
+    if resources.time_limit_s:
+        out.append(["-l", f"h_rt={hms(resources.time_limit_s)}"])
     if resources.gpus:
         out.append(["-l", f"{options.gpu_resource}={resources.gpus}"])
         if resources.gpu_type:  # mle-scheduler's name for the GPU model resource
@@ -92,14 +93,19 @@ def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
 SGE_DIR = "sge"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
 
 
-def sge_dir(task: JobTask) -> Path:
-    """Where the launcher keeps scripts, task lists and scheduler logs of SGE arrays."""
-    return (task.internal_dir or task.job_dir.parent) / SGE_DIR
+def sge_dir(tasks: Sequence[JobTask]) -> Path:
+    """Where the launcher keeps scripts, task lists and scheduler logs of these arrays."""
+    return backend_folder(tasks, scheduler=SGE_DIR)
+
+
+def array_files(tasks: Sequence[JobTask], *, name: str) -> ArrayFiles:
+    """Task list, script and log folder of the array ``name``."""
+    return ArrayFiles(sge_dir(tasks), name)
 
 
 def task_list_path(tasks: Sequence[JobTask], *, name: str) -> Path:
     """The task list of the array ``name``; its script sits beside it as ``.sh``."""
-    return sge_dir(tasks[0]) / f"{name}.tasks"
+    return array_files(tasks, name=name).task_list
 
 
 def write_array(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
@@ -108,9 +114,9 @@ def write_array(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
 
     Returns the script, ready for qsub or DRMAA.
     """
-    task_list = task_list_path(tasks, name=name)
-    return write_array_files(tasks, task_list=task_list, script=render_script(
-        tasks, task_list=task_list, name=name, max_running=max_running, options=options))
+    files = array_files(tasks, name=name)
+    return write_array_files(tasks, files=files, script=render_script(
+        tasks, task_list=files.task_list, name=name, max_running=max_running, options=options))
 
 
 def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:
@@ -120,7 +126,7 @@ def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:
     syntax treats ``:`` as a host separator; each job's own stdout and stderr are
     redirected into its job dir by the script.
     """
-    out_dir = sge_dir(tasks[0]) / "out"
+    out_dir = scheduler_log_dir(sge_dir(tasks))
     if ":" in str(out_dir):
         raise ConfigError(f"Grid Engine cannot write logs to a path with ':' ({out_dir}); "
                           "choose an experiment_dir without ':'", key="experiment_dir")

@@ -22,6 +22,7 @@ from .commands import (
     Output,
     Runner,
     is_transient,
+    run_command,
     run_in_chunks,
     run_with_retry,
 )
@@ -35,7 +36,14 @@ from .slurm_parse import (
     parse_scontrol_job,
     parse_squeue,
 )
-from .slurm_script import SlurmOptions, render_script, sbatch_argv, task_list_path, write_array
+from .slurm_script import (
+    SLURM_DIR,
+    SlurmOptions,
+    render_script,
+    sbatch_argv,
+    task_list_path,
+    write_array,
+)
 
 # slurmctld busy or restarting (sbatch's own retries gave up).
 TRANSIENT = ("Socket timed out", "Unable to contact slurm controller",
@@ -52,6 +60,7 @@ class SlurmBackend(ArrayBackend):
     """Submits array jobs to Slurm with sbatch and follows them with squeue."""
 
     name: ClassVar[str] = "slurm"
+    orphan_folder: ClassVar[str | None] = SLURM_DIR
 
     options: SlurmOptions = field(default_factory=SlurmOptions.from_env)
 
@@ -156,6 +165,17 @@ class SlurmBackend(ArrayBackend):
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         """scancel every handle (chunked); jobs already gone are fine."""
         scancel([h.native_id for h in handles], force=force, run=self.run)
+
+    @classmethod
+    def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
+        """scancel this user's arrays named ``names`` (one squeue); returns how many."""
+        listing = squeue(run_command)
+        if listing.returncode != 0:
+            raise listing.error("cannot read the queue")
+        arrays = sorted({job.array_id for job in parse_squeue(listing.stdout)
+                         if job.name in names and job.job_state is not None}, key=int)
+        scancel(arrays, force=force, run=run_command)
+        return len(arrays)
 
 
 def squeue(run: Runner) -> Output:

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from ..config.schema import describe, env_seconds, env_word
 from ..errors import ConfigError
-from ..spec import JobTask, Resources
-from .arrays import render_array_script, resources_of, write_array_files
+from ..files.layout import ArrayFiles, scheduler_log_dir
+from ..spec import JobTask, Resources, hms
+from .arrays import backend_folder, render_array_script, resources_of, write_array_files
 
 SLURM_DIR = "slurm"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
 DEFAULT_SIGNAL = "B:USR1@60"
@@ -57,8 +58,8 @@ def directives(resources: Resources, *, name: str, tasks: int, max_running: int 
         out.append(f"--mem-per-cpu={resources.memory_per_cpu_mb}M")
     elif resources.memory_mb is not None:
         out.append(f"--mem={resources.memory_mb}M")
-    if resources.time_limit:
-        out.append(f"--time={resources.time_limit}")
+    if resources.time_limit_s:
+        out.append(f"--time={hms(resources.time_limit_s)}")
     if resources.gpus:
         model = f"{resources.gpu_type}:" if resources.gpu_type else ""
         out.append(f"--gres={options.gpu_gres}:{model}{resources.gpus}")
@@ -85,22 +86,27 @@ def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
                                task_list=task_list)
 
 
-def slurm_dir(task: JobTask) -> Path:
-    """Where the launcher keeps scripts, task lists and scheduler logs of Slurm arrays."""
-    return (task.internal_dir or task.job_dir.parent) / SLURM_DIR
+def slurm_dir(tasks: Sequence[JobTask]) -> Path:
+    """Where the launcher keeps scripts, task lists and scheduler logs of these arrays."""
+    return backend_folder(tasks, scheduler=SLURM_DIR)
+
+
+def array_files(tasks: Sequence[JobTask], *, name: str) -> ArrayFiles:
+    """Task list, script and log folder of the array ``name``."""
+    return ArrayFiles(slurm_dir(tasks), name)
 
 
 def task_list_path(tasks: Sequence[JobTask], *, name: str) -> Path:
     """The task list of the array ``name``; its script sits beside it as ``.sh``."""
-    return slurm_dir(tasks[0]) / f"{name}.tasks"
+    return array_files(tasks, name=name).task_list
 
 
 def write_array(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
                 options: SlurmOptions) -> Path:
     """Job argv files, task list, rendered script and log folder of one array."""
-    task_list = task_list_path(tasks, name=name)
-    return write_array_files(tasks, task_list=task_list, script=render_script(
-        tasks, task_list=task_list, name=name, max_running=max_running, options=options))
+    files = array_files(tasks, name=name)
+    return write_array_files(tasks, files=files, script=render_script(
+        tasks, task_list=files.task_list, name=name, max_running=max_running, options=options))
 
 
 def sbatch_argv(tasks: Sequence[JobTask]) -> list[str]:
@@ -110,7 +116,7 @@ def sbatch_argv(tasks: Sequence[JobTask]) -> list[str]:
     script; this log only catches what happens before (``%`` is doubled because
     sbatch expands ``%x``-style patterns in it).
     """
-    out_dir = str(slurm_dir(tasks[0]) / "out").replace("%", "%%")
+    out_dir = str(scheduler_log_dir(slurm_dir(tasks))).replace("%", "%%")
     res = resources_of(tasks)
     # log_file / err_file (mle-scheduler): the names of the array's scheduler logs.
     argv = ["sbatch", "--parsable",

@@ -1,1 +1,1 @@
-"""One module per read-back command of the CLI: status, cancel, resume, ls/show, init."""
+"""One module per CLI command: run, eval, resume, status, cancel, report, ls/show, init."""

@@ -3,35 +3,32 @@
 Jobs are found in the job table (``.mle/jobs.sqlite``) by their recorded native
 ids, on whichever backend ran them, and marked cancelled there. Grid Engine and
 Slurm arrays are also found by the unique names they were submitted under (the
-task lists in ``.mle/sge/`` and ``.mle/slurm/``), which covers a submission the
-table could not record. Works from any shell, after the launcher is gone.
+task lists in each backend's ``.mle/`` folder, ``Backend.orphan_folder``), which
+covers a submission the table could not record. Works from any shell, after the launcher is gone.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ..backends import get_backend
-from ..backends.base import read_exit_code
-from ..backends.commands import run_command
+from ..backends import BACKEND_NAMES, backend_class, get_backend
 from ..files.atomic import write_text_atomic
-from ..files.expdir import open_experiment
-from ..files.layout import ExperimentLayout
+from ..files.expdir import Experiment, open_experiment
+from ..files.jobfiles import read_exit_code
+from ..files.layout import ExperimentLayout, submitted_arrays
 from ..launcher.jobtable import JobTable
 from ..spec import JobState
-from .status import planned_tasks
+from .status import planned_jobs
 
 
 def cancel_command(args: argparse.Namespace) -> int:
     """Carry out ``mle cancel``; returns the exit code."""
-    layout = open_experiment(args.exp_dir).layout
-    cancelled = cancel_recorded(layout, force=args.force)
+    experiment = open_experiment(args.exp_dir)
+    layout = experiment.layout
+    cancelled = cancel_recorded(experiment, force=args.force)
     if cancelled:
         print(f"mle: cancelled {cancelled} job(s) recorded in {layout.job_table}")
-    sge = _names(layout, "sge")
-    slurm = _names(layout, "slurm")
-    count = (_cancel_sge(sge, force=args.force) if sge else 0) + (
-        _cancel_slurm(slurm, force=args.force) if slurm else 0)
+    count = cancel_orphans(layout, force=args.force)
     if count:
         print(f"mle: cancelled {count} array job(s) of {layout.root}")
     elif not cancelled:
@@ -39,52 +36,38 @@ def cancel_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _names(layout: ExperimentLayout, kind: str) -> set[str]:
-    return {p.stem for p in (layout.internal_dir / kind).glob("*.tasks")}
+def cancel_orphans(layout: ExperimentLayout, *, force: bool) -> int:
+    """Arrays found by the names in each backend's task lists (``orphan_folder``)."""
+    count, seen = 0, set()
+    for name in BACKEND_NAMES:
+        cls = backend_class(name)
+        folder = cls.orphan_folder
+        if folder is None or folder in seen:
+            continue
+        seen.add(folder)
+        names = submitted_arrays(layout.internal_dir, folder)
+        if names:
+            count += cls.cancel_orphans(names, force=force)
+    return count
 
 
-def _cancel_sge(names: set[str], *, force: bool) -> int:
-    from ..backends.sge import qdel, qstat_xml
-    from ..backends.sge_parse import parse_qstat_xml
-
-    listing = qstat_xml(run_command)
-    if listing.returncode != 0:
-        raise listing.error("cannot read the queue")
-    numbers = sorted({job.job_number for job in parse_qstat_xml(listing.stdout)
-                      if job.name in names}, key=int)
-    qdel(numbers, force=force, run=run_command)
-    return len(numbers)
-
-
-def _cancel_slurm(names: set[str], *, force: bool) -> int:
-    from ..backends.slurm import scancel, squeue
-    from ..backends.slurm_parse import parse_squeue
-
-    listing = squeue(run_command)
-    if listing.returncode != 0:
-        raise listing.error("cannot read the queue")
-    arrays = sorted({job.array_id for job in parse_squeue(listing.stdout)
-                     if job.name in names and job.job_state is not None}, key=int)
-    scancel(arrays, force=force, run=run_command)
-    return len(arrays)
-
-
-def cancel_recorded(layout: ExperimentLayout, *, force: bool) -> int:
+def cancel_recorded(experiment: Experiment, *, force: bool) -> int:
     """Cancel the jobs the table says are live and still unfinished; returns how many."""
+    layout = experiment.layout
     table = JobTable.read(layout.job_table)
     if table is None:
         return 0
     try:
         records = table.latest()
-        live = [(t, records[t.job_id]) for t in planned_tasks(layout)
+        live = [(t, records[t.job_id]) for t in planned_jobs(experiment)
                 if t.job_id in records and records[t.job_id].live
-                and read_exit_code(t.exit_code_file) is None]
+                and read_exit_code(t.files.exit_code) is None]
         count = 0
         for name in sorted({r.backend for _, r in live}):
             mine = [(t, str(r.native_id)) for t, r in live if r.backend == name and r.native_id]
             backend = get_backend(name)
             for task, _ in mine:  # before the stop: a running launcher then reads it
-                write_text_atomic(task.cancelled_file, "cancelled with mle cancel\n")
+                write_text_atomic(task.files.cancelled, "cancelled with mle cancel\n")
             backend.cancel(backend.attach(mine), force=force)
             for task, _ in mine:
                 record = records[task.job_id]

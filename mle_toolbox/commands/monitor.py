@@ -66,7 +66,8 @@ def _database_of(exp_dir: Path) -> Path | None:
 
     try:
         plan = json.loads((exp_dir / "plan.json").read_text(encoding="utf-8"))
-        return history_db(Path(plan["meta_path"]).parent)
+        # The project folder of the launch (config/paths.py); older plans: the YAML's.
+        return history_db(Path(plan.get("project_dir") or Path(plan["meta_path"]).parent))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..backends.base import describe_exit
+from ..backends.queue_view import QueueView, query, scheduler_of
+from ..files.jobfiles import describe_exit
 from ..files.layout import ExperimentLayout
 from ..launcher.history import COLUMNS, Entry
-from .monitor_queue import QueueView, query, scheduler_of
 
 RECENT = 8  # finished experiments shown besides the running ones
 RUN_LINES = 8  # runs of the selected experiment with their latest metrics
@@ -349,17 +349,21 @@ def experiment_problem(exp_dir: str) -> str:
     root = Path(exp_dir)
     if not root.is_dir():
         return "vanished"
-    if not (root / "plan.json").is_file():
+    if not ExperimentLayout(root).plan.is_file():
         return "damaged: no plan.json"
     return ""
 
 
 # ------------------------------------------------------------------ selected experiment
 def objective_of(layout: ExperimentLayout) -> str | None:
-    """The objective metric named by the meta YAML copy (None when it names none)."""
-    from ..results.report import read_objective
+    """The objective metric plan.json records (None when it names none or is unreadable)."""
+    from ..errors import MleError
+    from ..files.expdir import read_plan
 
-    found = read_objective(layout.meta_copy)
+    try:
+        found = read_plan(layout.plan).objective
+    except (MleError, OSError):
+        return None
     return None if found is None else found.metric
 
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..backends.queue_view import QueueView
 from ..launcher.progress import format_duration
 from .monitor_data import Counts, Detail, ExperimentView, Machine, Snapshot
-from .monitor_queue import QueueView
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 24
@@ -125,7 +125,7 @@ def resources_section(machine: Machine, queues: Sequence[QueueView]) -> Section:
     lines = [f"{machine.host}: {machine.cores} cores, load {machine.load1:.2f}; memory "
              f"{machine.mem_used_gib:.1f} / {machine.mem_total_gib:.1f} GiB in use"]
     for queue in queues:
-        name = "Grid Engine" if queue.scheduler == "sge" else "Slurm"
+        name = queue.title
         if queue.error:
             lines.append(f"{name}: cannot be asked: {_clip(queue.error, 100)}")
             continue

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from ..config.paths import Overrides
 from ..config.source import display_name
 from ..errors import BackendUnavailable, ExperimentDirError
+from ..files.documents import PlanDocument
 from ..files.expdir import open_experiment
 from ..launcher.jobtable import JobTable
-
-
-def reliability_command(args: argparse.Namespace) -> int:
-    """``mle resume`` or ``mle status``."""
-    if args.command == "status":
-        from .status import status_command
-
-        return status_command(args)
-    return resume_command(args)
 
 
 def resume_command(args: argparse.Namespace) -> int:
@@ -37,7 +28,7 @@ def resume_command(args: argparse.Namespace) -> int:
         recorded = table.info("backend")
         table.close()
         backend = backend or recorded
-    from ..launcher.launch import run_command
+    from .run import run_command
 
     relaunch = argparse.Namespace(**{**vars(args), "meta": meta, "backend": backend,
                                      "dry_run": False, "all": False, "detach": False,
@@ -55,14 +46,12 @@ def resume_command(args: argparse.Namespace) -> int:
                                  f"{err}") from err
 
 
-def _launch_context(plan: dict[str, Any]) -> tuple[str | None, Overrides]:
+def _launch_context(plan: PlanDocument) -> tuple[str | None, Overrides]:
     """The working directory and command-line paths of the first launch (plan.json)."""
-    work_dir = plan.get("work_dir")
-    given = plan.get("overrides")
-    given = given if isinstance(given, dict) else {}
+    given = plan.overrides or {}
     names = ("train_fname", "train_config", "experiment_dir")
     values = {n: given[n] for n in names if isinstance(given.get(n), str)}
-    return (work_dir if isinstance(work_dir, str) else None), Overrides(**values)
+    return plan.work_dir, Overrides(**values)
 
 
 def _check_owner(root: Path, *, meta: Path, work_dir: str | None,

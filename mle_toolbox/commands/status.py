@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..backends import get_backend
-from ..backends.base import read_exit_code, status_from_exit_code, stderr_tail
 from ..errors import BackendUnavailable, CommandError, ExperimentDirError
-from ..files.expdir import open_experiment
+from ..files.expdir import Experiment, open_experiment
+from ..files.jobfiles import read_exit_code, status_from_exit_code, stderr_tail
 from ..files.layout import ExperimentLayout, attempt_number
 from ..launcher.jobtable import JobRecord, JobTable
-from ..spec import Environment, JobSpec, JobState, JobStatus, JobTask, Resources
+from ..spec import JobRef, JobState, JobStatus
 
 NOT_STARTED = "not started"
 
@@ -33,28 +33,26 @@ class JobView:
     state: str
     reason: str
     attempt: int
-    task: JobTask
+    job: JobRef
 
 
 def status_command(args: argparse.Namespace) -> int:
     """Carry out ``mle status``; returns 0 (1 when some job failed)."""
-    layout = open_experiment(args.exp_dir).layout
-    views = collect(layout)
+    experiment = open_experiment(args.exp_dir)
+    layout = experiment.layout
+    views = collect(layout, jobs=planned_jobs(experiment))
     print_status(views, layout=layout)
     return 1 if any(v.state == JobState.FAILED.value for v in views) else 0
 
 
-def planned_tasks(layout: ExperimentLayout) -> list[JobTask]:
-    """Minimal tasks (ids and job files) of every job in plan.json."""
-    jobs = [JobSpec(run_id=run_id, seed=seed, config_hash=config_hash)
-            for run_id, seed, config_hash in open_experiment(layout.root).jobs()]
-    return [JobTask(job=j, name=j.job_id, argv=(), cwd=layout.root,
-                    job_dir=layout.job(j.run_id, j.seed).job_dir, resources=Resources(),
-                    environment=Environment(), internal_dir=layout.internal_dir)
-            for j in jobs]
+def planned_jobs(experiment: Experiment) -> list[JobRef]:
+    """Every job in plan.json, by id and job dir."""
+    layout = experiment.layout
+    return [JobRef(job_id=j.job_id, job_dir=layout.job(j.run_id, j.seed).job_dir)
+            for j in experiment.plan.jobs]
 
 
-def live_statuses(pairs: Sequence[tuple[JobTask, JobRecord]]) -> dict[str, JobStatus]:
+def live_statuses(pairs: Sequence[tuple[JobRef, JobRecord]]) -> dict[str, JobStatus]:
     """One scheduler query per backend for jobs the table says are live, by job id."""
     out: dict[str, JobStatus] = {}
     for name in sorted({r.backend for _, r in pairs}):
@@ -72,16 +70,16 @@ def live_statuses(pairs: Sequence[tuple[JobTask, JobRecord]]) -> dict[str, JobSt
     return out
 
 
-def collect(layout: ExperimentLayout) -> list[JobView]:
+def collect(layout: ExperimentLayout, *, jobs: Sequence[JobRef]) -> list[JobView]:
     """Every job of the experiment with its state, in plan order."""
-    tasks = planned_tasks(layout)
+    tasks = list(jobs)
     table = JobTable.read_only(layout.job_table)
     records = table.latest() if table is not None else {}
     if table is not None:
         table.close()
     live = [(t, records[t.job_id]) for t in tasks
             if t.job_id in records and records[t.job_id].live
-            and read_exit_code(t.exit_code_file) is None]
+            and read_exit_code(t.files.exit_code) is None]
     polled = live_statuses(live)
     views = [_view(t, records.get(t.job_id), polled) for t in tasks]
     settle_records(layout, views=views, records=records)
@@ -96,7 +94,7 @@ def settle_records(layout: ExperimentLayout, *, views: Sequence[JobView],
     the table. Only the job's own exit_code counts here; on a read-only experiment the
     table is left as it is (the views are right either way). Returns how many were settled.
     """
-    codes = {v.job_id: read_exit_code(v.task.exit_code_file) for v in views
+    codes = {v.job_id: read_exit_code(v.job.files.exit_code) for v in views
              if v.job_id in records and records[v.job_id].live}
     ended = [(v, records[v.job_id], code) for v in views
              if (code := codes.get(v.job_id)) is not None]
@@ -117,9 +115,9 @@ def settle_records(layout: ExperimentLayout, *, views: Sequence[JobView],
     return len(ended)
 
 
-def _view(task: JobTask, record: JobRecord | None, polled: Mapping[str, JobStatus]) -> JobView:
+def _view(task: JobRef, record: JobRecord | None, polled: Mapping[str, JobStatus]) -> JobView:
     attempt = record.attempt if record is not None else attempt_number(task.job_dir)
-    code = read_exit_code(task.exit_code_file)
+    code = read_exit_code(task.files.exit_code)
     if record is not None and record.state == JobState.CANCELLED.value and code != 0:
         # Stopped on purpose: the signal in its exit code was ours (qdel, mle cancel).
         return JobView(task.job_id, record.state, record.reason, attempt, task)
@@ -145,5 +143,5 @@ def print_status(views: Sequence[JobView], *, layout: ExperimentLayout) -> None:
             continue
         retry = f" (attempt {view.attempt})" if view.attempt > 1 else ""
         print(f"{view.state}: {view.job_id}{retry}: {view.reason or 'no reason recorded'}")
-        for line in stderr_tail(view.task).splitlines():
+        for line in stderr_tail(view.job.files.stderr).splitlines():
             print(f"    | {line}")

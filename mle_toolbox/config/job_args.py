@@ -24,7 +24,7 @@ def resources(job: Node) -> Resources:
         gpus=job.integer("num_gpus", default=0, minimum=0) or 0,
         memory_mb=job.memory_mb("memory_per_job"),
         memory_per_cpu_mb=job.memory_mb("memory_per_cpu"),
-        time_limit=job.time("time_per_job"), queue=queue, project=project,
+        time_limit_s=job.time("time_per_job"), queue=queue, project=project,
         extra_directives=directives, gpu_type=job.word("gpu_type"),
         exclude_nodes=_nodes(job, "exclude_nodes"), include_nodes=_nodes(job, "include_nodes"),
         modules=job.str_list("modules_to_load", single_line=True) or (),

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..backends import RESOURCE_NAMES
 from ..job.checkpoints import CHECKPOINT_NAME
 from ..search import BUDGET_TYPES, is_adaptive
 from ..search.options import OPTION_KEYS, StrategyOptions, parse_options
@@ -38,6 +39,7 @@ IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
     ("post_process_args",): ("process_job_type",),
 }
 POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
+DEFAULT_EVAL_TIME_S = 600
 MAX_RETRIES = 100  # reruns of one failed job: a bound, as every retry has one
 MAX_SEED = 2**32 - 1  # numpy's seed range; SQLite's 64-bit integers hold it too
 # Arguments mle eval passes itself; extra_cmd_line_input may not override them.
@@ -60,8 +62,6 @@ EXPERIMENT_TYPES = {
     "multiple-experiments": ExperimentType.MULTIPLE_CONFIGS,
     "hyperparameter-search": ExperimentType.HYPERPARAMETER_SEARCH,
 }
-# mle-toolbox's resource names -> our backend names.
-RESOURCES = {"local": "local", "sge-cluster": "sge", "slurm-cluster": "slurm"}
 SEARCH_TYPES = ("grid", "random", "smbo", "successive-halving", "hyperband", "pbt")
 AGGREGATIONS = ("mean", "median", "min", "max")  # and pNN, a percentile (p0 .. p100)
 _PERCENTILE = re.compile(r"^p(100|[1-9]?[0-9])$")
@@ -91,7 +91,7 @@ class PostProcess:
     script: Path
     extra_args: tuple[str, ...] = ()
     checkpoint: str = "final"
-    timeout_s: int = 600
+    timeout_s: int = DEFAULT_EVAL_TIME_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,14 +198,13 @@ def _post_process(root: Node, *, anchors: Anchors) -> PostProcess | None:
     if not CHECKPOINT_NAME.fullmatch(checkpoint):
         raise node.error("checkpoint", f"expected final, best, last, step_<k> or a checkpoint "
                          f"file name, got {checkpoint!r}")
-    hours, minutes, seconds = map(int, (node.time("time_per_job") or "00:10:00").split(":"))
     extra = extra_args(node)
     taken = next((name for name in extra[::2] if name[1:] in EVAL_ARGS), None)
     if taken is not None:
         raise node.src.error(("post_process_args", "extra_cmd_line_input", taken[1:]),
                              "is set by mle for every evaluation; choose another name")
     return PostProcess(script=script, extra_args=extra, checkpoint=checkpoint,
-                       timeout_s=hours * 3600 + minutes * 60 + seconds)  # default 10 min
+                       timeout_s=node.time("time_per_job") or DEFAULT_EVAL_TIME_S)
 
 
 def _warn_ignored(node: Node) -> None:
@@ -384,11 +383,11 @@ def _experiment_dir(meta: Node, *, base: Path, stem: str, override: str | None,
 
 
 def _backend(root: Node, meta: Node) -> str | None:
-    names = [n.string("resource_to_run", choices=RESOURCES) for n in (root, meta)]
+    names = [n.string("resource_to_run", choices=RESOURCE_NAMES) for n in (root, meta)]
     chosen = [n for n in names if n is not None]
     if len(set(chosen)) > 1:
         raise meta.error("resource_to_run", "conflicts with the top-level resource_to_run")
-    return RESOURCES[chosen[0]] if chosen else None
+    return RESOURCE_NAMES[chosen[0]] if chosen else None
 
 
 def _max_running(root: Node, meta: Node) -> int | None:

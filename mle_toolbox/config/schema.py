@@ -210,8 +210,8 @@ class Node:
                                  f"new line of the job script, got {describe(items[bad])}")
         return tuple(items)
 
-    def time(self, key: str) -> str | None:
-        """A time limit, normalised to ``HH:MM:SS`` (hours may exceed 24).
+    def time(self, key: str) -> int | None:
+        """A time limit as a whole number of seconds.
 
         ``dd:hh:mm`` as mle-toolbox / mle-scheduler read ``time_per_job`` ("00:01:30" is
         one hour thirty minutes), ``D:HH:MM:SS``, a duration with units (``90m``,
@@ -227,7 +227,7 @@ class Node:
                              f"got {describe(value)}")
         if seconds == 0:
             raise self.error(key, "time limit must be longer than 0 seconds")
-        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        return seconds
 
     def memory_mb(self, key: str) -> int | None:
         """Memory as MB: an integer (MB, as mle-toolbox) or a string like ``4G``."""

@@ -17,6 +17,7 @@ from typing import Any
 from ..config.schema import Node
 from ..config.source import Source, display_name, read_text
 from ..errors import ConfigError, ExperimentDirError
+from .documents import PlanDocument
 from .layout import ExperimentLayout
 
 DAMAGED_HINT = "plan.json is damaged; move the experiment directory away and run mle run again"
@@ -27,25 +28,21 @@ class Experiment:
     """An experiment directory whose plan.json was read and checked."""
 
     layout: ExperimentLayout
-    plan: dict[str, Any]
+    plan: PlanDocument
 
     @property
     def meta_path(self) -> Path:
         """The meta YAML the experiment was launched from."""
-        if "meta_path" not in self.plan:
+        if self.plan.meta_path is None:
             raise ConfigError(f"required key is missing; {DAMAGED_HINT}",
                               file=display_name(self.layout.plan), key="meta_path")
-        return Path(self.plan["meta_path"])
+        return Path(self.plan.meta_path)
 
     @property
     def project_dir(self) -> Path:
         """The project folder of the launch (its history database lives there)."""
-        folder = self.plan.get("project_dir")
+        folder = self.plan.project_dir
         return Path(folder) if isinstance(folder, str) else self.meta_path.parent
-
-    def jobs(self) -> list[tuple[str, int, str]]:
-        """(run_id, seed, config_hash) of every planned job."""
-        return [(j["run_id"], j["seed"], j["config_hash"]) for j in self.plan.get("jobs", [])]
 
 
 def open_experiment(path: str | os.PathLike[str]) -> Experiment:
@@ -66,7 +63,7 @@ def open_experiment(path: str | os.PathLike[str]) -> Experiment:
     return Experiment(layout=layout, plan=read_plan(layout.plan))
 
 
-def read_plan(path: Path) -> dict[str, Any]:
+def read_plan(path: Path) -> PlanDocument:
     """plan.json, checked: a mapping with meta_path, runs and jobs of the right types."""
     src = Source(display_name(path))
     text = read_text(path, what="plan.json")
@@ -83,8 +80,7 @@ def read_plan(path: Path) -> dict[str, Any]:
                 item.string(name, required=True)
             if key == "jobs":
                 item.integer("seed", required=True)
-    checked: dict[str, Any] = doc
-    return checked
+    return PlanDocument.from_json(doc)
 
 
 def _mappings(node: Node, key: str) -> list[Node]:

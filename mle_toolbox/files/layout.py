@@ -23,12 +23,16 @@
         resume_from/           adaptive search: copy of the parent run's checkpoints/
         eval/                  ``mle eval`` / post_process_args runs, laid out like a run
                                dir: logs/seed_<s>.jsonl, jobs/seed_<s>/, summary.json
-        jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv
+        jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv requeue
                                attempts/<k>/ (files of earlier attempts)
       .mle/jobs.sqlite         job table: every submission, native id, state
+      .mle/<scheduler>/        a cluster backend's arrays: <name>.tasks (job dirs),
+                               <name>.sh (the script), out/ (scheduler logs)
 
-Nothing here touches the disk except ``archive_attempt``; everything else is path
-arithmetic, so the per-job wrapper imports it for free.
+Nothing here touches the disk except ``archive_attempt`` and ``submitted_arrays``;
+everything else is path arithmetic, so the per-job wrapper imports it for free.
+The readers of a job's files live beside it in ``jobfiles.py``; the job wrapper
+(``templates/job_wrapper.sh``) writes the same names (tests/test_layout.py checks).
 """
 
 from __future__ import annotations
@@ -52,9 +56,18 @@ STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
 EXIT_CODE_NAME = "exit_code"
 STATUS_NAME = "status.json"
+ARGV_NAME = "argv"  # NUL-separated command, read by the wrapper of an array task
+REQUEUE_NAME = "requeue"  # written by a job that asks to be requeued
+ATTEMPTS_DIR_NAME = "attempts"
+# Exit status of the wrapper of a job that asked to be requeued (JOB_DIR/requeue): Grid
+# Engine puts such a job back into the queue; the runner resubmits it on other backends.
+REQUEUE_EXIT = 99
 # Written by `mle cancel` into a job dir before it stops the job: a launcher that then sees
 # the job end records it cancelled, not failed. Archived with the attempt's other files.
 CANCELLED_NAME = "cancelled"
+# A cluster backend's folder in the experiment's .mle/: <name>.tasks, <name>.sh, out/.
+TASK_LIST_SUFFIX = ".tasks"
+SCHEDULER_LOG_DIR_NAME = "out"
 # flock'd by the job wrapper for as long as a run of the job is alive (templates/job_wrapper.sh
 # names it too): a second run of the same job folder exits 75 at once.
 LIVE_LOCK_NAME = ".live"
@@ -102,6 +115,98 @@ class _Frozen:
         return type(self), self._fields()
 
 
+class JobFiles(_Frozen):
+    """The files of one job inside its job dir (what the wrapper and the job write)."""
+
+    __slots__ = ("job_dir",)
+    job_dir: Path
+
+    def __init__(self, job_dir: Path) -> None:
+        object.__setattr__(self, "job_dir", job_dir)
+
+    @property
+    def stdout(self) -> Path:
+        """The job's standard output."""
+        return self.job_dir / STDOUT_NAME
+
+    @property
+    def stderr(self) -> Path:
+        """The job's standard error."""
+        return self.job_dir / STDERR_NAME
+
+    @property
+    def exit_code(self) -> Path:
+        """Written by the job wrapper, atomically, once the command ended."""
+        return self.job_dir / EXIT_CODE_NAME
+
+    @property
+    def status(self) -> Path:
+        """Written by MLExperiment: start, end, host, error."""
+        return self.job_dir / STATUS_NAME
+
+    @property
+    def argv(self) -> Path:
+        """NUL-separated command of the job, for wrappers that read it from disk."""
+        return self.job_dir / ARGV_NAME
+
+    @property
+    def requeue(self) -> Path:
+        """Marker a job writes when it asks to be requeued (job/requeue.py)."""
+        return self.job_dir / REQUEUE_NAME
+
+    @property
+    def cancelled(self) -> Path:
+        """Marker written by ``mle cancel`` before it stops the job."""
+        return self.job_dir / CANCELLED_NAME
+
+    @property
+    def attempts_dir(self) -> Path:
+        """Where the files of earlier attempts are kept."""
+        return self.job_dir / ATTEMPTS_DIR_NAME
+
+
+class ArrayFiles(_Frozen):
+    """The files of one array a cluster backend submits (in ``.mle/<scheduler>/``)."""
+
+    __slots__ = ("folder", "name")
+    folder: Path
+    name: str
+
+    def __init__(self, folder: Path, name: str) -> None:
+        object.__setattr__(self, "folder", folder)
+        object.__setattr__(self, "name", name)
+
+    @property
+    def task_list(self) -> Path:
+        """NUL-separated job dirs: task ``k`` runs the ``k``-th."""
+        return self.folder / f"{self.name}{TASK_LIST_SUFFIX}"
+
+    @property
+    def script(self) -> Path:
+        """The rendered job script, as submitted."""
+        return self.folder / f"{self.name}.sh"
+
+    @property
+    def log_dir(self) -> Path:
+        """Where the scheduler writes its own logs of the array."""
+        return scheduler_log_dir(self.folder)
+
+
+def scheduler_dir(internal_dir: Path, scheduler: str) -> Path:
+    """A cluster backend's folder inside an experiment's ``.mle/``."""
+    return internal_dir / scheduler
+
+
+def scheduler_log_dir(folder: Path) -> Path:
+    """Scheduler logs of every array in a backend's folder (``scheduler_dir``)."""
+    return folder / SCHEDULER_LOG_DIR_NAME
+
+
+def submitted_arrays(internal_dir: Path, scheduler: str) -> set[str]:
+    """Names of the arrays a backend submitted for an experiment (from its task lists)."""
+    return {p.stem for p in scheduler_dir(internal_dir, scheduler).glob(f"*{TASK_LIST_SUFFIX}")}
+
+
 class JobLayout(_Frozen):
     """Paths of one job (one run dir, one seed)."""
 
@@ -134,34 +239,39 @@ class JobLayout(_Frozen):
         return self.run_dir / "jobs" / f"seed_{self.seed}"
 
     @property
+    def files(self) -> JobFiles:
+        """The job's own files in its job dir."""
+        return JobFiles(self.job_dir)
+
+    @property
     def stdout(self) -> Path:
         """The job's standard output."""
-        return self.job_dir / STDOUT_NAME
+        return self.files.stdout
 
     @property
     def stderr(self) -> Path:
         """The job's standard error."""
-        return self.job_dir / STDERR_NAME
+        return self.files.stderr
 
     @property
     def exit_code(self) -> Path:
         """Written by the job wrapper, atomically, once the command ended."""
-        return self.job_dir / EXIT_CODE_NAME
+        return self.files.exit_code
 
     @property
     def status(self) -> Path:
         """Written by MLExperiment: start, end, host, error."""
-        return self.job_dir / STATUS_NAME
+        return self.files.status
 
     @property
     def cancelled(self) -> Path:
         """Marker written by ``mle cancel`` before it stops this job."""
-        return self.job_dir / CANCELLED_NAME
+        return self.files.cancelled
 
     @property
     def argv_file(self) -> Path:
         """NUL-separated command of the job, for wrappers that read it from disk."""
-        return self.job_dir / "argv"
+        return self.files.argv
 
     @property
     def checkpoints_dir(self) -> Path:
@@ -171,7 +281,7 @@ class JobLayout(_Frozen):
     @property
     def attempts_dir(self) -> Path:
         """Where the files of earlier attempts are kept."""
-        return self.job_dir / "attempts"
+        return self.files.attempts_dir
 
     def attempt_files(self) -> tuple[Path, ...]:
         """Files that belong to one attempt and are archived before the next."""
@@ -200,7 +310,8 @@ def attempt_number(job_dir: Path) -> int:
     table and the script agree on it.
     """
     try:
-        taken = [int(p.name) for p in (job_dir / "attempts").iterdir() if p.name.isdigit()]
+        taken = [int(p.name) for p in JobFiles(job_dir).attempts_dir.iterdir()
+                 if p.name.isdigit()]
     except FileNotFoundError:
         return 1
     return max(taken, default=0) + 1
@@ -286,6 +397,10 @@ class ExperimentLayout(_Frozen):
         """Copy of the parent run's checkpoints a search run continues from."""
         return self.root / run_id / "resume_from"
 
+    def scheduler_dir(self, scheduler: str) -> Path:
+        """A cluster backend's folder: task lists, scripts and scheduler logs of its arrays."""
+        return scheduler_dir(self.internal_dir, scheduler)
+
     @property
     def job_table(self) -> Path:
         """SQLite table of every submission (jobtable.py)."""
@@ -322,6 +437,10 @@ class ExperimentLayout(_Frozen):
     def eval_dir(self, run_id: str) -> Path:
         """Run-dir-like folder of a run's evaluations (passed to eval scripts as -exp_dir)."""
         return self.root / run_id / EVAL_DIR_NAME
+
+    def eval_summary(self, run_id: str) -> Path:
+        """Metrics of a run's evaluations merged over its seeds."""
+        return self.eval_dir(run_id) / "summary.json"
 
     def eval_job(self, run_id: str, seed: int) -> JobLayout:
         """Layout of the evaluation of one job: its metrics log, stdout, stderr, status."""

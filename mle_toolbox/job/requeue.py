@@ -22,11 +22,9 @@ from types import FrameType
 from typing import Any
 
 from ..files.atomic import write_text_atomic
-from ..files.layout import CHECKPOINT_INDEX_NAME
+from ..files.layout import CHECKPOINT_INDEX_NAME, REQUEUE_EXIT, JobFiles
 
 ATTEMPT_ENV = "MLE_ATTEMPT"
-REQUEUE_FILE = "requeue"
-REQUEUE_EXIT = 99
 WARNING_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -49,7 +47,7 @@ def last_checkpoint(folder: Path) -> Path | None:
 
 def request_requeue(job_dir: Path) -> None:
     """Ask the wrapper to requeue this job when the script exits."""
-    write_text_atomic(job_dir / REQUEUE_FILE, "requested\n")
+    write_text_atomic(JobFiles(job_dir).requeue, "requested\n")
 
 
 def install_requeue_handler(*, job_dir: Path, save: Callable[[], Any] | None,

@@ -12,23 +12,29 @@ how each job of an earlier launch ended:
   submission was cut short): rerun;
 - its config changed: rerun, and a live job of the old config is cancelled first.
 
-``--force`` reruns everything. One scheduler query covers every recorded live job.
+``--force`` reruns everything. ``gather`` reads what is known (job files, the job
+table, one scheduler query for every recorded live job); ``decide`` is a pure function
+of those facts that says what to skip, attach, run, keep failed, cancel and record;
+the launch carries it out (``pipeline.settle``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..backends.base import Backend, read_exit_code
-from ..config.expand import Plan
 from ..errors import ExperimentDirError
-from ..files.layout import ExperimentLayout
-from ..spec import JobHandle, JobSpec, JobState, JobTask
-from .jobtable import JobRecord, JobTable
-from .prepare import split_done
+from ..files.jobfiles import read_exit_code
+from ..spec import JobHandle, JobSpec, JobState, JobStatus, JobTask
 from .tasks import make_tasks
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+    from ..config.expand import Plan
+    from ..files.documents import PlanDocument
+    from ..files.layout import ExperimentLayout
+    from .jobtable import JobRecord, JobTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,74 +46,139 @@ class ResumeFlags:
 
 
 @dataclass(frozen=True, slots=True)
+class Followed:
+    """A job the table says is live, with the scheduler's answer about it."""
+
+    handle: JobHandle
+    task: JobTask
+    status: JobStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What is known about the jobs of a plan before a launch (``gather``)."""
+
+    old_hashes: Mapping[str, str]  # config hash of each job in plan.json, by job id
+    exit_codes: Mapping[str, int | None]  # of jobs whose files are of the same config
+    records: Mapping[str, JobRecord]  # the job table's latest row per job
+    followed: Mapping[str, Followed] = field(default_factory=dict)  # live in the table
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """Every job of the plan in exactly one group."""
+    """Every job of the plan in exactly one group, and what to do before running."""
 
     done: tuple[JobSpec, ...]
     todo: tuple[JobSpec, ...]
     attach: tuple[tuple[JobHandle, JobTask], ...]
     failed: tuple[JobSpec, ...]  # failed earlier and not rerun (no --rerun-failed)
     lost: tuple[str, ...]  # job ids rerun because nothing runs them any more
-    cancelled_stale: int = 0
+    cancel: tuple[tuple[JobHandle, JobRecord], ...] = ()  # live jobs of an older config
+    record: tuple[tuple[JobRecord, JobStatus], ...] = ()  # ended while no launcher watched
+
+    @property
+    def cancelled_stale(self) -> int:
+        """How many live jobs of an older config are cancelled."""
+        return len(self.cancel)
 
 
 @dataclass
 class _Groups:
-    done: list[JobSpec]
-    todo: list[JobSpec]
-    failed: list[JobSpec]
-    live: list[tuple[JobSpec, JobRecord]]
-    stale: list[tuple[JobSpec, JobRecord]]
-    lost: list[str]
+    done: list[JobSpec] = field(default_factory=list)
+    todo: list[JobSpec] = field(default_factory=list)
+    failed: list[JobSpec] = field(default_factory=list)
+    attach: list[tuple[JobHandle, JobTask]] = field(default_factory=list)
+    cancel: list[tuple[JobHandle, JobRecord]] = field(default_factory=list)
+    record: list[tuple[JobRecord, JobStatus]] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
 
 
-def decide(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
-           table: JobTable | None, backend: Backend, flags: ResumeFlags) -> Decision:
-    """Sort the plan's jobs by what the job files, the table and the scheduler say."""
-    done, rest = split_done(plan, layout=layout, previous=previous)
-    if flags.force:
-        done, rest = (), plan.jobs
+def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,
+           table: JobTable | None, backend: Backend) -> Facts:
+    """Job files, the job table and one scheduler query for the jobs it says are live.
+
+    Raises ExperimentDirError when live jobs are recorded on another backend.
+    """
+    old = previous.config_hashes() if previous is not None else {}
+    codes = {job.job_id: read_exit_code(layout.job(job.run_id, job.seed).exit_code)
+             for job in plan.jobs if old.get(job.job_id) == job.config_hash}
     records = table.latest() if table is not None else {}
-    old = {j["job_id"]: j["config_hash"] for j in (previous or {}).get("jobs", [])}
-    groups = _Groups(done=list(done), todo=[], failed=[], live=[], stale=[], lost=[])
-    for job in rest:
-        _classify(job, records.get(job.job_id), same=old.get(job.job_id) == job.config_hash,
-                  groups=groups, layout=layout, flags=flags)
-    _check_backend(groups.live + groups.stale, backend=backend, layout=layout)
-    _cancel_stale(groups.stale, plan=plan, layout=layout, backend=backend, table=table)
-    groups.todo += [job for job, _ in groups.stale]
-    attach = _follow_live(groups, plan=plan, layout=layout, backend=backend, table=table,
-                          flags=flags)
-    return Decision(done=tuple(groups.done), todo=tuple(groups.todo), attach=attach,
-                    failed=tuple(groups.failed), lost=tuple(groups.lost),
-                    cancelled_stale=len(groups.stale))
+    # Live in the table with a native id, and not completed by its own exit code.
+    live = [(job, records[job.job_id]) for job in plan.jobs if job.job_id in records
+            and records[job.job_id].live and records[job.job_id].native_id is not None
+            and codes.get(job.job_id) != 0]
+    _check_backend(live, backend=backend, layout=layout)
+    if not live:
+        return Facts(old_hashes=old, exit_codes=codes, records=records)
+    tasks = make_tasks(plan, layout=layout, jobs=tuple(job for job, _ in live))
+    handles = backend.attach([(t, str(r.native_id)) for t, (_, r) in zip(tasks, live,
+                                                                        strict=True)])
+    statuses = backend.status(handles)
+    followed = {h.job_id: Followed(handle=h, task=t, status=statuses[h])
+                for h, t in zip(handles, tasks, strict=True)}
+    return Facts(old_hashes=old, exit_codes=codes, records=records, followed=followed)
 
 
-def _classify(job: JobSpec, record: JobRecord | None, *, same: bool, groups: _Groups,
-              layout: ExperimentLayout, flags: ResumeFlags) -> None:
+def decide(plan: Plan, *, facts: Facts, flags: ResumeFlags) -> Decision:
+    """Sort the plan's jobs by the facts: a pure function (no I/O, no scheduler)."""
+    groups = _Groups()
+    for job in plan.jobs:
+        same = facts.old_hashes.get(job.job_id) == job.config_hash
+        if same and not flags.force and facts.exit_codes.get(job.job_id) == 0:
+            groups.done.append(job)
+            continue
+        _classify(job, facts.records.get(job.job_id), same=same, facts=facts, groups=groups,
+                  flags=flags)
+    return Decision(done=tuple(groups.done), todo=tuple(groups.todo),
+                    attach=tuple(groups.attach), failed=tuple(groups.failed),
+                    lost=tuple(groups.lost), cancel=tuple(groups.cancel),
+                    record=tuple(groups.record))
+
+
+def _classify(job: JobSpec, record: JobRecord | None, *, same: bool, facts: Facts,
+              groups: _Groups, flags: ResumeFlags) -> None:
     """``same``: the job's files were made with the config it has now (plan.json)."""
-    if record is not None and record.live and record.native_id is not None:
-        keep = record.config_hash == job.config_hash and not flags.force
-        (groups.live if keep else groups.stale).append((job, record))
+    followed = facts.followed.get(job.job_id)
+    if record is not None and followed is not None:
+        if record.config_hash != job.config_hash or flags.force:
+            groups.cancel.append((followed.handle, record))
+            groups.todo.append(job)
+        else:
+            _follow(job, record, followed, groups=groups, flags=flags)
         return
     if record is not None and record.live:
         # Cut short between "submitting" and the native id: nothing is known to run it.
         groups.lost.append(job.job_id)
         groups.todo.append(job)
         return
-    failed = same and _failed_earlier(job, record, layout=layout)
+    failed = same and _failed_earlier(record, code=facts.exit_codes.get(job.job_id))
     if failed and not (flags.rerun_failed or flags.force):
         groups.failed.append(job)
     else:
         groups.todo.append(job)
 
 
-def _failed_earlier(job: JobSpec, record: JobRecord | None, *,
-                    layout: ExperimentLayout) -> bool:
+def _follow(job: JobSpec, record: JobRecord, followed: Followed, *, groups: _Groups,
+            flags: ResumeFlags) -> None:
+    """A live job of the same config: attach while it runs, else take its end."""
+    status = followed.status
+    if not status.state.is_final:
+        groups.attach.append((followed.handle, followed.task))
+        return
+    groups.record.append((record, status))
+    if status.state is JobState.COMPLETED:
+        groups.done.append(job)
+    elif status.exit_code is not None and not flags.rerun_failed:
+        groups.failed.append(job)  # it failed on its own while no launcher watched
+    else:
+        groups.lost.append(job.job_id)
+        groups.todo.append(job)
+
+
+def _failed_earlier(record: JobRecord | None, *, code: int | None) -> bool:
     """The job's own failure: a non-zero exit code, a signal or a timeout (not lost)."""
     if record is not None:
         return record.state == JobState.FAILED.value and not record.reason.startswith("lost")
-    code = read_exit_code(layout.job(job.run_id, job.seed).exit_code)
     return code is not None and code != 0
 
 
@@ -120,48 +191,15 @@ def _check_backend(live: Sequence[tuple[JobSpec, JobRecord]], *, backend: Backen
             f"--backend {others[0]}, or cancel them first: mle cancel {layout.root}")
 
 
-def _handles(pairs: Sequence[tuple[JobSpec, JobRecord]], *, plan: Plan,
-             layout: ExperimentLayout, backend: Backend) -> list[tuple[JobHandle, JobTask]]:
-    tasks = make_tasks(plan, layout=layout, jobs=tuple(job for job, _ in pairs))
-    natives = [str(record.native_id) for _, record in pairs]
-    handles = backend.attach(list(zip(tasks, natives, strict=True)))
-    return list(zip(handles, tasks, strict=True))
-
-
-def _cancel_stale(stale: Sequence[tuple[JobSpec, JobRecord]], *, plan: Plan,
-                  layout: ExperimentLayout, backend: Backend, table: JobTable | None) -> None:
-    if not stale:
+def carry_out(decision: Decision, *, backend: Backend, table: JobTable | None) -> None:
+    """Cancel the live jobs of an older config; record the ends seen by the query."""
+    if decision.cancel:
+        backend.cancel([handle for handle, _ in decision.cancel], force=True)
+    if table is None:
         return
-    pairs = _handles(stale, plan=plan, layout=layout, backend=backend)
-    backend.cancel([h for h, _ in pairs], force=True)
-    if table is not None:
-        for _, record in stale:
-            table.update(record.job_id, attempt=record.attempt, state=JobState.CANCELLED,
-                         reason="cancelled: its config changed or --force")
-
-
-def _follow_live(groups: _Groups, *, plan: Plan, layout: ExperimentLayout, backend: Backend,
-                 table: JobTable | None, flags: ResumeFlags,
-                 ) -> tuple[tuple[JobHandle, JobTask], ...]:
-    """Ask the scheduler once about recorded live jobs; keep those that still run."""
-    if not groups.live:
-        return ()
-    pairs = _handles(groups.live, plan=plan, layout=layout, backend=backend)
-    statuses = backend.status([h for h, _ in pairs])
-    attach: list[tuple[JobHandle, JobTask]] = []
-    for (handle, task), (job, record) in zip(pairs, groups.live, strict=True):
-        status = statuses[handle]
-        if not status.state.is_final:
-            attach.append((handle, task))
-            continue
-        if table is not None:
-            table.update(job.job_id, attempt=record.attempt, state=status.state,
-                         exit_code=status.exit_code, reason=status.reason)
-        if status.state is JobState.COMPLETED:
-            groups.done.append(job)
-        elif status.exit_code is not None and not flags.rerun_failed:
-            groups.failed.append(job)  # it failed on its own while no launcher watched
-        else:
-            groups.lost.append(job.job_id)
-            groups.todo.append(job)
-    return tuple(attach)
+    for _, record in decision.cancel:
+        table.update(record.job_id, attempt=record.attempt, state=JobState.CANCELLED,
+                     reason="cancelled: its config changed or --force")
+    for record, status in decision.record:
+        table.update(record.job_id, attempt=record.attempt, state=status.state,
+                     exit_code=status.exit_code, reason=status.reason)

@@ -1,4 +1,4 @@
-"""Evaluation of finished runs: ``mle eval EXP_DIR`` and ``post_process_args``.
+"""Evaluation of finished runs, for ``mle eval EXP_DIR`` and ``post_process_args``.
 
 For every job whose training completed, the evaluation script runs as::
 
@@ -16,27 +16,26 @@ and ``EXP_DIR/eval_report.json`` records every evaluation.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..backends import get_backend
-from ..backends.base import read_exit_code
-from ..config.meta import PostProcess, load_meta
-from ..errors import ConfigError, Interrupted
+from ..backends import DEFAULT_BACKEND, get_backend
+from ..errors import Interrupted
 from ..files.atomic import write_json_atomic
-from ..files.expdir import open_experiment
-from ..files.layout import ExperimentLayout
-from ..job.checkpoints import CHECKPOINT_NAME, CheckpointNotFound, find_checkpoint
+from ..files.documents import SummaryDocument, read_summary
+from ..files.jobfiles import read_exit_code
+from ..job.checkpoints import CheckpointNotFound, find_checkpoint
 from ..results.merge import summarize_run
 from ..spec import Environment, JobResult, JobSpec, JobState, JobTask, Resources
-from .lock import ExperimentLock
 from .runner import run_jobs
+
+if TYPE_CHECKING:
+    from ..config.meta import PostProcess
+    from ..files.layout import ExperimentLayout
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +96,12 @@ def eval_argv(target: EvalTarget, *, layout: ExperimentLayout, post: PostProcess
 def eval_task(target: EvalTarget, *, layout: ExperimentLayout, post: PostProcess,
               cwd: Path) -> JobTask:
     """The evaluation of one job as a task for the local backend."""
-    limit = post.timeout_s
     return JobTask(
         job=JobSpec(run_id=target.run_id, seed=target.seed, config_hash="eval"),
         name=f"eval-{target.run_id}-seed{target.seed}",
         argv=tuple(eval_argv(target, layout=layout, post=post)), cwd=cwd,
         job_dir=layout.eval_job(target.run_id, target.seed).job_dir,
-        resources=Resources(time_limit=f"{limit // 3600:02d}:{limit // 60 % 60:02d}:"
-                            f"{limit % 60:02d}"),
+        resources=Resources(time_limit_s=post.timeout_s),
         environment=Environment(), env=(("PYTHONUNBUFFERED", "1"),))
 
 
@@ -121,7 +118,7 @@ def evaluate(layout: ExperimentLayout, *, targets: Sequence[EvalTarget], post: P
     for target in targets:
         layout.eval_job(target.run_id, target.seed).archive_attempt()
     tasks = [eval_task(t, layout=layout, post=post, cwd=cwd) for t in targets]
-    backend = get_backend("local")
+    backend = get_backend(DEFAULT_BACKEND)  # evaluations run here, beside the launcher
     report = run_jobs(tasks, backend=backend, on_result=Progress(total=len(tasks)),
                       max_running=max_running or backend.default_max_running(
                           Resources(), jobs=len(tasks)))
@@ -136,15 +133,14 @@ def write_eval_results(layout: ExperimentLayout, *, results: Sequence[EvalResult
                        post: PostProcess) -> None:
     """eval/summary.json per run, its metrics under "eval" in summary.json, eval_report.json."""
     for run_id in dict.fromkeys(r.target.run_id for r in results):
-        summary = summarize_run(layout.eval_dir(run_id))
-        write_json_atomic(layout.eval_dir(run_id) / "summary.json", summary)
+        summary = SummaryDocument.from_json(summarize_run(layout.eval_dir(run_id)))
+        write_json_atomic(layout.eval_summary(run_id), summary.to_json())
         path = layout.summary(run_id)
-        merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {
-            "run_id": run_id}
-        merged["eval"] = {"script": str(post.script), "seeds": summary["seeds"],
-                          "metrics": summary["metrics"]}
-        write_json_atomic(path, merged)
-        print(f"  {run_id}: {_describe_metrics(summary['metrics']) or 'no metrics logged'}")
+        merged = read_summary(path) or SummaryDocument(run_id=run_id, seeds=(), metrics={})
+        merged = replace(merged, eval={"script": str(post.script), "seeds": list(summary.seeds),
+                                       "metrics": summary.metrics})
+        write_json_atomic(path, merged.to_json())
+        print(f"  {run_id}: {_describe_metrics(summary.metrics) or 'no metrics logged'}")
     write_json_atomic(layout.eval_report, {
         "script": str(post.script), "checkpoint": post.checkpoint, "finished": time.time(),
         "evaluations": [_report_row(r) for r in results]})
@@ -179,7 +175,7 @@ def print_eval_summary(results: Sequence[EvalResult], *, layout: ExperimentLayou
     print(f"mle: eval metrics in {layout.root}/<run_id>/eval/ and summary.json")
 
 
-def post_process(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
+def evaluate_finished(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
                  jobs: Iterable[tuple[str, int]], max_running: int) -> int:
     """Evaluate ``jobs`` after a sweep (``post_process_args``); returns 0 or 1."""
     targets, _ = find_targets(layout, jobs=jobs, checkpoint=post.checkpoint)
@@ -191,50 +187,3 @@ def post_process(layout: ExperimentLayout, *, post: PostProcess, cwd: Path,
     results = evaluate(layout, targets=targets, post=post, cwd=cwd, max_running=max_running)
     print_eval_summary(results, layout=layout)
     return 0 if all(e.completed for e in results) else 1
-
-
-def eval_command(args: argparse.Namespace) -> int:
-    """Carry out ``mle eval EXP_DIR [--checkpoint NAME] [--script FILE] [--timeout S]
-    [--max-running N]``."""
-    experiment = open_experiment(args.exp_dir)
-    layout, meta_path = experiment.layout, experiment.meta_path
-    post = _eval_settings(args, meta_path=meta_path, plan=experiment.plan)
-    jobs = [(run_id, seed) for run_id, seed, _ in experiment.jobs()]
-    project = experiment.project_dir  # where the launch ran its jobs (config/paths.py)
-    cwd = project if project.is_dir() else layout.root
-    with ExperimentLock(layout.lock):
-        targets, skipped = find_targets(layout, jobs=jobs, checkpoint=post.checkpoint)
-        if skipped:
-            print(f"mle: {skipped} jobs did not complete training; not evaluated")
-        if not targets:
-            print("mle: no finished jobs to evaluate", file=sys.stderr)
-            return 1
-        results = evaluate(layout, targets=targets, post=post, cwd=cwd,
-                           max_running=args.max_running)
-    print_eval_summary(results, layout=layout)
-    return 0 if all(e.completed for e in results) else 1
-
-
-def _eval_settings(args: argparse.Namespace, *, meta_path: Path,
-                   plan: dict[str, Any]) -> PostProcess:
-    """post_process_args of the experiment's meta YAML, overridden by the flags."""
-    work_dir = plan.get("work_dir")  # read the YAML as its launch did (relative paths)
-    cwd = Path(work_dir) if isinstance(work_dir, str) and Path(work_dir).is_dir() else None
-    post = load_meta(meta_path, cwd=cwd).post_process if meta_path.is_file() else None
-    if args.script is not None:
-        script = Path(args.script).absolute()
-        if not script.is_file():
-            raise ConfigError(f"evaluation script {args.script!r} does not exist",
-                              key="--script")
-        post = replace(post, script=script) if post else PostProcess(script=script)
-    if post is None:
-        raise ConfigError(f"no evaluation script: give --script FILE, or post_process_args."
-                          f"process_fname in {meta_path}", key="--script")
-    if args.checkpoint is not None:
-        if not CHECKPOINT_NAME.fullmatch(args.checkpoint):
-            raise ConfigError("expected final, best, last, step_<k> or a checkpoint file "
-                              f"name, got {args.checkpoint!r}", key="--checkpoint")
-        post = replace(post, checkpoint=args.checkpoint)
-    if args.timeout is not None:
-        post = replace(post, timeout_s=args.timeout)
-    return post

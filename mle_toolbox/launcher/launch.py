@@ -1,86 +1,77 @@
-"""``mle run``: validate, plan, prepare the experiment directory, run, summarize."""
+"""The launch of ``mle run``: prepare the experiment directory, run, summarize; dry runs."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import shlex
-import signal
 import sys
-import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..backends import get_backend
-from ..backends.base import Backend
-from ..config.base_configs import load_configs
-from ..config.expand import Plan, expand
-from ..config.meta import MetaConfig, load_meta
-from ..files.atomic import write_json_atomic
 from ..files.layout import ExperimentLayout
-from ..results.merge import summarize_run
 from ..search import is_adaptive
-from ..spec import JobResult, JobState
-from . import upstream_flags
-from .decide import decide
-from .job_options import unused_note
-from .jobtable import JobTable
-from .lock import ExperimentLock
-from .pipeline import close_launch, history_row, run_with_progress
+from ..spec import hms
+from .pipeline import (
+    close_launch,
+    history_row,
+    locked,
+    post_process,
+    print_summary,
+    run_with_progress,
+    settle,
+    write_results,
+)
 from .prepare import existing_plan, prepare, split_done
 from .processing import describe as describe_processing
 from .processing import run_processing
-from .recorded_run import LaunchOptions, launch_options, print_decision
-from .runner import RunReport
+from .recorded_run import LaunchOptions, print_decision
 from .tasks import make_tasks
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+    from ..config.expand import Plan
+    from ..config.meta import MetaConfig
+    from ..files.documents import PlanDocument
 
 log = logging.getLogger("mle_toolbox")
 DRY_RUN_JOBS_SHOWN = 20
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Carry out ``mle run``; returns the exit code."""
-    work_dir = getattr(args, "work_dir", None)  # mle resume: where the first launch ran
-    meta = load_meta(Path(args.meta), cwd=Path(work_dir) if work_dir else None,
-                     overrides=upstream_flags.overrides(args))
-    for warning in meta.warnings:
-        print(f"mle: warning: {warning}", file=sys.stderr)
-    upstream_flags.note_unused(args)
-    plan = expand(meta, configs=load_configs(meta.config_files))
-    backend = get_backend(upstream_flags.backend_name(args) or meta.backend or "local")
-    unused = unused_note(meta, backend=backend.name)
-    if unused is not None:
-        print(f"mle: note: {unused}", file=sys.stderr)
-    layout = ExperimentLayout(meta.experiment_dir)
-    adaptive = meta.search is not None and is_adaptive(meta.search.search_type)
-    if adaptive and args.dry_run:  # its jobs are proposed batch by batch: show the next
+def dry_run(plan: Plan, *, backend: Backend, max_running: int | None,
+            show_all: bool) -> None:
+    """What ``mle run --dry-run`` prints (an adaptive search: its next batch); writes nothing."""
+    layout = ExperimentLayout(plan.meta.experiment_dir)
+    if _adaptive(plan):  # its jobs are proposed batch by batch: show the next
         from ..search.loop import next_batch
 
         plan = next_batch(plan, layout=layout, backend=backend)
-    previous = existing_plan(plan, layout)
-    max_running = (args.max_running or meta.max_running
-                   or backend.default_max_running(meta.resources, jobs=len(plan.jobs)))
-    if args.dry_run:
-        print_plan(plan, layout=layout, backend=backend, max_running=max_running,
-                   previous=previous, show_all=args.all)
-        return 0
-    options = launch_options(args, meta=meta, backend=backend)
+    print_plan(plan, layout=layout, backend=backend,
+               max_running=_max_running(plan, backend=backend, given=max_running),
+               previous=existing_plan(plan, layout), show_all=show_all)
+
+
+def launch(plan: Plan, *, backend: Backend, max_running: int | None,
+           options: LaunchOptions) -> int:
+    """Run (or resume) the experiment of ``plan``; returns the exit code of ``mle run``."""
+    meta = plan.meta
+    layout = ExperimentLayout(meta.experiment_dir)
+    existing_plan(plan, layout)  # another experiment's directory is refused at once
     if meta.search is not None:
         print(f"mle: search: {describe_search(meta)}", flush=True)
-    if adaptive:
+    if _adaptive(plan):
         from ..search.loop import run_search
 
         # Batches are not known yet: the default concurrency is computed per batch.
         return with_processing(meta, layout=layout, backend=backend, options=options,
                                launch=lambda: run_search(
                                    plan, layout=layout, backend=backend,
-                                   max_running=args.max_running or meta.max_running,
+                                   max_running=max_running or meta.max_running,
                                    options=options))
 
     def sweep() -> int:
-        with ExperimentLock(layout.lock), _launcher_log(layout, debug=options.debug):
-            return _launch(plan, layout=layout, backend=backend, max_running=max_running,
+        with locked(layout, debug=options.debug):
+            return _launch(plan, layout=layout, backend=backend,
+                           max_running=_max_running(plan, backend=backend, given=max_running),
                            options=options)
 
     return with_processing(meta, layout=layout, backend=backend, options=options,
@@ -101,16 +92,26 @@ def with_processing(meta: MetaConfig, *, layout: ExperimentLayout, backend: Back
                   file=sys.stderr)
             return 1
     code = launch()
-    if post is None or code == 130 or options.detach:
+    if post is None or code >= 128 or options.detach:
         return code  # interrupted or jobs still running: nothing to post-process yet
     return code if run_processing(post, meta=meta, layout=layout, backend=backend) else 1
+
+
+def _adaptive(plan: Plan) -> bool:
+    return plan.meta.search is not None and is_adaptive(plan.meta.search.search_type)
+
+
+def _max_running(plan: Plan, *, backend: Backend, given: int | None) -> int:
+    meta = plan.meta
+    return (given or meta.max_running
+            or backend.default_max_running(meta.resources, jobs=len(plan.jobs)))
 
 
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
             options: LaunchOptions) -> int:
     previous = existing_plan(plan, layout)  # again, now that we hold the lock
-    decision = decide(plan, layout=layout, previous=previous, backend=backend,
-                      table=JobTable.read(layout.job_table), flags=options.flags)
+    decision = settle(plan, layout=layout, previous=previous, backend=backend,
+                      flags=options.flags)
     prepare(plan, layout=layout, previous=previous, todo=decision.todo,
             meta_text=plan.meta.path.read_text(encoding="utf-8"))
     for note in plan.notes:
@@ -129,8 +130,8 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
         report = run_with_progress(plan, layout=layout, backend=backend,
                                    max_running=max_running, decision=decision, options=options)
         entry.finish(report)
-    _write_results(plan, layout=layout, report=report, backend=backend.name,
-                   skipped=[j.job_id for j in decision.done])
+    write_results(plan, layout=layout, report=report, backend=backend.name,
+                  skipped=[j.job_id for j in decision.done])
     if plan.meta.search is not None:
         from ..search.best import report_best
 
@@ -141,69 +142,12 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
         return report.exit_code
     if report.detached:  # jobs still run: nothing to evaluate yet
         return 1 if decision.failed else 0
-    evaluations_failed = _post_process(plan, layout=layout, max_running=max_running)
+    evaluations_failed = post_process(plan, layout=layout, max_running=max_running)
     return 1 if report.failed or decision.failed or evaluations_failed else 0
 
 
-def _post_process(plan: Plan, *, layout: ExperimentLayout, max_running: int) -> int:
-    """post_process_args: evaluate every finished job (see evaluate.py); 1 if any failed."""
-    if plan.meta.post_process is None:
-        return 0
-    from .evaluate import post_process
-
-    return post_process(layout, post=plan.meta.post_process, cwd=plan.meta.base_dir,
-                        jobs=[(job.run_id, job.seed) for job in plan.jobs],
-                        max_running=max_running)
-
-
-def _write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, backend: str,
-                   skipped: list[str]) -> None:
-    search = plan.meta.search
-    maximize = search.eval_metrics if search is not None and search.max_objective else ()
-    for run in plan.runs:
-        run_dir = layout.run_dir(run.run_id)
-        if (run_dir / "logs").is_dir():
-            summary = summarize_run(run_dir, maximize=maximize)
-            write_json_atomic(layout.summary(run.run_id), summary)
-    counts = {state.value: report.count(state) for state in JobState if report.count(state)}
-    document: dict[str, Any] = {
-        "backend": backend, "finished": time.time(), "elapsed_s": report.elapsed_s,
-        "interrupted": report.interrupted, "counts": counts, "skipped": skipped,
-        "detached": report.detached,
-        "jobs": [_job_entry(r) for r in report.results],
-    }
-    write_json_atomic(layout.report, document)
-
-
-def _job_entry(result: JobResult) -> dict[str, Any]:
-    # stderr_tail: `mle report` lists failed jobs with it long after the launch.
-    return {"job_id": result.job_id, "state": result.state.value,
-            "exit_code": result.exit_code, "reason": result.reason,
-            "duration_s": result.duration_s, "stderr_tail": result.stderr_tail}
-
-
-def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
-    """Counts, then every job that did not complete with its stderr tail."""
-    parts = [f"{report.count(s)} {s.value}" for s in JobState if report.count(s)]
-    print(f"mle: {len(report.results)} jobs: {', '.join(parts) or 'none'} "
-          f"in {report.elapsed_s:.1f}s")
-    for result in report.failed:
-        print(f"mle: {result.state.value}: {result.job_id}: {result.reason}", file=sys.stderr)
-        for line in result.stderr_tail.splitlines():
-            print(f"    | {line}", file=sys.stderr)
-    if report.interrupted and not report.detached:
-        print(f"mle: {_stopped(report)}; running jobs were stopped. Run the same command "
-              "again to rerun what did not complete.", file=sys.stderr)
-    print(f"mle: results in {layout.root}")
-
-
-def _stopped(report: RunReport) -> str:
-    name = signal.Signals(report.stopped_by).name
-    return "interrupted (Ctrl+C)" if name == "SIGINT" else f"stopped by {name}"
-
-
 def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
-               previous: dict[str, Any] | None, show_all: bool) -> None:
+               previous: PlanDocument | None, show_all: bool) -> None:
     """What ``mle run`` would do; writes nothing."""
     meta = plan.meta
     done, todo = split_done(plan, layout=layout, previous=previous)
@@ -226,16 +170,16 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
         print(f"eval        {post.script} on each finished job after the sweep (checkpoint "
               f"{post.checkpoint}, at most {post.timeout_s}s each)")
     shown = len(todo) if show_all else min(len(todo), DRY_RUN_JOBS_SHOWN)
-    # Cluster backends render scripts of every job; otherwise only the listed ones are built.
-    scripts = getattr(backend, "scripts", None)
+    # Backends that show scripts render every job's; otherwise only the listed ones are built.
+    scripts = backend.shows_scripts_in_dry_run
     tasks = make_tasks(plan, layout=layout, jobs=todo if scripts else todo[:shown])
     for task in tasks[:shown]:
         print(f"  {task.job_id}\n    cwd     {task.cwd}\n    command {shlex.join(task.argv)}"
               f"\n    files   {task.job_dir}/")
     if shown < len(todo):
         print(f"  ... and {len(todo) - shown} more jobs (--all lists every job)")
-    if scripts is not None and tasks:
-        _print_scripts(scripts(tasks, max_running=max_running))
+    if scripts and tasks:
+        _print_scripts(backend.scripts(tasks, max_running=max_running))
 
 
 def describe_search(meta: MetaConfig) -> str:
@@ -263,26 +207,6 @@ def _describe_resources(meta: MetaConfig) -> str:
     env = meta.environment
     where = f"conda env {env.conda_env}" if env.conda_env else (
         f"venv {env.venv}" if env.venv else f"python {sys.executable}")
-    return (f"cores={res.cores} gpus={res.gpus} memory={memory} time={res.time_limit or '-'} "
+    limit = hms(res.time_limit_s) if res.time_limit_s else "-"
+    return (f"cores={res.cores} gpus={res.gpus} memory={memory} time={limit} "
             f"queue={res.queue or '-'} ({where})")
-
-
-class _launcher_log:  # noqa: N801 - used as a context manager like a function
-    """Attach a file handler for launcher.log while a launch runs."""
-
-    def __init__(self, layout: ExperimentLayout, *, debug: bool = False) -> None:
-        self.path = layout.launcher_log
-        self.level = logging.DEBUG if debug else logging.INFO
-        self.handler: logging.Handler | None = None
-
-    def __enter__(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handler = logging.FileHandler(self.path, encoding="utf-8")
-        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        log.addHandler(self.handler)
-        log.setLevel(self.level)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.handler is not None:
-            log.removeHandler(self.handler)
-            self.handler.close()

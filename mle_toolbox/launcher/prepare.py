@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .. import __version__
-from ..backends.base import read_exit_code
-from ..config.expand import Plan
 from ..errors import ExperimentDirError
 from ..files.atomic import write_json_atomic, write_text_atomic
+from ..files.documents import Objective, PlanDocument, PlannedRun
 from ..files.expdir import read_plan
-from ..files.layout import ExperimentLayout
-from ..spec import JobSpec
+from ..files.jobfiles import read_exit_code
 
-PLAN_FORMAT = 1
+if TYPE_CHECKING:
+    from ..config.expand import Plan
+    from ..files.layout import ExperimentLayout
+    from ..spec import JobSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ class Prepared:
     archived: int
 
 
-def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None:
+def existing_plan(plan: Plan, layout: ExperimentLayout) -> PlanDocument | None:
     """The plan.json of an earlier launch of the same YAML, if any.
 
     Raises ExperimentDirError when the directory holds anything else. Reads only.
@@ -57,7 +57,7 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None
             )
         return None
     doc = read_plan(layout.plan)
-    owner = str(doc.get("meta_path"))
+    owner = str(doc.meta_path)
     if owner != str(plan.meta.path):
         raise ExperimentDirError(
             f"experiment_dir {root} holds the results of another experiment (launched from "
@@ -76,24 +76,27 @@ def _written_paths(plan: Plan, layout: ExperimentLayout) -> list[Path]:
     return files + [layout.run_dir(run.run_id) for run in plan.runs]
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
-    """JSON-ready description of the plan (written as plan.json)."""
+def plan_document(plan: Plan) -> PlanDocument:
+    """The plan as plan.json records it, with the objective runs are ranked by."""
+    from .. import __version__  # the package root re-exports MLExperiment: import on use
+
     meta = plan.meta
-    return {
-        "format": PLAN_FORMAT, "mle_toolbox": __version__, "meta_path": str(meta.path),
-        "project_name": meta.project_name, "experiment_type": meta.experiment_type.value,
-        "train_script": str(meta.train_script), "seeds": list(meta.seeds),
+    search = meta.search
+    objective = (Objective(metrics=search.eval_metrics, maximize=search.max_objective)
+                 if search is not None and search.eval_metrics else None)
+    return PlanDocument(
+        meta_path=str(meta.path), project_name=meta.project_name,
+        experiment_type=meta.experiment_type.value, train_script=str(meta.train_script),
+        seeds=meta.seeds, objective=objective, mle_toolbox=__version__,
         # mle resume reads the YAML again as this launch did (config/paths.py).
-        "work_dir": str(meta.work_dir or meta.path.parent), "project_dir": str(meta.base_dir),
-        "overrides": {k: v for k, v in asdict(meta.overrides).items() if v is not None},
-        "runs": [{"run_id": r.run_id, "source": str(r.source), "config_hash": r.config_hash,
-                  "params": r.params} for r in plan.runs],
-        "jobs": [{"job_id": j.job_id, "run_id": j.run_id, "seed": j.seed,
-                  "config_hash": j.config_hash} for j in plan.jobs],
-    }
+        work_dir=str(meta.work_dir or meta.path.parent), project_dir=str(meta.base_dir),
+        overrides={k: v for k, v in asdict(meta.overrides).items() if v is not None},
+        runs=tuple(PlannedRun(run_id=r.run_id, source=str(r.source),
+                              config_hash=r.config_hash, params=r.params) for r in plan.runs),
+        jobs=plan.jobs)
 
 
-def split_done(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
+def split_done(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,
                ) -> tuple[tuple[JobSpec, ...], tuple[JobSpec, ...]]:
     """(done, todo): done jobs completed earlier with the same config hash. Reads only.
 
@@ -102,7 +105,7 @@ def split_done(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any]
     """
     if previous is None:
         return (), plan.jobs
-    old_hashes = {j["job_id"]: j["config_hash"] for j in previous.get("jobs", [])}
+    old_hashes = previous.config_hashes()
     if not old_hashes:
         return (), plan.jobs
     done: list[JobSpec] = []
@@ -114,16 +117,19 @@ def split_done(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any]
     return tuple(done), tuple(todo)
 
 
-def prepare(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
-            meta_text: str, todo: tuple[JobSpec, ...] | None = None) -> Prepared:
+def prepare(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,
+            meta_text: str, todo: tuple[JobSpec, ...] | None = None,
+            recorded: Plan | None = None) -> Prepared:
     """Write plan, meta copy and run configs; archive attempts of jobs to rerun.
 
-    ``todo``: the jobs to run (resume.decide); by default those not completed.
+    ``todo``: the jobs to run (decide.py); by default those not completed.
+    ``recorded``: what plan.json records when it is more than ``plan`` (an adaptive
+    search prepares one batch at a time and records every batch so far).
     """
     done, not_done = split_done(plan, layout=layout, previous=previous)
     if todo is None:
         todo = not_done
-    write_json_atomic(layout.plan, plan_document(plan))
+    write_json_atomic(layout.plan, plan_document(recorded or plan).to_json())
     write_text_atomic(layout.meta_copy, meta_text)
     for run in plan.runs:
         write_json_atomic(layout.run_config(run.run_id), run.config)

@@ -1,29 +1,27 @@
-"""One launch of a sweep with its job table: resume decisions, retries, detach.
+"""One run of jobs through the job table: retries, detach, re-attach.
 
-``launch.py`` validates and prepares; this module decides what each job needs
-(``resume.decide``), records every submission in ``.mle/jobs.sqlite`` and drives
-the runner with the retry and interrupt policy.
+``pipeline.settle`` decides what each job needs (``decide.py``); this module runs
+``decision.todo`` and follows ``decision.attach``, records every submission in
+``.mle/jobs.sqlite`` and drives the runner with the retry and interrupt policy.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..backends.base import Backend
-from ..config.expand import Plan
-from ..config.meta import MetaConfig
-from ..errors import ConfigError
-from ..files.layout import ExperimentLayout
-from ..spec import JobResult, JobTask
-from . import upstream_flags
 from .decide import Decision, ResumeFlags
 from .jobtable import JobTable, TableJournal
 from .runner import Hooks, OnInterrupt, Policy, RunReport, run_jobs
 from .tasks import make_tasks
 
-CLUSTER_HINT = "cluster backends only (sge, sge-drmaa, slurm)"
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+    from ..config.expand import Plan
+    from ..files.layout import ExperimentLayout
+    from ..spec import JobResult, JobTask
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,34 +38,9 @@ class LaunchOptions:
     debug: bool = False  # launcher.log at debug level (-d)
 
 
-def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
-                   backend: Backend) -> LaunchOptions:
-    """LaunchOptions from ``mle run`` / ``mle resume`` arguments and the meta YAML."""
-    detach = bool(getattr(args, "detach", False))
-    if detach and not is_cluster(backend):
-        raise ConfigError(f"needs a scheduler that keeps jobs running without "
-                          f"mle: {CLUSTER_HINT}; the local backend stops jobs with it",
-                          key="--detach")
-    retries = getattr(args, "max_retries", None)
-    return LaunchOptions(
-        flags=ResumeFlags(rerun_failed=bool(getattr(args, "rerun_failed", False)),
-                          force=bool(getattr(args, "force", False))),
-        max_retries=meta.max_retries if retries is None else retries,
-        cancel_on_interrupt=bool(getattr(args, "cancel_on_interrupt", False)), detach=detach,
-        purpose=upstream_flags.purpose(args),
-        write_report=not getattr(args, "no_report", False),
-        record_history=not getattr(args, "no_protocol", False),
-        debug=bool(getattr(args, "debug", False)))
-
-
-def is_cluster(backend: Backend) -> bool:
-    """Jobs outlive the launcher: they can be detached from and re-attached to."""
-    return backend.name != "local"
-
-
 def policy_for(backend: Backend, options: LaunchOptions) -> Policy:
     """Retries from the options; Ctrl+C detaches on cluster backends unless told otherwise."""
-    detach = is_cluster(backend) and not options.cancel_on_interrupt
+    detach = backend.jobs_outlive_launcher and not options.cancel_on_interrupt
     return Policy(max_retries=options.max_retries, submit_only=options.detach,
                   on_interrupt=OnInterrupt.DETACH if detach else OnInterrupt.CANCEL)
 

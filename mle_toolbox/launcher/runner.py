@@ -18,11 +18,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..backends.base import Backend, read_start_time, record_final_state, stderr_tail
 from ..errors import Interrupted, interrupt_name, interrupt_signal
-from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
+from ..files.jobfiles import read_start_time, record_final_state, stderr_tail
+from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask, hms
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,7 @@ def run_jobs(
 
 def _started(task: JobTask, *, now: float) -> float | None:
     """When a job started (status.json of MLExperiment) on the runner's clock, if known."""
-    start = read_start_time(task)
+    start = read_start_time(task.files.status)
     if start is None:
         return None
     return now - max(0.0, time.time() - start)
@@ -297,14 +300,15 @@ def _collect(loop: _Loop) -> bool:
 
 def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) -> None:
     live = loop.live.pop(handle)
-    if status.state is JobState.FAILED and live.task.cancelled_file.exists():
+    if status.state is JobState.FAILED and live.task.files.cancelled.exists():
         # `mle cancel` stopped it (from another shell): cancelled, whatever its exit code.
         status = JobStatus(JobState.CANCELLED, exit_code=status.exit_code,
                            reason="cancelled with mle cancel")
     started = live.running_since if live.running_since is not None else live.submitted
-    tail = stderr_tail(live.task) if status.state is not JobState.COMPLETED else ""
+    tail = stderr_tail(live.task.files.stderr) if status.state is not JobState.COMPLETED else ""
     if status.state in (JobState.FAILED, JobState.CANCELLED):  # status.json agrees
-        record_final_state(live.task, state=status.state.value, reason=status.reason)
+        record_final_state(live.task.files.status, state=status.state.value,
+                           reason=status.reason)
     result = JobResult(job_id=live.task.job_id, state=status.state, exit_code=status.exit_code,
                        reason=status.reason, duration_s=now - started, stderr_tail=tail)
     if loop.hooks.journal is not None:
@@ -324,7 +328,7 @@ def _rerun(loop: _Loop, result: JobResult, task: JobTask, *, requeue: bool) -> b
     if requeue and loop.requeues.get(job, 0) < MAX_REQUEUES:
         # The wrapper already archived the attempt's logs (it asked to be requeued) and wrote
         # no exit_code; make sure no older one can make the next run read as finished.
-        task.exit_code_file.unlink(missing_ok=True)
+        task.files.exit_code.unlink(missing_ok=True)
         loop.requeues[job] = loop.requeues.get(job, 0) + 1
     elif loop.reruns.get(job, 0) < loop.policy.max_retries:
         loop.reruns[job] = loop.reruns.get(job, 0) + 1
@@ -341,14 +345,15 @@ def _enforce_time_limits(loop: _Loop) -> bool:
     now = loop.clock()
     expired = [
         handle for handle, live in loop.live.items()
-        if (limit := live.task.resources.time_limit_seconds) is not None
+        if (limit := live.task.resources.time_limit_s) is not None
         and live.running_since is not None and now - live.running_since > limit
     ]
     if not expired:
         return False
     loop.backend.cancel(expired, force=True)
     for handle in expired:
-        reason = f"timed out after {loop.live[handle].task.resources.time_limit} (time_per_job)"
+        limit = loop.live[handle].task.resources.time_limit_s or 0
+        reason = f"timed out after {hms(limit)} (time_per_job)"
         _finish(loop, handle, JobStatus(JobState.FAILED, reason=reason), now=now)
     return True
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..config.expand import Plan
-from ..files.layout import ExperimentLayout
 from ..spec import JobSpec, JobTask
+
+if TYPE_CHECKING:
+    from ..config.expand import Plan
+    from ..files.layout import ExperimentLayout
 
 
 def interpreter(plan: Plan) -> list[str]:

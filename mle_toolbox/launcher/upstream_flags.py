@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..config.meta import RESOURCES
+from ..backends import RESOURCE_NAMES as RESOURCES
 from ..config.paths import Overrides
 from ..errors import ConfigError
 

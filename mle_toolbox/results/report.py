@@ -1,4 +1,5 @@
-"""``mle report``: report.md, report.html (and report.pdf) with tables and PNG figures.
+"""The report of an experiment (``mle report``, end of ``mle run``): report.md,
+report.html (and report.pdf) with tables and PNG figures.
 
 Contents: what ran (counts, backend), the best run for the objective
 (``param_search_args.search_logging``: first of ``eval_metrics``, ``max_objective``),
@@ -21,6 +22,7 @@ from typing import Any
 
 from ..errors import ExperimentDirError, MleError
 from ..files.atomic import write_text_atomic
+from ..files.documents import Objective, PlanDocument, ReportDocument, SummaryDocument
 from ..files.expdir import open_experiment
 from ..files.layout import ExperimentLayout
 from .document import Block, Code, Heading, Image, Para, Table, to_html, to_markdown
@@ -29,19 +31,6 @@ from .merge import load_log, seed_logs, summarize_run
 from .plots import INSTALL_HINT, figure_class, heatmap, learning_curves
 
 MAX_RUN_FIGURES = 24  # learning-curve PNGs per report; a big grid gets its heatmap instead
-
-
-@dataclass(frozen=True, slots=True)
-class Objective:
-    """The metric that ranks runs (the first of ``metrics``): final value, mean over seeds."""
-
-    metrics: tuple[str, ...]
-    maximize: bool
-
-    @property
-    def metric(self) -> str:
-        """The metric runs are ranked by."""
-        return self.metrics[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,65 +46,57 @@ class Written:
 @dataclass(frozen=True, slots=True)
 class _Experiment:
     layout: ExperimentLayout
-    plan: dict[str, Any]
-    outcome: dict[str, Any] | None  # report.json of the last launch
+    plan: PlanDocument
+    outcome: ReportDocument | None  # report.json of the last launch
     objective: Objective | None
-    summaries: dict[str, dict[str, Any]]
-
-
-def read_objective(meta_copy: Path) -> Objective | None:
-    """Objective from the copied meta YAML; None when it names no ``eval_metrics``."""
-    import yaml
-
-    try:
-        doc = yaml.safe_load(meta_copy.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    logging = _section(_section(doc, "param_search_args"), "search_logging")
-    metrics = logging.get("eval_metrics")
-    if isinstance(metrics, str):
-        metrics = [metrics]
-    if not isinstance(metrics, list) or not metrics or not all(
-            isinstance(m, str) for m in metrics):
-        return None
-    # max_objective defaults to true, as in mle-toolbox (config/meta.py reads it so too).
-    return Objective(metrics=tuple(metrics),
-                     maximize=logging.get("max_objective", True) is not False)
-
-
-def _section(doc: Any, key: str) -> dict[str, Any]:
-    value = doc.get(key) if isinstance(doc, dict) else None
-    return value if isinstance(value, dict) else {}
+    summaries: dict[str, SummaryDocument]
 
 
 def _load(exp_dir: Path) -> _Experiment:
     experiment = open_experiment(exp_dir.resolve())
     layout, plan = experiment.layout, experiment.plan
-    outcome = _read_json(layout.report) if layout.report.is_file() else None
-    objective = read_objective(layout.meta_copy)
+    outcome = _read_outcome(layout.report) if layout.report.is_file() else None
+    objective = plan.objective
     # As the launcher's summary.json: every eval metric is maximised with max_objective.
     maximize = objective.metrics if objective and objective.maximize else ()
-    summaries = {run["run_id"]: summarize_run(layout.run_dir(run["run_id"]), maximize=maximize)
-                 for run in plan["runs"]}
+    summaries = {run.run_id: _summary(layout, run.run_id, maximize=maximize)
+                 for run in plan.runs}
     return _Experiment(layout=layout, plan=plan, outcome=outcome, objective=objective,
                        summaries=summaries)
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _summary(layout: ExperimentLayout, run_id: str, *,
+             maximize: tuple[str, ...]) -> SummaryDocument:
+    """The summary.json the launcher wrote; merged again only when a seed's log is newer
+    (jobs that ended after a detached launch) or there is none."""
+    path, run_dir = layout.summary(run_id), layout.run_dir(run_id)
+    try:
+        written = path.stat().st_mtime_ns
+        if all(log.stat().st_mtime_ns <= written for log in seed_logs(run_dir).values()):
+            return SummaryDocument.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass  # missing or unreadable: merge the logs as the launcher would
+    return SummaryDocument.from_json(summarize_run(run_dir, maximize=maximize))
+
+
+def _read_outcome(path: Path) -> ReportDocument:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise ExperimentDirError(f"{path} is unreadable ({err})") from err
-    if not isinstance(doc, dict) or not isinstance(doc.get("runs", []), list):
+    if not isinstance(doc, dict) or not isinstance(doc.get("jobs", []), list):
         raise ExperimentDirError(f"{path} is not an mle_toolbox {path.name}")
-    return doc
+    try:
+        return ReportDocument.from_json(doc)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ExperimentDirError(f"{path} is not an mle_toolbox {path.name} ({err})") from err
 
 
 def write_report(exp_dir: Path, *, figures: bool = True, pdf: bool = False) -> Written:
     """Write report.md, report.html and figures/ into ``exp_dir``; report.pdf with ``pdf``
     when fpdf2 is installed."""
     exp = _load(exp_dir)
-    blocks = [Heading(f"Experiment report: {exp.plan.get('project_name', '?')}", 1),
+    blocks = [Heading(f"Experiment report: {exp.plan.project_name or '?'}", 1),
               *_overview(exp), *_best(exp), *_metric_tables(exp), *_failures(exp)]
     written: list[Path] = []
     if figures:
@@ -137,15 +118,15 @@ def write_report(exp_dir: Path, *, figures: bool = True, pdf: bool = False) -> W
 def _overview(exp: _Experiment) -> list[Block]:
     plan, outcome = exp.plan, exp.outcome
     lines = [f"Experiment directory: `{exp.layout.root}`",
-             f"Type: {plan.get('experiment_type', '?')}; {len(plan['runs'])} runs x "
-             f"{len(plan.get('seeds', []))} seeds; meta YAML `{plan.get('meta_path', '?')}`",
+             f"Type: {plan.experiment_type or '?'}; {len(plan.runs)} runs x "
+             f"{len(plan.seeds)} seeds; meta YAML `{plan.meta_path or '?'}`",
              f"Report written {time.strftime('%Y-%m-%d %H:%M:%S')}"]
     if outcome is not None:
-        counts = ", ".join(f"{n} {state}" for state, n in outcome.get("counts", {}).items())
-        skipped = len(outcome.get("skipped", []))
-        lines.append(f"Last launch on {outcome.get('backend', '?')}: {counts or 'no jobs'}"
+        counts = ", ".join(f"{n} {state}" for state, n in outcome.counts.items())
+        skipped = len(outcome.skipped)
+        lines.append(f"Last launch on {outcome.backend}: {counts or 'no jobs'}"
                      f"{f', {skipped} skipped (completed earlier)' if skipped else ''} in "
-                     f"{outcome.get('elapsed_s', 0):.1f}s")
+                     f"{outcome.elapsed_s:.1f}s")
     return [Para("  \n".join(lines))]
 
 
@@ -159,7 +140,7 @@ def _mean_std(stat: dict[str, Any]) -> str:
 
 
 def _params(exp: _Experiment) -> tuple[list[str], dict[str, dict[str, Any]]]:
-    by_run = {run["run_id"]: run.get("params") or {} for run in exp.plan["runs"]}
+    by_run = {run.run_id: run.params for run in exp.plan.runs}
     names = list(dict.fromkeys(name for params in by_run.values() for name in params))
     return names, by_run
 
@@ -180,8 +161,7 @@ def best_run(exp: _Experiment) -> tuple[str, dict[str, Any]] | None:
     if chosen is not None:
         return chosen
     scored = [(run_id, stat) for run_id, summary in exp.summaries.items()
-              if (stat := summary["metrics"].get(exp.objective.metric, {}).get("final"))
-              and stat["mean"] is not None]
+              if (stat := summary.final(exp.objective.metric)) and stat["mean"] is not None]
     if not scored:
         return None
     pick = max if exp.objective.maximize else min
@@ -194,8 +174,8 @@ def _search_choice(exp: _Experiment) -> tuple[str, dict[str, Any]] | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     assert exp.objective is not None
-    stat = exp.summaries.get(run_id, {}).get("metrics", {}).get(exp.objective.metric, {})
-    final = stat.get("final")
+    summary = exp.summaries.get(run_id)
+    final = summary.final(exp.objective.metric) if summary is not None else None
     return (run_id, final) if final and final.get("mean") is not None else None
 
 
@@ -224,7 +204,7 @@ def _best(exp: _Experiment) -> list[Block]:
 
 def _metric_tables(exp: _Experiment) -> list[Block]:
     names, params = _params(exp)
-    metrics = list(dict.fromkeys(m for s in exp.summaries.values() for m in s["metrics"]))
+    metrics = list(dict.fromkeys(m for s in exp.summaries.values() for m in s.metrics))
     blocks: list[Block] = [Heading("Metrics per run")]
     if not metrics:
         return [*blocks, Para("No run logged any numeric metric.")]
@@ -233,7 +213,7 @@ def _metric_tables(exp: _Experiment) -> list[Block]:
     for metric in metrics:
         rows = []
         for run_id, summary in exp.summaries.items():
-            stats = summary["metrics"].get(metric)
+            stats = summary.metrics.get(metric)
             if stats is None:
                 continue
             rows.append((run_id, *(_value(params[run_id].get(n)) for n in names),
@@ -246,16 +226,16 @@ def _metric_tables(exp: _Experiment) -> list[Block]:
 
 def _failures(exp: _Experiment) -> list[Block]:
     jobs = [] if exp.outcome is None else [
-        job for job in exp.outcome.get("jobs", []) if job.get("state") != "completed"]
+        job for job in exp.outcome.jobs if job.state != "completed"]
     if not jobs:
         return []
     blocks: list[Block] = [Heading(f"Failed jobs ({len(jobs)})")]
     for job in jobs:
-        code = job.get("exit_code")
-        why = job.get("reason") or (f"exit code {code}" if code is not None else "-")
-        blocks.append(Para(f"`{job['job_id']}`: {job.get('state')}: {why}"))
-        if job.get("stderr_tail"):
-            blocks.append(Code(job["stderr_tail"]))
+        code = job.exit_code
+        why = job.reason or (f"exit code {code}" if code is not None else "-")
+        blocks.append(Para(f"`{job.job_id}`: {job.state}: {why}"))
+        if job.stderr_tail:
+            blocks.append(Code(job.stderr_tail))
     return blocks
 
 
@@ -296,7 +276,7 @@ def _heatmap(figure: Any, exp: _Experiment) -> Path | None:
         return None  # not a full grid (a random search): most cells would be empty
     grid = [[math.nan] * len(xs) for _ in ys]
     for run_id, summary in exp.summaries.items():
-        final = summary["metrics"].get(metric, {}).get("final")
+        final = summary.final(metric)
         if final and final["mean"] is not None:
             where = params[run_id]
             grid[ys.index(where.get(names[1]))][xs.index(where.get(names[0]))] = final["mean"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config.expand import Plan
 from ..config.meta import SearchConfig
 from ..files.atomic import write_json_atomic
+from ..files.documents import read_summary
 from ..files.layout import ExperimentLayout
 from ..launcher.runner import RunReport
 from .base import Evaluation, Proposal
@@ -66,11 +66,10 @@ def report_best(plan: Plan, *, layout: ExperimentLayout, report: RunReport) -> N
     evaluations = []
     for run in plan.runs:
         proposal = Proposal(eval_id=run.run_id, params=run.params)
-        path = layout.summary(run.run_id)
-        if run.run_id in failed or not path.is_file():
+        summary = None if run.run_id in failed else read_summary(layout.summary(run.run_id))
+        if summary is None:
             evaluations.append(Evaluation(proposal=proposal, loss=None, objective=None))
             continue
-        summary = json.loads(path.read_text(encoding="utf-8"))
         value, _ = objective(summary, search=search, seeds=plan.meta.seeds)
         evaluations.append(Evaluation(proposal=proposal, loss=loss_of(value, search),
                                       objective=value))

@@ -23,14 +23,20 @@ from ..config.meta import MetaConfig, SearchConfig
 from ..config.source import display_name
 from ..errors import ConfigError
 from ..files.atomic import write_json_atomic, write_text_atomic
+from ..files.documents import PlanDocument, SummaryDocument
 from ..files.layout import ExperimentLayout
-from ..launcher.decide import Decision, decide
+from ..launcher.decide import Decision
 from ..launcher.history import Recording
-from ..launcher.jobtable import JobTable
-from ..launcher.launch import _launcher_log, _write_results, print_summary
-from ..launcher.lock import ExperimentLock
-from ..launcher.pipeline import close_launch, history_row, run_with_progress
-from ..launcher.prepare import existing_plan, plan_document
+from ..launcher.pipeline import (
+    close_launch,
+    history_row,
+    locked,
+    print_summary,
+    run_with_progress,
+    settle,
+    write_results,
+)
+from ..launcher.prepare import existing_plan, plan_document, prepare
 from ..launcher.recorded_run import LaunchOptions, print_decision
 from ..launcher.runner import RunReport
 from ..results.merge import summarize_run
@@ -68,7 +74,7 @@ class _Search:
     skipped: list[str] = field(default_factory=list)
     total: int = 0  # jobs run or followed by this launch
     detached: list[str] = field(default_factory=list)  # left running by a Ctrl+C
-    previous: dict[str, Any] | None = None  # plan.json as the last launch left it
+    previous: PlanDocument | None = None  # plan.json as the last launch left it
     started: float = field(default_factory=time.monotonic)
     stopped_by: int = signal.SIGINT  # the signal that interrupted a batch
 
@@ -86,7 +92,7 @@ def run_search(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
     # Before the lock: a missing extra (Optuna) is reported with nothing written.
     strategy, state = _start(plan, layout=layout, backend=backend, max_running=max_running)
     state.options = options
-    with (ExperimentLock(layout.lock), _launcher_log(layout),
+    with (locked(layout),
           history_row(plan, layout=layout, backend=backend, options=options, total=0,
                       skipped=0) as entry):
         state.entry = entry
@@ -157,7 +163,7 @@ def _search(state: _Search, *, plan: Plan, strategy: Strategy) -> int:
     meta, layout = state.meta, state.layout
     state.previous = existing_plan(plan, layout)  # refuses another experiment's directory
     if state.previous is None:  # plan.json first: it marks the directory as ours
-        write_json_atomic(layout.plan, plan_document(plan))
+        write_json_atomic(layout.plan, plan_document(plan).to_json())
     write_text_atomic(layout.meta_copy, meta.path.read_text(encoding="utf-8"))
     search_log = SearchLog(layout.search_log)
     logged = search_log.read(fingerprint=_fingerprint(state))
@@ -237,12 +243,10 @@ def _run_batch(state: _Search, *, runs: list[RunSpec], proposals: list[Proposal]
     whole = Plan(meta=state.meta, runs=tuple(state.runs), jobs=_jobs(state, state.runs))
     this = Plan(meta=state.meta, runs=tuple(runs), jobs=_jobs(state, runs))
     decision = _decide(state, this)
-    write_json_atomic(layout.plan, plan_document(whole))
-    for run, proposal in zip(runs, proposals, strict=True):
-        write_json_atomic(layout.run_config(run.run_id), run.config)
+    prepare(this, layout=layout, previous=state.previous, todo=decision.todo,
+            meta_text=state.meta.path.read_text(encoding="utf-8"), recorded=whole)
+    for proposal in proposals:
         _copy_checkpoints(layout, proposal)
-    for job in decision.todo:
-        layout.job(job.run_id, job.seed).archive_attempt()
     state.skipped += [j.job_id for j in decision.done]
     count = len(decision.todo) + len(decision.attach)
     state.total += count
@@ -267,13 +271,8 @@ def _run_batch(state: _Search, *, runs: list[RunSpec], proposals: list[Proposal]
 
 def _decide(state: _Search, plan: Plan) -> Decision:
     """Skip, re-attach or run each job of a batch (as a relaunch of a sweep does)."""
-    table = JobTable.read(state.layout.job_table)
-    try:
-        return decide(plan, layout=state.layout, previous=state.previous, table=table,
-                      backend=state.backend, flags=state.options.flags)
-    finally:
-        if table is not None:
-            table.close()
+    return settle(plan, layout=state.layout, previous=state.previous, backend=state.backend,
+                  flags=state.options.flags)
 
 
 def _kept_failed(job: JobSpec) -> JobResult:
@@ -302,8 +301,9 @@ def _evaluate(state: _Search, *, run: RunSpec, proposal: Proposal,
         reason = "; ".join(f"{r.job_id} {r.state.value}: {r.reason}" for r in bad)
         return Evaluation(proposal=proposal, loss=None, objective=None, reason=reason)
     maximize = search.eval_metrics[:1] if search.max_objective else ()
-    summary = summarize_run(state.layout.run_dir(run.run_id), maximize=maximize)
-    write_json_atomic(state.layout.summary(run.run_id), summary)
+    summary = SummaryDocument.from_json(
+        summarize_run(state.layout.run_dir(run.run_id), maximize=maximize))
+    write_json_atomic(state.layout.summary(run.run_id), summary.to_json())
     value, reason = objective(summary, search=search, seeds=state.meta.seeds)
     if value is None:
         return Evaluation(proposal=proposal, loss=None, objective=None, reason=reason)
@@ -330,8 +330,8 @@ def _finish(state: _Search, *, interrupted: bool) -> int:
         state.entry.finish(report, failed=bool(failed), total=state.total,
                            skipped=len(state.skipped))
     whole = Plan(meta=state.meta, runs=tuple(state.runs), jobs=_jobs(state, state.runs))
-    _write_results(whole, layout=state.layout, report=report, backend=state.backend.name,
-                   skipped=state.skipped)
+    write_results(whole, layout=state.layout, report=report, backend=state.backend.name,
+                  skipped=state.skipped)
     print_summary(report, layout=state.layout)
     if interrupted:
         close_launch(report, layout=state.layout, backend=state.backend,

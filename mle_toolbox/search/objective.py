@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
-from typing import Any
 
 from ..config.meta import SearchConfig
+from ..files.documents import SummaryDocument
 
 
 def aggregate(values: list[float], how: str) -> float:
@@ -29,11 +28,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def objective(summary: Mapping[str, Any], *, search: SearchConfig,
+def objective(summary: SummaryDocument, *, search: SearchConfig,
               seeds: tuple[int, ...]) -> tuple[float | None, str]:
     """(objective, reason): None with a reason when a seed logged no value of the metric."""
     metric = search.eval_metrics[0]
-    entry = summary.get("metrics", {}).get(metric, {}).get(search.problem_type, {})
+    entry = summary.metrics.get(metric, {}).get(search.problem_type, {})
     per_seed = entry.get("per_seed", {})
     missing = [s for s in seeds if per_seed.get(str(s)) is None]
     if missing:

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..backends.commands import Output, run_command
 from ..errors import MleError
+from .commands import Output, run_command
 
 QUERY_TIMEOUT_S = 10.0  # a refresh must not hang on a slow qmaster
 SGE_BACKENDS = ("sge", "sge-drmaa")
@@ -42,6 +42,11 @@ class QueueView:
     def unit(self) -> str:
         """What ``in_use`` counts."""
         return "slots" if self.scheduler == "sge" else "CPUs"
+
+    @property
+    def title(self) -> str:
+        """The scheduler's name as people write it."""
+        return "Grid Engine" if self.scheduler == "sge" else "Slurm"
 
 
 Run = Callable[[Sequence[str]], Output]
@@ -79,13 +84,13 @@ def query(scheduler: str, *, run: Run = _run) -> QueueView:
 
 
 def _slurm_format() -> str:
-    from ..backends.slurm_parse import USAGE_FORMAT
+    from .slurm_parse import USAGE_FORMAT
 
     return USAGE_FORMAT
 
 
 def _sge_view(text: str) -> QueueView:
-    from ..backends.sge_parse import parse_qstat_xml, queue_states
+    from .sge_parse import parse_qstat_xml, queue_states
 
     jobs = parse_qstat_xml(text)
     running: Counter[str] = Counter()
@@ -105,14 +110,14 @@ def _sge_view(text: str) -> QueueView:
 
 
 def _sge_word(letters: str) -> str:
-    from ..backends.sge_parse import is_running_state
+    from .sge_parse import is_running_state
 
     return "running" if is_running_state(letters) else "queued"
 
 
 def _slurm_view(text: str) -> QueueView:
-    from ..backends.slurm_parse import parse_squeue_usage
     from ..spec import JobState
+    from .slurm_parse import parse_squeue_usage
 
     running: Counter[str] = Counter()
     queued: Counter[str] = Counter()

@@ -1,0 +1,59 @@
+"""``mle run META``: load and expand the meta YAML, then launch it (or show a dry run)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..backends import DEFAULT_BACKEND, detachable_backends, get_backend
+from ..backends.base import Backend
+from ..config.base_configs import load_configs
+from ..config.expand import expand
+from ..config.meta import MetaConfig, load_meta
+from ..errors import ConfigError
+from ..launcher import upstream_flags
+from ..launcher.decide import ResumeFlags
+from ..launcher.job_options import unused_note
+from ..launcher.launch import dry_run, launch
+from ..launcher.recorded_run import LaunchOptions
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Carry out ``mle run``; returns the exit code."""
+    work_dir = getattr(args, "work_dir", None)  # mle resume: where the first launch ran
+    meta = load_meta(Path(args.meta), cwd=Path(work_dir) if work_dir else None,
+                     overrides=upstream_flags.overrides(args))
+    for warning in meta.warnings:
+        print(f"mle: warning: {warning}", file=sys.stderr)
+    upstream_flags.note_unused(args)
+    plan = expand(meta, configs=load_configs(meta.config_files))
+    backend = get_backend(upstream_flags.backend_name(args) or meta.backend or DEFAULT_BACKEND)
+    unused = unused_note(meta, backend=backend.name)
+    if unused is not None:
+        print(f"mle: note: {unused}", file=sys.stderr)
+    if args.dry_run:
+        dry_run(plan, backend=backend, max_running=args.max_running, show_all=args.all)
+        return 0
+    return launch(plan, backend=backend, max_running=args.max_running,
+                  options=launch_options(args, meta=meta, backend=backend))
+
+
+def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
+                   backend: Backend) -> LaunchOptions:
+    """LaunchOptions from ``mle run`` / ``mle resume`` arguments and the meta YAML."""
+    detach = bool(getattr(args, "detach", False))
+    if detach and not backend.jobs_outlive_launcher:
+        raise ConfigError(f"needs a scheduler that keeps jobs running without mle: "
+                          f"cluster backends only ({', '.join(detachable_backends())}); the "
+                          f"{backend.name} backend stops jobs with it", key="--detach")
+    retries = getattr(args, "max_retries", None)
+    return LaunchOptions(
+        flags=ResumeFlags(rerun_failed=bool(getattr(args, "rerun_failed", False)),
+                          force=bool(getattr(args, "force", False))),
+        max_retries=meta.max_retries if retries is None else retries,
+        cancel_on_interrupt=bool(getattr(args, "cancel_on_interrupt", False)), detach=detach,
+        purpose=upstream_flags.purpose(args),
+        write_report=not getattr(args, "no_report", False),
+        record_history=not getattr(args, "no_protocol", False),
+        debug=bool(getattr(args, "debug", False)))
