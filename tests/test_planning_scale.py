@@ -4,6 +4,7 @@ counting operations (calls, comparisons, path joins), never by timing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 from collections.abc import Iterator
@@ -169,9 +170,10 @@ def test_an_earlier_plan_reads_only_the_exit_codes_of_unchanged_jobs(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _plan(tmp_path, configs=10, seeds=2)
     layout = ExperimentLayout(tmp_path / "out")
-    previous = plan_document(plan)
-    previous["jobs"] = [dict(j, config_hash="changed") if index % 2 else j
-                        for index, j in enumerate(previous["jobs"])]
+    written = plan_document(plan)
+    previous = dataclasses.replace(written, jobs=tuple(
+        dataclasses.replace(j, config_hash="changed") if index % 2 else j
+        for index, j in enumerate(written.jobs)))
     finished = plan.jobs[0]
     write(layout.job(finished.run_id, finished.seed).exit_code, "0\n")
     reads = _Calls()

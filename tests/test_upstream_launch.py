@@ -456,7 +456,7 @@ SCHEDULER_YAML = UPSTREAM_YAML + """\
 
 
 def test_scheduler_options_render_into_sge_and_slurm_scripts(tmp_path: Path) -> None:
-    from mle_toolbox.backends import sge_script, slurm_script
+    from mle_toolbox.backends import backend_class, sge_script, slurm_script
     from mle_toolbox.config.meta import load_meta
     from mle_toolbox.launcher.job_options import unused_note
 
@@ -471,7 +471,7 @@ def test_scheduler_options_render_into_sge_and_slurm_scripts(tmp_path: Path) -> 
     sge = sge_script.directives(res, name="toy", tasks=2, max_running=None,
                                 options=sge_script.SgeOptions())
     assert ["-l", "gputype=a100"] in sge and ["-l", "hostname=!node-1&!node-2"] in sge
-    assert unused_note(meta, backend="slurm") == (
+    assert unused_note(meta, backend=backend_class("slurm")) == (
         "single_job_args not used on the slurm backend: time_between_launch, remote_exec_dir "
         "(mle-toolbox's submission pacing and ssh launches; jobs here start as slots free up)")
     # Rendered scripts: names of the scheduler logs, modules quoted for the shell.

@@ -29,7 +29,7 @@ def run_command(args: argparse.Namespace) -> int:
     upstream_flags.note_unused(args)
     plan = expand(meta, configs=load_configs(meta.config_files))
     backend = get_backend(upstream_flags.backend_name(args) or meta.backend or DEFAULT_BACKEND)
-    unused = unused_note(meta, backend=backend.name)
+    unused = unused_note(meta, backend=backend)
     if unused is not None:
         print(f"mle: note: {unused}", file=sys.stderr)
     if args.dry_run:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
-from .source import KeyPath, Source
+
+if TYPE_CHECKING:
+    from .source import KeyPath, Source
 
 # time_per_job: "dd:hh:mm" (mle-toolbox), "D:HH:MM:SS", or units ("1h30m", "45s").
 _DD_HH_MM = re.compile(r"^(\d{1,3}):([01]?\d|2[0-3]):([0-5]\d)$")

@@ -99,7 +99,7 @@ class PlanDocument:
             "train_script": self.train_script, "seeds": list(self.seeds),
             "objective": None if self.objective is None else self.objective.to_json(),
             "work_dir": self.work_dir, "project_dir": self.project_dir,
-            "overrides": self.overrides or {},
+            "overrides": self.overrides,
             "runs": [run.to_json() for run in self.runs],
             "jobs": [{"job_id": j.job_id, "run_id": j.run_id, "seed": j.seed,
                       "config_hash": j.config_hash} for j in self.jobs],

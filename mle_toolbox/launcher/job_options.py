@@ -8,7 +8,11 @@ launch (and in ``--dry-run``), never warned about as an unknown key.
 
 from __future__ import annotations
 
-from ..config.meta import MetaConfig
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
+    from ..config.meta import MetaConfig
 
 # Options only a batch scheduler acts on (rendered into the SGE / Slurm job scripts).
 SCHEDULER_ONLY = ("memory_per_job", "memory_per_cpu", "queue", "partition", "project",
@@ -18,10 +22,10 @@ SCHEDULER_ONLY = ("memory_per_job", "memory_per_cpu", "queue", "partition", "pro
 NEVER_USED = ("time_between_launch", "remote_exec_dir")
 
 
-def unused_note(meta: MetaConfig, *, backend: str) -> str | None:
+def unused_note(meta: MetaConfig, *, backend: Backend | type[Backend]) -> str | None:
     """One line naming the given options the backend does not use, or None."""
     parts = []
-    if backend == "local":
+    if not backend.jobs_outlive_launcher:  # no batch scheduler renders these
         local = [key for key in SCHEDULER_ONLY if key in meta.job_keys]
         if local:
             parts.append(f"{', '.join(local)} (for the sge and slurm backends)")
@@ -31,4 +35,4 @@ def unused_note(meta: MetaConfig, *, backend: str) -> str | None:
                      "launches; jobs here start as slots free up)")
     if not parts:
         return None
-    return f"single_job_args not used on the {backend} backend: {'; '.join(parts)}"
+    return f"single_job_args not used on the {backend.name} backend: {'; '.join(parts)}"

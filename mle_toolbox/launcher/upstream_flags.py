@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..backends import BACKEND_NAMES as BACKENDS
 from ..backends import RESOURCE_NAMES as RESOURCES
 from ..config.paths import Overrides
 from ..errors import ConfigError
 
-BACKENDS = ("local", "sge", "sge-drmaa", "slurm")
 _NO_EFFECT = {"keep_after_upload": "-del/--keep_after_upload (Google Cloud uploads)",
               "remote_reconnect": "-reconnect/--remote_reconnect (ssh launches)"}
 

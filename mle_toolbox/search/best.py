@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config.expand import Plan
-from ..config.meta import SearchConfig
 from ..files.atomic import write_json_atomic
 from ..files.documents import read_summary
-from ..files.layout import ExperimentLayout
-from ..launcher.runner import RunReport
 from .base import Evaluation, Proposal
 from .objective import objective
+
+if TYPE_CHECKING:
+    from ..config.expand import Plan
+    from ..config.meta import SearchConfig
+    from ..files.layout import ExperimentLayout
+    from ..launcher.runner import RunReport
 
 
 def write_best(evaluations: Sequence[Evaluation], *, search: SearchConfig,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import statistics
+from typing import TYPE_CHECKING
 
-from ..config.meta import SearchConfig
-from ..files.documents import SummaryDocument
+if TYPE_CHECKING:
+    from ..config.meta import SearchConfig
+    from ..files.documents import SummaryDocument
 
 
 def aggregate(values: list[float], how: str) -> float:
