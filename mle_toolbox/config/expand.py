@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..search import BUDGET_TYPES, is_adaptive
+from ..search import is_adaptive
+from ..search.registry import get as search_type
 from ..spec import ExperimentType, JobSpec, RunSpec
 from .meta import MetaConfig, SearchConfig
 from .search_space import grid_points, grid_size, random_points
@@ -127,13 +128,14 @@ def _number_leftovers(ids: list[str]) -> list[str]:
 
 def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any],
                  notes: list[str]) -> tuple[RunSpec, ...]:
-    if is_adaptive(search.search_type):
+    if is_adaptive(search):
         _check_budget_key(meta, search, base=base)
         # Runs of an adaptive search exist only once earlier batches have results.
-        notes.append(f"{search.search_type} search: each batch is proposed from the results "
+        name = search.spelling or search.search_type
+        notes.append(f"{name} search: each batch is proposed from the results "
                      "of the earlier ones (search_log.jsonl)")
         return ()
-    if search.search_type == "grid":
+    if search.search_type == "Grid":
         size = grid_size(search.params)
         count = size if search.num_evals is None else min(size, search.num_evals)
         if count < size:
@@ -156,9 +158,9 @@ def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]
 
 def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]) -> None:
     """A budget must land where the script reads it: a key the base config already has."""
-    if search.search_type not in BUDGET_TYPES:
-        return
     name = search.options.budget_key
+    if not search_type(search.search_type).budgeted or name is None:
+        return
     keys = name.split(".") if "." in name else [DEFAULT_SECTION, name]
     node: Any = base
     for key in keys:
@@ -166,7 +168,8 @@ def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str,
             return  # apply_params names the part of the path that is not a mapping
         if key not in node:
             raise ConfigError(
-                f"{search.search_type} writes each run's budget to {'.'.join(keys)}, which "
+                f"{search.spelling or search.search_type} writes each run's budget to "
+                f"{'.'.join(keys)}, which "
                 f"the base config {display_name(meta.config_files[0])} does not have; set "
                 "budget_key to the key your train script reads its number of steps from",
                 file=display_name(meta.path), key="param_search_args.search_config.budget_key")

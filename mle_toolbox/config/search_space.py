@@ -127,6 +127,7 @@ def _parse_param(group: Node, name: str, *, kind: str, search_type: str) -> Sear
     if prior == "log-uniform" and begin <= 0:
         raise spec.error("begin", f"log-uniform prior needs begin > 0, got {begin}")
     bins = spec.integer("bins", minimum=1)
-    if search_type == "grid" and bins is None:
-        raise spec.error("bins", "grid search needs the number of grid points (bins)")
+    if search_type in ("grid", "coordinate") and bins is None:
+        raise spec.error("bins", f"{search_type} search needs the number of grid points "
+                         "(bins)")
     return SearchParam(name=name, kind=kind, begin=begin, end=end, bins=bins, prior=prior)

@@ -41,7 +41,7 @@ def run_command(args: argparse.Namespace) -> int:
     plan = expand(meta, configs=load_configs(meta.config_files))
     backend = get_backend(args.backend or meta.backend or "local")
     layout = ExperimentLayout(meta.experiment_dir)
-    adaptive = meta.search is not None and is_adaptive(meta.search.search_type)
+    adaptive = is_adaptive(meta.search)
     if adaptive and args.dry_run:  # its jobs are proposed batch by batch: show the next
         from ..search.loop import next_batch
 
