@@ -365,7 +365,7 @@ def test_smbo_without_optuna_names_the_extra_and_writes_nothing(tmp_path: Path) 
     done = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", str(exp / "smbo.yaml")],
                           capture_output=True, text=True, timeout=60, env=env, check=False)
     assert done.returncode == 2
-    assert done.stderr == ("mle: error: search_type smbo needs Optuna: "
+    assert done.stderr == ("mle: error: search_type SMBO needs optuna: "
                            "pip install 'mle_toolbox[search]'\n")
     assert not (exp / "runs").exists()
 

@@ -14,7 +14,6 @@ imports a strategy module: ``load`` does, when that type is used.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,9 +57,11 @@ class SearchType:
         pairs = needs if needs is not None else tuple((m, self.extra or m)
                                                       for m in self.requires)
         for module, extra in pairs:
-            if importlib.util.find_spec(module) is None:
+            try:  # imported now: the search needs it next anyway
+                importlib.import_module(module)
+            except ImportError as err:
                 raise MissingExtra(f"search_type {self.name} needs {module}: "
-                                   f"pip install 'mle_toolbox[{extra}]'")
+                                   f"pip install 'mle_toolbox[{extra}]'") from err
 
 
 REGISTRY: tuple[SearchType, ...] = (

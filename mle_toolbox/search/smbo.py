@@ -45,11 +45,8 @@ class SmboOptions(SearchOptions):
     n_initial_points: int = 5
 
     def needs(self) -> tuple[tuple[str, str], ...] | None:
-        """Optuna (and PyTorch for its GP) when ``sampler`` is given."""
-        if self.sampler is None:
-            return None
-        return (("optuna", "search"),) + ((("torch", "search"),) if self.sampler == "gp"
-                                          else ())
+        """Optuna when ``sampler`` is given (its GP sampler checks for PyTorch itself)."""
+        return None if self.sampler is None else (("optuna", "search"),)
 
 
 def parse_options(src: OptionSource, *, row: SearchType,
