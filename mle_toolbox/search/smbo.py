@@ -7,8 +7,8 @@ mle-hyperopt's options (either dialect; the older ``smbo_config`` block too):
 ``n_initial_points`` evaluations are random; then each point of a batch is the
 best of the acquisition over candidates (random points plus jitter around the best
 so far) under the surrogate fitted to every result, the points already chosen for
-the batch counted at the best loss so far (constant liar), as skopt's
-``ask(n_points)`` does. Models: ``surrogate.py`` (scikit-learn, extra ``smbo``).
+the batch counted at the mean loss so far (constant liar, skopt's ``cl_mean`` of
+``ask(n_points)``). Models: ``surrogate.py`` (scikit-learn, extra ``smbo``).
 
 Our ``sampler: tpe | gp`` (with ``num_startup_evals``) runs Optuna instead
 (``smbo_optuna.py``, extra ``search``).
@@ -103,8 +103,9 @@ class SmboStrategy(Strategy):
         assert opts.num_batches is not None and opts.evals_per_batch is not None
         if batch > opts.num_batches:
             return []
-        self._update_gains()
         rng = self.np.random.default_rng([self.search.sampler_seed, batch])
+        fitted: Any = None  # the model of the real results, fitted once per batch
+        cands: Any = None
         lies: list[list[float]] = []
         out = []
         for _ in range(opts.evals_per_batch):
@@ -112,20 +113,32 @@ class SmboStrategy(Strategy):
             if self.asked < opts.n_initial_points or len(self.y) < 2:
                 point = self.sample()
             else:
-                point = self.space.decode(self._best_candidate(rng, lies))
+                if fitted is None:
+                    fitted = self._fit(self.x, self.y, like=None)
+                    self._update_gains(fitted)
+                    cands = self._candidates(rng)
+                point = self.space.decode(self._best_candidate(rng, cands, fitted, lies))
                 self.model_proposals.add(eval_id)
             self.asked += 1
             lies.append(self.space.encode(point))
             out.append(Proposal(eval_id=eval_id, params=point))
         return out
 
-    def _best_candidate(self, rng: Any, lies: list[list[float]]) -> Any:
+    def _fit(self, x: list[list[float]], y: list[float], *, like: Any) -> Any:
+        return fit_model(self.opts.base_estimator, self.np.array(x), self.np.array(y),
+                         seed=self.search.sampler_seed, like=like)
+
+    def _best_candidate(self, rng: Any, cands: Any, fitted: Any,
+                        lies: list[list[float]]) -> Any:
         np = self.np
         best = min(self.y)
-        x = np.array(self.x + lies)
-        y = np.array(self.y + [best] * len(lies))
-        model = fit_model(self.opts.base_estimator, x, y, seed=self.search.sampler_seed)
-        cands = self._candidates(rng)
+        model = fitted
+        if lies:
+            # Constant liar at the mean (skopt's cl_mean): a lie at the best loss makes
+            # tree models pick the same corner again; at the mean, points spread out.
+            lie = float(np.mean(self.y))
+            model = self._fit(self.x + lies, self.y + [lie] * len(lies),
+                              like=fitted if self.opts.base_estimator == "GP" else None)
         mean, std = model.predict(cands)
         names = ACQUISITIONS if self.opts.acq_function == "gp_hedge" else (
             self.opts.acq_function,)
@@ -148,13 +161,11 @@ class SmboStrategy(Strategy):
         raw = np.vstack([cands, *around])
         return np.array([self.space.encode(self.space.decode(r)) for r in raw])
 
-    def _update_gains(self) -> None:
+    def _update_gains(self, fitted: Any) -> None:
         # gp_hedge: each acquisition gains minus the model's mean at the point it picked.
-        if not self.hedge_points or len(self.y) < 2:
+        if not self.hedge_points:
             return
-        model = fit_model(self.opts.base_estimator, self.np.array(self.x),
-                          self.np.array(self.y), seed=self.search.sampler_seed)
-        mean, _ = model.predict(self.np.array(self.hedge_points))
+        mean, _ = fitted.predict(self.np.array(self.hedge_points))
         scale = max(1e-12, float(self.np.std(self.y)) or 1.0)
         self.gains = [g - float(m) / scale for g, m in zip(self.gains, mean, strict=True)]
         self.hedge_points = []

@@ -68,8 +68,12 @@ class Space:
         return out
 
 
-def fit_model(kind: str, x: Any, y: Any, *, seed: int) -> Any:
-    """A fitted surrogate with ``predict(x) -> (mean, std)``."""
+def fit_model(kind: str, x: Any, y: Any, *, seed: int, like: Any = None) -> Any:
+    """A fitted surrogate with ``predict(x) -> (mean, std)``.
+
+    ``like``: a GP fitted before whose kernel is reused as is (no hyperparameter
+    search): the constant-liar refits of one batch cost a matrix factorisation each.
+    """
     import numpy as np
     if kind == "GP":
         from sklearn.gaussian_process import GaussianProcessRegressor
@@ -78,7 +82,10 @@ def fit_model(kind: str, x: Any, y: Any, *, seed: int) -> Any:
                   * Matern(length_scale=np.ones(x.shape[1]), length_scale_bounds=(1e-2, 1e2),
                            nu=2.5)
                   + WhiteKernel(1e-6, (1e-9, 1e-1)))
-        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=seed)
+        if like is not None:
+            kernel = like.gp.kernel_
+        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=seed,
+                                      optimizer=None if like is not None else "fmin_l_bfgs_b")
         with warnings.catch_warnings():  # a length scale at its bound is fine here
             warnings.simplefilter("ignore")
             gp.fit(x, y)
@@ -86,11 +93,11 @@ def fit_model(kind: str, x: Any, y: Any, *, seed: int) -> Any:
     if kind in ("RF", "ET"):
         from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
         cls = RandomForestRegressor if kind == "RF" else ExtraTreesRegressor
-        forest = cls(n_estimators=32, min_samples_leaf=2, random_state=seed)
+        forest = cls(n_estimators=16, min_samples_leaf=2, random_state=seed)
         forest.fit(x, y)
         return _ForestModel(forest)
     from sklearn.ensemble import GradientBoostingRegressor
-    models = [GradientBoostingRegressor(loss="quantile", alpha=a, n_estimators=30,
+    models = [GradientBoostingRegressor(loss="quantile", alpha=a, n_estimators=20,
                                         random_state=seed).fit(x, y)
               for a in (0.16, 0.5, 0.84)]
     return _QuantileModel(models)
