@@ -300,3 +300,27 @@ def test_a_missing_optional_library_is_named_before_anything_starts(
         assert done.stderr.splitlines()[-1] == (
             f"mle: error: search_type {kind} needs {module}: pip install 'mle_toolbox[{extra}]'")
         assert not (exp / "runs").exists()
+
+
+def test_a_list_of_base_configs_runs_one_search_per_config(tmp_path: Path) -> None:
+    exp = tmp_path / "exp"
+    shutil.copytree(DIALECT, exp, ignore=shutil.ignore_patterns("runs"))
+    short = json.loads((exp / "base_config.json").read_text().split("\n", 2)[2])
+    short["train_config"]["num_steps"] = 3
+    (exp / "short.json").write_text(json.dumps(short))
+    text = (exp / "smbo.yaml").read_text().replace(
+        'base_train_config: "base_config.json"',
+        'base_train_config:\n        - "base_config.json"\n        - "short.json"').replace(
+        "num_search_batches: 6", "num_search_batches: 2").replace("runs/smbo", "runs/two")
+    (exp / "two.yaml").write_text(text)
+    done = run_mle("run", exp / "two.yaml", "--max-running", "4", timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name, steps in (("base_config", 9), ("short", 3)):
+        root = exp / "runs" / "two" / name
+        assert (f"mle: search over base config {exp / (name + '.json')} in {root}"
+                in done.stdout.splitlines())
+        records = [json.loads(line)
+                   for line in (root / "search_log.jsonl").read_text().splitlines()]
+        assert len(_results(records)) == 8
+        for eval_id in _results(records):
+            assert _config(root, eval_id)["train_config"]["num_steps"] == steps

@@ -213,10 +213,18 @@ def _runs(
     root: Node, meta: Node, *, kind: ExperimentType, base: Path,
 ) -> tuple[tuple[Path, ...], tuple[int, ...], SearchConfig | None]:
     if kind is ExperimentType.HYPERPARAMETER_SEARCH:
-        config = _existing_file(meta, "base_train_config", base=base, what="base config")
         search = root.section("param_search_args", required=True)
         assert search is not None
         parsed = _search(search)
+        listed = meta.data.get("base_train_config")
+        if isinstance(listed, list):  # one search per base config, as mle-toolbox runs it
+            if not listed or not all(isinstance(n, str) and n.strip() for n in listed):
+                raise meta.error("base_train_config", f"expected a config file or a list "
+                                 f"of them, got {listed!r}")
+            files = tuple(_config_item(meta, i, name, base=base, key="base_train_config")
+                          for i, name in enumerate(listed))
+            return files, parsed.seeds, parsed
+        config = _existing_file(meta, "base_train_config", base=base, what="base config")
         return (config,), parsed.seeds, parsed
     multi = _multi_section(root, required=kind is ExperimentType.MULTIPLE_CONFIGS)
     seeds = _seeds(multi) if multi is not None else (0,)
@@ -230,12 +238,13 @@ def _runs(
     return files, seeds, None
 
 
-def _config_item(multi: Node, index: int, name: str, *, base: Path) -> Path:
+def _config_item(multi: Node, index: int, name: str, *, base: Path,
+                 key: str = "config_fnames") -> Path:
     file = (base / name).absolute()
     if not file.is_file():
         problem = "does not exist" if not file.exists() else "is not a file"
         raise multi.src.error(
-            (*multi.path, "config_fnames", index), f"config file {display_name(file)!r} {problem}"
+            (*multi.path, key, index), f"config file {display_name(file)!r} {problem}"
         )
     return file
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shlex
 import sys
@@ -13,8 +14,9 @@ from typing import Any
 from ..backends import get_backend
 from ..backends.base import Backend
 from ..config.base_configs import load_configs
-from ..config.expand import Plan, expand
+from ..config.expand import Plan, expand, run_ids
 from ..config.meta import MetaConfig, load_meta
+from ..config.source import display_name
 from ..files.atomic import write_json_atomic
 from ..files.layout import ExperimentLayout
 from ..results.merge import summarize_run
@@ -38,6 +40,24 @@ def run_command(args: argparse.Namespace) -> int:
     meta = load_meta(Path(args.meta))
     for warning in meta.warnings:
         print(f"mle: warning: {warning}", file=sys.stderr)
+    if meta.search is None or len(meta.config_files) == 1:
+        return _run_meta(args, meta)
+    # A search over a list of base configs: one search per config, one after the other,
+    # in experiment_dir/<config name> (as mle-toolbox runs it).
+    names = run_ids(meta.config_files, meta_display=display_name(meta.path))
+    code = 0
+    for name, config in zip(names, meta.config_files, strict=True):
+        print(f"mle: search over base config {display_name(config)} in "
+              f"{meta.experiment_dir / name}", flush=True)
+        one = dataclasses.replace(meta, config_files=(config,),
+                                  experiment_dir=meta.experiment_dir / name)
+        code = max(code, _run_meta(args, one))
+        if code == 130:  # interrupted: the later searches wait for the next mle run
+            break
+    return code
+
+
+def _run_meta(args: argparse.Namespace, meta: MetaConfig) -> int:
     plan = expand(meta, configs=load_configs(meta.config_files))
     backend = get_backend(args.backend or meta.backend or "local")
     layout = ExperimentLayout(meta.experiment_dir)
