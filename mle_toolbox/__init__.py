@@ -1,16 +1,40 @@
 """mle_toolbox: a meta-launcher for ML experiment sweeps.
 
 ``import mle_toolbox`` stays light: no numpy, yaml, drmaa or plotting imports.
+mle-logging's and mle-toolbox's analysis names load on first use.
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import importlib
+from typing import Any
+
 from .job.checkpoints import load_checkpoint, load_model
 from .job.experiment import MLExperiment, experiment
 from .job.metrics import MetricLogger
+from .job.mle_logger import MLELogger
 from .results.merge import load_log, load_meta_log
 
-__all__ = ["MLExperiment", "MetricLogger", "__version__", "experiment", "load_checkpoint",
-           "load_log", "load_meta_log", "load_model"]
+# name -> module: imported when first asked for (PEP 562), not at ``import mle_toolbox``.
+_LAZY = {
+    "MetaLog": ".results.meta_log", "HyperLog": ".results.hyper_log",
+    "load_hyper_log": ".results.hyper_log", "load_config": ".results.upstream",
+    "load_experiment_config": ".results.upstream", "load_result_logs": ".results.upstream",
+    "combine_experiments": ".results.upstream", "merge_seed_logs": ".results.upstream",
+    "merge_config_logs": ".results.upstream",
+}
+
+__all__ = ["HyperLog", "MLELogger", "MLExperiment", "MetaLog", "MetricLogger", "__version__",
+           "combine_experiments", "experiment", "load_checkpoint", "load_config",
+           "load_experiment_config", "load_hyper_log", "load_log", "load_meta_log",
+           "load_model", "load_result_logs", "merge_config_logs", "merge_seed_logs"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'mle_toolbox' has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """Command line: ``mle run``, ``cancel``, ``eval``, ``init``, ``resume``, ``status``, ``ls``,
-``show`` and ``report`` (``mle COMMAND --help`` lists the flags of each).
+``show``, ``report``, ``monitor``, ``protocol``, ``project``, ``retrieve`` and ``sync``
+(``mle COMMAND --help`` lists the flags of each).
 
 Only the parsers live here; each command's module is imported when it runs. Never
 prompts and never reads stdin. Exit codes: 0 all jobs completed, 1 some job failed,
@@ -18,7 +19,14 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from . import __version__
-from .errors import ConfigError, MleError
+from .errors import (
+    ConfigError,
+    Interrupted,
+    MleError,
+    PreloadNeededError,
+    interrupt_name,
+    interrupt_signal,
+)
 
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `mle ls | head -1`
@@ -147,14 +155,63 @@ def check_flag_combinations(args: argparse.Namespace) -> None:
 
 
 def _add_results_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .commands.history_view import add_parsers
+    from .commands.history_view import HISTORY_HELP, add_parsers
 
     add_parsers(sub)
-    report = sub.add_parser("report", help="write report.md/.html with tables and figures",
-                            description="Write report.md and report.html (tables, best run, "
-                            "failed jobs, PNG figures) into an experiment directory.")
-    report.add_argument("exp_dir", metavar="EXP_DIR", help="the experiment directory")
+    report = sub.add_parser("report", help="write report.md/.html/.pdf with tables and figures",
+                            description="Write report.md, report.html and report.pdf (tables, "
+                            "best run, failed jobs, PNG figures) into an experiment directory: "
+                            "EXP_DIR, or a history entry by -e_id ID / --use_last_id.")
+    report.add_argument("exp_dir", metavar="EXP_DIR", nargs="?", help="the experiment directory")
+    report.add_argument("-e_id", "--experiment_id", metavar="ID",
+                        help="the experiment with this history id (mle protocol lists them; "
+                        "e-id-3 also works)")
+    report.add_argument("-use_last", "--use_last_id", action="store_true",
+                        help="the experiment launched last (in the history)")
     report.add_argument("--no-figures", action="store_true", help="tables only")
+    report.add_argument("--no-pdf", action="store_true", help="Markdown and HTML only")
+    report.add_argument("--project", metavar="DIR", help=HISTORY_HELP)
+    _add_monitor_parsers(sub, history_help=HISTORY_HELP)
+
+
+def _add_monitor_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser], *,
+                         history_help: str) -> None:
+    monitor = sub.add_parser(
+        "monitor", help="live dashboard of experiments, jobs and the cluster",
+        description="Show every running and recent experiment of the history (jobs by "
+        "state, ETA, best objective), the selected one's metrics, curves and failed jobs, "
+        "and the load of this machine and of the scheduler. Keys: q quit, j/k select. "
+        "Reads only; never changes an experiment.")
+    monitor.add_argument("exp_dir", metavar="EXP_DIR", nargs="?",
+                         help="show this experiment in detail (default: the newest)")
+    monitor.add_argument("--once", action="store_true",
+                         help="print the screen once as plain text and exit")
+    monitor.add_argument("--interval", type=_seconds, default=2.0, metavar="SECONDS",
+                         help="refresh every SECONDS (default: 2)")
+    monitor.add_argument("--project", metavar="DIR", help=history_help)
+    protocol = sub.add_parser("protocol", help="the experiment history, newest first",
+                              description="List the launches recorded in the experiment "
+                              "history, newest first (the columns of mle ls).")
+    protocol.add_argument("--tail", type=_positive, default=30, metavar="N",
+                          help="the newest N launches (default: 30)")
+    protocol.add_argument("--all", action="store_true", help="every launch")
+    protocol.add_argument("--json", action="store_true", help="print JSON for scripts")
+    protocol.add_argument("--project", metavar="DIR", help=history_help)
+    project = sub.add_parser("project", help="create a new experiment project (= mle init)",
+                             description="mle-toolbox's name for mle init: write train.py, "
+                             "eval.py, a base config and meta YAMLs into NAME.")
+    project.add_argument("name", metavar="NAME", nargs="?", help="project folder to create")
+    project.add_argument("-name", "--project_name", metavar="NAME",
+                         help="the same as NAME (mle-toolbox's flag)")
+    project.add_argument("--force", action="store_true", help="overwrite existing files")
+    retrieve = sub.add_parser("retrieve", help="(mle-toolbox) copy results from a remote "
+                              "host: not needed here, says what to use")
+    for flags in (("-e_id", "--experiment_id"), ("-dir_name", "--local_dir_name")):
+        retrieve.add_argument(*flags, metavar="VALUE")
+    for flags in (("-all_new", "--retrieve_all_new"), ("-local", "--retrieve_local")):
+        retrieve.add_argument(*flags, action="store_true")
+    sub.add_parser("sync", aliases=["sync-gcs"], help="(mle-toolbox) sync results with a "
+                   "Google Cloud Storage bucket: not supported, says what to use")
 
 
 def _whole_number(text: str, *, minimum: int, maximum: int | None = None) -> int:
@@ -173,12 +230,22 @@ def _positive(text: str) -> int:
     return _whole_number(text, minimum=1)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0.1 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be 0.1 .. 3600, got {text}")
+    return value
+
+
 def _retry_count(text: str) -> int:
     return _whole_number(text, minimum=0, maximum=MAX_RETRIES)
 
 
-def _sigterm_to_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _signal_to_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
 
 
 # Each command's module is imported only when it runs: ``mle --help`` stays fast.
@@ -191,7 +258,13 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("commands.resume", "reliability_command"),
     "ls": ("commands.history_view", "ls_command"),
     "show": ("commands.history_view", "show_command"),
-    "report": ("results.report", "report_command"),
+    "report": ("commands.report", "report_command"),
+    "monitor": ("commands.monitor", "monitor_command"),
+    "protocol": ("commands.protocol", "protocol_command"),
+    "project": ("commands.project", "project_command"),
+    "retrieve": ("commands.project", "retrieve_command"),
+    "sync": ("commands.project", "sync_command"),
+    "sync-gcs": ("commands.project", "sync_command"),
 }
 
 
@@ -202,6 +275,24 @@ def _dispatch(args: argparse.Namespace) -> int:
     return command(args)
 
 
+RESTARTED_ENV = "MLE_RESTARTED_WITH_PRELOAD"
+
+
+def _restart_with_preload(err: PreloadNeededError, *, argv: Sequence[str] | None) -> None:
+    """Start this command again with ``err.preload`` in LD_PRELOAD, once.
+
+    Returns (and the error is reported) when already restarted, or when called as a function
+    with its own ``argv`` (tests), where replacing the process would be wrong.
+    """
+    if os.environ.get(RESTARTED_ENV) or argv is not None:
+        return
+    preload = " ".join(filter(None, [err.preload, os.environ.get("LD_PRELOAD")]))
+    env = {**os.environ, "LD_PRELOAD": preload, RESTARTED_ENV: "1"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "mle_toolbox", *sys.argv[1:]], env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mle`` console script; returns the exit code."""
     parser = build_parser()
@@ -209,17 +300,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    # A scheduler or a parent may stop us with SIGTERM: clean up like Ctrl+C.
-    signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    # A scheduler or a parent may stop us with SIGTERM, a dropped SSH session with SIGHUP:
+    # clean up like Ctrl+C (jobs recorded, cluster jobs detached, local ones stopped).
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _signal_to_interrupt)
+    # `mle run >&-`: Python gives us no sys.stdout at all; write into the void instead.
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
     try:
         check_flag_combinations(args)
         return _dispatch(args)
     except MleError as err:
+        if isinstance(err, PreloadNeededError):
+            _restart_with_preload(err, argv=argv)  # returns only when it must not restart
         print(f"mle: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("mle: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as err:
+        what = interrupt_name(err)
+        print("mle: interrupted (Ctrl+C)" if what == "Ctrl+C" else f"mle: stopped by {what}",
+              file=sys.stderr)
+        return 128 + interrupt_signal(err)
     except BrokenPipeError:
         # The reader went away (`mle ls | head`): no traceback; stdout goes nowhere now.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -6,13 +6,50 @@ is shown for them.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl+C, or SIGTERM / SIGHUP (a scheduler, a dropped SSH session) handled like it.
+
+    Remembers the signal, so messages name it and the exit code is 128 + its number.
+    """
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def interrupt_signal(err: BaseException) -> int:
+    """The signal behind a KeyboardInterrupt (a plain one is Ctrl+C, SIGINT)."""
+    return getattr(err, "signum", signal.SIGINT)
+
+
+def interrupt_name(err: BaseException) -> str:
+    """``Ctrl+C`` for SIGINT, else the signal's name (``SIGTERM``)."""
+    signum = interrupt_signal(err)
+    return "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
 
 
 class MleError(Exception):
     """Base class of every error mle_toolbox raises on purpose."""
 
     exit_code = 1
+
+
+class PreloadNeededError(MleError):
+    """A library (Debian's libdrmaa) can only load when ``preload`` is in LD_PRELOAD at start.
+
+    The command line answers by starting itself again with it (once); other callers get this
+    error's message, which names the variable to set.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, preload: str) -> None:
+        super().__init__(message)
+        self.preload = preload
 
 
 class ConfigError(MleError):

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .files.layout import EXIT_CODE_NAME, STATUS_NAME, STDERR_NAME, STDOUT_NAME
+from .files.layout import (
+    CANCELLED_NAME,
+    EXIT_CODE_NAME,
+    STATUS_NAME,
+    STDERR_NAME,
+    STDOUT_NAME,
+)
 
 
 class JobState(enum.Enum):
@@ -135,6 +141,11 @@ class JobTask:
         """Written by MLExperiment in the job: state, start, end, host."""
         return self.job_dir / STATUS_NAME
 
+    @property
+    def cancelled_file(self) -> Path:
+        """Written by ``mle cancel`` before it stops the job."""
+        return self.job_dir / CANCELLED_NAME
+
 
 @dataclass(frozen=True, slots=True)
 class JobHandle:
@@ -152,6 +163,9 @@ class JobStatus:
     state: JobState
     exit_code: int | None = None
     reason: str = ""
+    # The job asked to be requeued (JOB_DIR/requeue: its wrapper exited 99 and wrote no
+    # exit_code). Never inferred from an exit code alone: 99 is an ordinary exit code too.
+    requeue: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,10 @@ unset MLE_SLURM_REQUEUE_ID
 finish() {
     local rc=$1
     printf '%s\n' "$rc" > "$job_dir/.exit_code.$$" && mv -f "$job_dir/.exit_code.$$" "$job_dir/exit_code"
-    # Exit 100 puts an SGE job into error state: never exit with it by accident.
-    if [ "$rc" -eq 100 ]; then rc=1; fi
+    # Exit 100 puts an SGE job into error state and exit 99 makes SGE requeue it: a job's
+    # own 99 or 100 is an ordinary failure (the exit_code file keeps the real value); only
+    # a requeue the job asked for (JOB_DIR/requeue, below) exits 99.
+    if [ "$rc" -eq 100 ] || [ "$rc" -eq 99 ]; then rc=1; fi
     exit "$rc"
 }
 
@@ -63,6 +65,18 @@ if [ -n "${MLE_CONDA_ENV:-}" ]; then
     }
 fi
 
+# At most one live run per job folder, ever: a second submission of the same job (a
+# launcher killed mid-submission, then resumed) finds the lock held and leaves the job
+# folder alone: no exit_code, exit 75. The lock is on fd 9, which the command inherits,
+# so it is held for as long as anything of this run is alive; the kernel drops it then.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>>"$job_dir/.live"
+    if ! flock -n 9; then
+        echo "mle_toolbox: another run of this job is live (lock $job_dir/.live); this one exits" >&2
+        exit 75
+    fi
+fi
+
 # Run in the background so that signals reach the wrapper while it waits and can
 # be forwarded (scheduler warnings, cancellation).
 "$@" &
@@ -73,6 +87,7 @@ forward() {
     kill -s "$1" "$child" 2>/dev/null
 }
 trap 'forward TERM' TERM
+trap 'forward HUP' HUP
 trap 'forward INT' INT
 trap 'forward USR1' USR1
 trap 'forward USR2' USR2
@@ -86,7 +101,10 @@ while :; do
     if ! kill -0 "$child" 2>/dev/null; then
         wait "$child"
         late=$?
-        if [ "$late" -ne 127 ]; then rc=$late; fi
+        # A child that bash already reaped reports 127 (bash 5.1) or -1 (bash 5.2): its
+        # status is lost, and rc = 128 + the signal that interrupted the wait names what
+        # stopped it. Only a real exit status (0..255, not 127) replaces that.
+        if [ "$late" -ge 0 ] && [ "$late" -le 255 ] && [ "$late" -ne 127 ]; then rc=$late; fi
         break
     fi
 done

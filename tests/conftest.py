@@ -66,3 +66,16 @@ def run_mle(*args: str | os.PathLike[str], cwd: Path | None = None,
 def mle() -> Callable[..., subprocess.CompletedProcess[str]]:
     """The ``run_mle`` function as a fixture."""
     return run_mle
+
+
+def need_tools(*names: str) -> pytest.MarkDecorator:
+    """Skip without the Debian tools ``names`` (scripts/terminal-tools.sh installs them);
+    with MLE_REQUIRE_TERMINAL_TOOLS=1 (CI) a missing tool fails instead."""
+    import shutil
+
+    missing = [n for n in names if shutil.which(n) is None]
+    if missing and os.environ.get("MLE_REQUIRE_TERMINAL_TOOLS") == "1":
+        raise RuntimeError(f"MLE_REQUIRE_TERMINAL_TOOLS=1 but {', '.join(missing)} missing: "
+                           "run scripts/terminal-tools.sh")
+    return pytest.mark.skipif(bool(missing), reason=f"{', '.join(missing)} not installed "
+                              "(scripts/terminal-tools.sh installs them)")

@@ -51,7 +51,8 @@ def test_explicit_argv_gives_config_seed_dir_and_attribute_access(tmp_path: Path
     assert status["state"] == "completed" and status["seed"] == 4 and "end" in status
 
 
-def test_config_fname_default_and_seeding(tmp_path: Path) -> None:
+def test_config_fname_default_and_seeding(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     config = write(tmp_path / "c.json", CONFIG)
     first = MLExperiment(config_fname=str(config), argv=[], experiment_dir=str(tmp_path))
     draw = random.random()
@@ -60,8 +61,13 @@ def test_config_fname_default_and_seeding(tmp_path: Path) -> None:
     assert first.seed_id == second.seed_id == 0
     first.finish()
     second.finish()
-    with pytest.raises(SystemExit, match="no config given"):
-        MLExperiment(argv=[])
+    # No config: mle-toolbox's defaults and a warning, not an exit (the run still logs).
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(UserWarning, match="no config given .* running with an empty config"):
+        bare = MLExperiment(argv=[])
+    bare.finish()
+    assert (bare.config, bare.train_config, bare.seed_id) == ({}, {"seed_id": 0}, 0)
+    assert _status(tmp_path / "experiments", 0)["state"] == "completed"
 
 
 def test_yaml_config_and_decorator(tmp_path: Path) -> None:
@@ -174,7 +180,7 @@ def test_experiment_dir_falls_back_to_log_config_then_experiments(
     assert (first.experiment_dir, second.experiment_dir) == ("from_log", "experiments")
     assert (tmp_path / "from_log" / "jobs" / "seed_0" / "status.json").is_file()
     assert (tmp_path / "experiments" / "jobs" / "seed_0" / "status.json").is_file()
-    assert second.train_config == {} and second.model_config == {}
+    assert second.train_config == {"seed_id": 0} and second.model_config == {}
 
 
 def test_config_sections_attribute_access_get_and_plain_dict(tmp_path: Path) -> None:
@@ -191,7 +197,7 @@ def test_config_sections_attribute_access_get_and_plain_dict(tmp_path: Path) -> 
     assert mle.config.train_config.lrate == 0.1
     assert isinstance(mle.train_config, dict)
     assert json.loads(json.dumps(mle.train_config)) == {
-        "lrate": 0.1, "layers": [{"width": 8}, {"width": 4}], "ids": [1, 2]}
+        "lrate": 0.1, "layers": [{"width": 8}, {"width": 4}], "ids": [1, 2], "seed_id": 0}
     assert dict(**mle.train_config)["lrate"] == 0.1
     mle.train_config.lrate = 0.5  # attribute assignment sets the key
     assert mle.train_config["lrate"] == 0.5

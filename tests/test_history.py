@@ -234,3 +234,23 @@ def test_ls_table_keeps_one_line_per_launch() -> None:
     cells = row.split("  ")
     assert [c.strip() for c in cells if c.strip()][:4] == ["7", "failed", "demo", "8/12 (2 bad)"]
     assert row.endswith("  1:02:05  two lines here  /p/runs/demo")
+
+
+def test_a_launch_killed_with_sigkill_shows_as_died_not_running_forever(project: Path) -> None:
+    """Figure: after kill -9 of the launcher, `mle ls` says died (and writes it back)."""
+    write(project / "train.py", "import time\nfrom mle_toolbox import MLExperiment\n"
+          "mle = MLExperiment()\ntime.sleep(60)\n")
+    proc = _launch(project, "meta.yaml")
+    deadline = time.monotonic() + 30
+    while len(list((project / "out").rglob("status.json"))) < 1:
+        assert time.monotonic() < deadline, "jobs did not start"
+        time.sleep(0.1)
+    [entry] = _ls_json(project)
+    assert entry["state"] == "running"  # a live launcher stays running
+    proc.kill()
+    proc.wait(timeout=30)
+    [entry] = _ls_json(project, "--state", "died")
+    assert entry["pid"] == proc.pid
+    assert _ls_json(project, "--state", "running") == []
+    with history.connect(history_db(project), write=False) as conn:
+        assert [e.state for e in history.select(conn)] == ["died"]  # written back

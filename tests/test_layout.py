@@ -43,8 +43,9 @@ def test_job_paths(tmp_path: Path) -> None:
     assert job.status == jobs / "status.json"
     assert job.argv_file == jobs / "argv"
     assert job.attempts_dir == jobs / "attempts"
+    assert job.cancelled == jobs / "cancelled"
     assert job.attempt_files() == (job.stdout, job.stderr, job.exit_code, job.status,
-                                   job.metrics_log)
+                                   job.metrics_log, job.cancelled)
     assert JobLayout(run_dir=tmp_path, seed=-1).metrics_log.name == "seed_-1.jsonl"
     assert not (tmp_path / "run").exists()
 
@@ -87,7 +88,7 @@ def test_attempts_are_archived_under_increasing_numbers(tmp_path: Path) -> None:
     for number in (1, 2, 3):
         folder = job.attempts_dir / str(number)
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            ["stdout.log", "stderr.log", "exit_code", "status.json", "seed_1.jsonl"])
+            ["stdout.log", "stderr.log", "exit_code", "status.json", "seed_1.jsonl", "cancelled"])
         assert (folder / "seed_1.jsonl").read_text() == f"seed_1.jsonl try {number}"
         assert (folder / "exit_code").read_text() == f"exit_code try {number}"
     # the other seed's files, in the shared logs folder too, are left alone

@@ -56,7 +56,7 @@ def test_a_row_keeps_the_values_of_the_moment_it_was_logged(tmp_path: Path) -> N
     path = tmp_path / "seed_0.jsonl"
     log = MetricLogger(path)
     stats = {"hist": [1, 2]}
-    log.update({"step": 0}, stats, model=object(), plot_fname="p.png", extra_obj={"a": 1})
+    log.update({"step": 0}, stats, model=object(), plot_fig=None, extra_obj={"a": 1})
     stats["hist"].append(3)
     log.close()
     assert _lines(path) == [{"time": {"step": 0}, "stats": {"hist": [1, 2]}}]

@@ -19,7 +19,7 @@ from mle_toolbox.templates import read_template, template_dir, template_path
 from tests.conftest import REPO, run_mle
 
 HEAVY = ["numpy", "yaml", "commentjson", "drmaa", "matplotlib", "rich", "pandas", "torch",
-         "optuna", "sqlite3"]
+         "optuna", "sqlite3", "h5py", "scipy", "tensorboardX", "wandb"]
 
 
 def test_import_does_not_load_heavy_modules() -> None:
@@ -75,6 +75,10 @@ def _light(code: str) -> list[str]:
     "from mle_toolbox import MLExperiment, MetricLogger, experiment, load_log, load_meta_log",
     "import mle_toolbox.job.experiment, mle_toolbox.job.metrics, mle_toolbox.results.merge, "
     "mle_toolbox.files.layout, mle_toolbox.files.atomic",
+    # mle-toolbox's analysis paths: matplotlib, scipy, h5py only when a function is called
+    "import mle_toolbox.utils, mle_toolbox.visualize, mle_toolbox.experimental.hypothesis, "
+    "mle_toolbox.job.mle_logger, mle_toolbox.job.trackers, mle_toolbox.results.hdf5",
+    "from mle_toolbox import MLELogger, load_config, merge_seed_logs, load_result_logs",
 ])
 def test_the_job_side_imports_stay_light(code: str) -> None:
     assert _light(code) == []

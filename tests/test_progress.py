@@ -63,9 +63,10 @@ def test_plain_lines_have_counts_elapsed_and_eta() -> None:
         "| 0:10 elapsed, ETA 0:30",
         "[2/4] failed    a-seed1 2.0s  exit code 3  | 2 queued, 0 running, 1 completed, "
         "1 failed | 0:20 elapsed, ETA 0:20",
-        # a job never seen running leaves the queued count when it ends
+        # a job never seen running leaves the queued count when it ends; a cancelled job
+        # is counted apart from the failed ones
         "[3/4] cancelled b-seed0 0.0s  cancelled  | 1 queued, 0 running, 1 completed, "
-        "2 failed | 0:25 elapsed, ETA 0:08",
+        "1 failed, 1 cancelled | 0:25 elapsed, ETA 0:08",
     ]
     assert CLEAR_LINE not in out.getvalue()
 

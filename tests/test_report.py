@@ -202,8 +202,10 @@ def test_report_command(swept: Path, tmp_path: Path) -> None:
     shutil.copytree(swept, copy, ignore=shutil.ignore_patterns("figures", "report.*"))
     result = run_mle("report", copy, "--no-figures")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"mle: report in {copy / 'report.md'} and report.html\n"
+    assert result.stdout == f"mle: report in {copy / 'report.md'} and report.html, " \
+                            "report.pdf\n"
     assert "## Figures" not in (copy / "report.md").read_text()
+    assert (copy / "report.pdf").read_bytes().startswith(b"%PDF-")
     refused = run_mle("report", tmp_path)
     assert refused.returncode == 2
     assert f"{tmp_path} is not an mle_toolbox experiment directory (no plan.json)" \

@@ -85,7 +85,8 @@ class Scripted:
 
 FAIL = JobStatus(JobState.FAILED, exit_code=1, reason="exit code 1")
 DONE = JobStatus(JobState.COMPLETED, exit_code=0)
-REQUEUE = JobStatus(JobState.FAILED, exit_code=99, reason="asked to be requeued")
+REQUEUE = JobStatus(JobState.FAILED, exit_code=99, reason="asked to be requeued", requeue=True)
+EXIT_99 = JobStatus(JobState.FAILED, exit_code=99, reason="exit code 99")  # the script's own
 
 
 def test_retries_are_bounded_and_each_retry_is_announced(tmp_path: Path) -> None:
@@ -107,6 +108,15 @@ def test_requeues_do_not_use_retries_and_are_bounded(tmp_path: Path) -> None:
     report = run_jobs([_task(tmp_path, 0)], backend=backend, max_running=1, poll=FAST)
     assert backend.submissions.count("r-seed0") == MAX_REQUEUES + 1
     assert report.results[0].exit_code == 99 and report.results[0].state is JobState.FAILED
+
+
+def test_an_exit_99_the_job_did_not_ask_for_is_an_ordinary_failure(tmp_path: Path) -> None:
+    """Figure: a script's own exit 99 is submitted once, not requeued 20 times."""
+    backend = Scripted(script={"r-seed0": [EXIT_99] * (MAX_REQUEUES + 1)})
+    report = run_jobs([_task(tmp_path, 0)], backend=backend, max_running=1, poll=FAST)
+    assert backend.submissions.count("r-seed0") == 1
+    assert report.results[0].exit_code == 99 and report.results[0].state is JobState.FAILED
+    assert report.results[0].reason == "exit code 99"
 
 
 def test_first_interrupt_detaches_from_live_jobs(tmp_path: Path) -> None:

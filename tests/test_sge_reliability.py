@@ -74,7 +74,7 @@ def test_launcher_killed_then_resume_reattaches_without_resubmitting(
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=10)
     assert _queued("demo_"), "jobs should outlive the launcher"
-    (project / "out" / ".mle-lock").unlink()  # stale: its pid is dead (tested elsewhere)
+    # The dead launcher's lock is taken over by the resume (no rm needed).
     result = _mle("resume", "out", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "re-attached to 4 job(s) still queued or running" in result.stdout

@@ -220,6 +220,9 @@ def test_wrapper_never_exits_100_and_maps_a_requeue_request_to_99(tmp_path: Path
     hundred = _wrapper(tmp_path / "a", "bash", "-c", "exit 100")
     assert hundred.returncode == 1  # exit 100 would put an SGE job into error state
     assert (tmp_path / "a" / "exit_code").read_text() == "100\n"  # reported exactly
+    own = _wrapper(tmp_path / "c", "bash", "-c", "exit 99")
+    assert own.returncode == 1  # a script's own 99 would make SGE requeue it forever
+    assert (tmp_path / "c" / "exit_code").read_text() == "99\n"
     requeue = _wrapper(tmp_path / "b", "bash", "-c", f"touch {tmp_path / 'b' / 'requeue'}")
     assert requeue.returncode == 99
     assert not (tmp_path / "b" / "exit_code").exists()  # not finished: it runs again

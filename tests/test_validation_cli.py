@@ -45,8 +45,8 @@ def _experiment(root: Path, *, plan: str | None = None) -> Path:
 
 
 def _refused(root: Path, *args: str, message: str, env: dict[str, str] | None = None,
-             prefix: bool = False) -> None:
-    """``mle ARGS`` in ``root`` exits 2 with ``message`` and changes no file."""
+             prefix: bool = False) -> str:
+    """``mle ARGS`` in ``root`` exits 2 with ``message`` and changes no file; its stderr."""
     before = _snapshot(root)
     saved = dict(os.environ)
     os.environ.update(env or {})
@@ -63,6 +63,7 @@ def _refused(root: Path, *args: str, message: str, env: dict[str, str] | None = 
         assert last == f"mle: error: {message}"
     assert "Traceback" not in result.stderr
     assert _snapshot(root) == before  # nothing written, no job started
+    return result.stderr
 
 
 @pytest.mark.parametrize("command", EXP_COMMANDS)
@@ -119,8 +120,9 @@ def test_a_corrupt_job_table_is_one_message(tmp_path: Path, command: str,
     exp = _experiment(tmp_path)
     (exp / ".mle").mkdir()
     (exp / ".mle" / "jobs.sqlite").write_bytes(content)
-    _refused(tmp_path, command, "exp", prefix=True,
-             message=f"job table {exp / '.mle' / 'jobs.sqlite'} is unusable (")
+    stderr = _refused(tmp_path, command, "exp", prefix=True,
+                      message=f"job table {exp / '.mle' / 'jobs.sqlite'} is unusable (")
+    assert "keep it" in stderr and "move it away" not in stderr  # never discard the ids
 
 
 def test_an_unreadable_experiment_dir_is_refused_before_reading(

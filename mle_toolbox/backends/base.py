@@ -102,8 +102,6 @@ def status_from_exit_code(code: int) -> JobStatus:
 def describe_exit(code: int) -> str:
     """``exit code 3``; ``killed by signal SIGKILL (exit code 137)``; negative = signal."""
     number = -code if code < 0 else code - 128 if 128 < code < 160 else 0
-    if code == REQUEUE_EXIT:
-        return f"asked to be requeued (exit code {code})"
     if number:
         try:
             name = signal.Signals(number).name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from typing import IO, ClassVar
 from ..errors import BackendUnavailable
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
-from .base import read_exit_code, status_from_exit_code
+from .base import REQUEUE_EXIT, read_exit_code, status_from_exit_code
 
 
 @dataclass
@@ -127,13 +128,20 @@ class LocalBackend:
         if proc is None:
             return self._ended.get(handle.native_id) or JobStatus(
                 JobState.UNKNOWN, reason="not started by this launcher")
-        returncode = proc.popen.poll()
-        if returncode is None:
-            return JobStatus(JobState.RUNNING)
+        if proc.popen.returncode is None:
+            if not _exited(proc.popen.pid):
+                return JobStatus(JobState.RUNNING)
+            _kill_leftovers(proc.popen.pid)
+        returncode = proc.popen.wait()  # reaps now: the leftovers were killed first
         self._release(handle.native_id)
         code = read_exit_code(proc.task.exit_code_file)
-        # No exit_code file: the wrapper itself was killed; its own status is all we have.
-        status = status_from_exit_code(returncode if code is None else code)
+        if code is None and returncode == REQUEUE_EXIT:
+            # The wrapper saw JOB_DIR/requeue: not finished, run it again.
+            status = JobStatus(JobState.FAILED, exit_code=returncode, requeue=True,
+                               reason=f"asked to be requeued (exit code {returncode})")
+        else:
+            # No exit_code file: the wrapper itself was killed; its own status is all we have.
+            status = status_from_exit_code(returncode if code is None else code)
         self._ended[handle.native_id] = status  # a final state stays final
         return status
 
@@ -151,7 +159,7 @@ class LocalBackend:
         for handle in handles:
             proc = self._procs.get(handle.native_id)
             foreign = self._foreign.get(handle.native_id)
-            if proc is not None and proc.popen.poll() is None:
+            if proc is not None and not _exited(proc.popen.pid):
                 pid = proc.popen.pid
             elif foreign is not None and _runs_job(handle.native_id, foreign):
                 pid = int(handle.native_id)
@@ -165,6 +173,24 @@ class LocalBackend:
     def wait_fds(self) -> Sequence[int]:
         """pidfds of running jobs: readable as soon as a job exits."""
         return [p.pidfd for p in self._procs.values() if p.pidfd is not None]
+
+
+def _exited(pid: int) -> bool:
+    """True once the wrapper has exited; it stays a zombie (not reaped) until waited for."""
+    try:
+        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True  # already reaped
+
+
+def _kill_leftovers(pgid: int) -> None:
+    """SIGKILL what is left of a finished job's process group (helpers that ignore SIGTERM).
+
+    Called while the wrapper, the group's leader, is an unreaped zombie: its pid, and so the
+    group id, cannot have been reused by an unrelated process.
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # nothing left: usual
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _runs_job(native: str, task: JobTask) -> bool:

@@ -25,6 +25,7 @@ from .commands import (
     run_with_retry,
 )
 from .sge_parse import (
+    is_running_state,
     parse_error_reason,
     parse_max_aj_tasks,
     parse_qstat_xml,
@@ -116,7 +117,7 @@ class SgeBackend(ArrayBackend):
             self.cancel([handle], force=True)
             tracked.final = JobStatus(JobState.FAILED, reason=f"SGE error state {state}: {why}")
             return tracked.final
-        if "r" in state or "t" in state or "d" in state:
+        if is_running_state(state):
             return JobStatus(JobState.RUNNING)
         return JobStatus(JobState.PENDING)
 

@@ -10,26 +10,55 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import BackendUnavailable
+from ..errors import BackendUnavailable, MleError, PreloadNeededError
 from ..spec import JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import Tracked, array_names
 from .sge import SgeBackend
 from .sge_script import SgeOptions, directives, write_array
 
-JEMALLOC = "/lib/x86_64-linux-gnu/libjemalloc.so.2"
 MAX_BULK = 75000
 PENDING_STATES = ("queued_active", "system_on_hold", "user_on_hold", "user_system_on_hold")
 RUNNING_STATES = ("running", "system_suspended", "user_suspended", "user_system_suspended")
+# Where libdrmaa lives when DRMAA_LIBRARY_PATH is not set: under SGE_ROOT (a site install),
+# then the distributions' packages (Debian's gridengine-drmaa1.0 first).
+LIBDRMAA_NAMES = ("libdrmaa.so", "libdrmaa.so.1.0", "libdrmaa.so.1")
+LIBDRMAA_DIRS = ("/usr/lib/gridengine-drmaa/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib64",
+                 "/usr/lib", "/usr/local/lib")
+# Debian's libdrmaa uses initial-exec TLS and fails to dlopen() into a running Python
+# ("cannot allocate memory in static TLS block") unless jemalloc is preloaded at start.
+JEMALLOC_PATHS = ("/lib/x86_64-linux-gnu/libjemalloc.so.2", "/usr/lib/x86_64-linux-gnu/"
+                  "libjemalloc.so.2", "/lib/aarch64-linux-gnu/libjemalloc.so.2",
+                  "/usr/lib64/libjemalloc.so.2", "/usr/lib/libjemalloc.so.2")
+JEMALLOC = JEMALLOC_PATHS[0]
+
+
+def find_libdrmaa(env: Mapping[str, str]) -> str | None:
+    """DRMAA_LIBRARY_PATH, else the first libdrmaa under SGE_ROOT or the usual folders."""
+    if env.get("DRMAA_LIBRARY_PATH"):
+        return env["DRMAA_LIBRARY_PATH"]
+    dirs: list[Path] = []
+    if env.get("SGE_ROOT"):
+        root = Path(env["SGE_ROOT"])
+        dirs += [root / "lib", *sorted((root / "lib").glob("*"))]
+        dirs.append(root / "drmaa" / "lib")
+    dirs += [Path(d) for d in LIBDRMAA_DIRS]
+    found = (d / name for d in dirs for name in LIBDRMAA_NAMES)
+    return next((str(path) for path in found if path.is_file()), None)
 
 
 def load_drmaa() -> Any:
     """The drmaa module, or BackendUnavailable saying how to get it working."""
+    library = find_libdrmaa(os.environ)
+    if library is not None:
+        os.environ.setdefault("DRMAA_LIBRARY_PATH", library)  # read by drmaa's import
     try:
         import drmaa
     except ImportError as err:
@@ -37,13 +66,21 @@ def load_drmaa() -> Any:
             "backend 'sge-drmaa' needs the drmaa package: pip install 'mle_toolbox[drmaa]'"
         ) from err
     except (OSError, RuntimeError) as err:
-        raise BackendUnavailable(
-            f"cannot load libdrmaa ({err}). Set DRMAA_LIBRARY_PATH to your cluster's "
-            "libdrmaa.so (Debian: /usr/lib/gridengine-drmaa/lib/libdrmaa.so.1.0); if the "
-            "error says 'cannot allocate memory in static TLS block', start mle with "
-            f"LD_PRELOAD={JEMALLOC}"
-        ) from err
+        raise _load_error(err, library=library) from err
     return drmaa
+
+
+def _load_error(err: BaseException, *, library: str | None) -> MleError:
+    preload = next((p for p in JEMALLOC_PATHS if Path(p).is_file()), None)
+    if "static TLS" in str(err) and preload is not None:
+        return PreloadNeededError(
+            f"cannot load libdrmaa ({err}); start mle with LD_PRELOAD={preload}",
+            preload=preload)
+    where = (f"found {library}" if library is not None
+             else "no libdrmaa found under SGE_ROOT or the usual library folders")
+    return BackendUnavailable(
+        f"cannot load libdrmaa ({err}; {where}). Set DRMAA_LIBRARY_PATH to your cluster's "
+        "libdrmaa.so (Debian: /usr/lib/gridengine-drmaa/lib/libdrmaa.so.1.0)")
 
 
 _SESSIONS: list[Any] = []

@@ -41,6 +41,18 @@ class QueuedJob:
     name: str
     state: str  # SGE state letters: qw, hqw, r, t, Eqw, dr, ...
     tasks: str | None  # "3", "4-10:1", "1,3-5:1" or None for a non-array job
+    owner: str = ""  # JB_owner: whose job it is (``qstat -u '*'`` lists everyone's)
+    slots: int = 1  # slots each task of this line holds or asks for
+
+    @property
+    def running(self) -> bool:
+        """Holding slots: running, being transferred or being deleted while running."""
+        return is_running_state(self.state)
+
+    def task_count(self) -> int:
+        """How many tasks (jobs) this line stands for."""
+        ids = self.task_ids()
+        return 1 if ids is None else len(ids)
 
     def task_ids(self) -> set[int] | None:
         """The array task ids this line covers (None for a non-array job)."""
@@ -72,12 +84,20 @@ def parse_qstat_xml(text: str) -> list[QueuedJob]:
         if not number:
             continue
         tasks = item.findtext("tasks")
+        slots = (item.findtext("slots") or "").strip()
         jobs.append(QueuedJob(
             job_number=number, name=(item.findtext("JB_name") or "").strip(),
             state=(item.findtext("state") or "").strip(),
             tasks=tasks.strip() if tasks and tasks.strip() else None,
+            owner=(item.findtext("JB_owner") or "").strip(),
+            slots=int(slots) if slots.isdigit() else 1,
         ))
     return jobs
+
+
+def is_running_state(letters: str) -> bool:
+    """True for SGE state letters of a job that holds its slots (r, t, dr, Rr, ...)."""
+    return "E" not in letters and any(c in letters for c in "rtd")
 
 
 def queue_states(jobs: list[QueuedJob]) -> dict[str, str]:

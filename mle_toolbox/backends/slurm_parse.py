@@ -90,6 +90,40 @@ def _expand_ids(native: str) -> list[str]:
     return ids
 
 
+# Everyone's jobs for ``mle monitor``: id, state, user, CPUs, then the name (may hold |).
+USAGE_FORMAT = "%i|%T|%u|%C|%j"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLine:
+    """One job (array task) of ``squeue -h -r -o USAGE_FORMAT``."""
+
+    native_id: str
+    state: str
+    user: str
+    cpus: int
+    name: str
+
+    @property
+    def job_state(self) -> JobState | None:
+        """PENDING or RUNNING while Slurm holds the job; None once it has ended."""
+        return QueuedJob(self.native_id, self.state, "", self.name).job_state
+
+
+def parse_squeue_usage(text: str) -> list[UsageLine]:
+    """Every line of ``squeue -h -r -o USAGE_FORMAT``; array ranges are expanded."""
+    lines: list[UsageLine] = []
+    for line in text.splitlines():
+        parts = line.strip().split("|", 4)
+        if len(parts) != 5 or not parts[0]:
+            continue
+        native, state, user, cpus, name = parts
+        count = int(cpus) if cpus.strip().isdigit() else 1
+        lines += [UsageLine(native_id=i, state=state.strip(), user=user.strip(), cpus=count,
+                            name=name) for i in _expand_ids(native.strip())]
+    return lines
+
+
 def parse_key_values(text: str) -> dict[str, str]:
     """``Key=Value`` pairs of ``scontrol show job`` / ``scontrol show config``.
 

@@ -14,6 +14,7 @@ import argparse
 from ..backends import get_backend
 from ..backends.base import read_exit_code
 from ..backends.commands import run_command
+from ..files.atomic import write_text_atomic
 from ..files.expdir import open_experiment
 from ..files.layout import ExperimentLayout
 from ..launcher.jobtable import JobTable
@@ -82,6 +83,8 @@ def cancel_recorded(layout: ExperimentLayout, *, force: bool) -> int:
         for name in sorted({r.backend for _, r in live}):
             mine = [(t, str(r.native_id)) for t, r in live if r.backend == name and r.native_id]
             backend = get_backend(name)
+            for task, _ in mine:  # before the stop: a running launcher then reads it
+                write_text_atomic(task.cancelled_file, "cancelled with mle cancel\n")
             backend.cancel(backend.attach(mine), force=force)
             for task, _ in mine:
                 record = records[task.job_id]

@@ -49,14 +49,18 @@ def checked_env_database(path: Path) -> Path:
     return path
 
 
-def _entries(path: Path | None, **filters: str | None) -> list[Entry]:
+def read_entries(path: Path | None, *, state: str | None = None,
+                 **filters: str | None) -> list[Entry]:
+    """Launches in the database at ``path``, oldest first ([] when there is none)."""
     import sqlite3
 
     if path is None or not path.is_file():
         return []
     try:
         with history.connect(path, write=False) as conn:
-            return history.select(conn, **filters)
+            # State last: a row "running" may turn out "died" (its launcher is gone).
+            entries = history.settle_dead(conn, history.select(conn, **filters))
+            return [e for e in entries if state is None or e.state == state]
     except sqlite3.Error as err:
         raise HistoryError(f"cannot read the experiment history {path}: {err}") from err
 
@@ -64,7 +68,7 @@ def _entries(path: Path | None, **filters: str | None) -> list[Entry]:
 def ls_command(args: argparse.Namespace) -> int:
     """Carry out ``mle ls``; returns the exit code."""
     path = find_database(project=args.project)
-    entries = _entries(path, name=args.name, state=args.state)
+    entries = read_entries(path, name=args.name, state=args.state)
     if args.json:
         print(dumps_json([e.as_dict() for e in entries], indent=2))
         return 0
@@ -115,9 +119,9 @@ def show_command(args: argparse.Namespace) -> int:
     exp_dir = None if key.isdigit() else Path(key).resolve()
     path = find_database(project=args.project, exp_dir=exp_dir)
     if exp_dir is None:
-        found = [e for e in _entries(path) if e.id == int(key)]
+        found = [e for e in read_entries(path) if e.id == int(key)]
     else:
-        found = _entries(path, exp_dir=str(exp_dir))
+        found = read_entries(path, exp_dir=str(exp_dir))
     if not found:
         where = f"in {path}" if path else "(no history database found)"
         raise ConfigError(f"no recorded experiment {key!r} {where}")
@@ -149,10 +153,13 @@ def describe(entry: Entry) -> str:
     return "\n".join(f"{name:<11} {value}" for name, value in lines)
 
 
+HISTORY_HELP = ("project folder whose .mle/history.sqlite to read (default: the current "
+                f"folder or a parent; ${HISTORY_DB_ENV} overrides)")
+
+
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The ``ls`` and ``show`` subcommands."""
-    where = "project folder whose .mle/history.sqlite to read (default: the current " \
-            f"folder or a parent; ${HISTORY_DB_ENV} overrides)"
+    where = HISTORY_HELP
     ls = sub.add_parser("ls", help="list recorded experiments",
                         description="List the launches recorded in the experiment history.")
     ls.add_argument("--name", help="only experiments of this project_name")

@@ -2,19 +2,21 @@
 
 Read from the job files (``exit_code`` is the truth about how a job ended), the job
 table (what was submitted where, and what the launcher saw) and one scheduler query
-for the jobs the table says are still live. Nothing is written.
+for the jobs the table says are still live. The one write: jobs the table still calls
+live whose exit_code says they ended are settled in the table (when it can be written).
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..backends import get_backend
 from ..backends.base import read_exit_code, status_from_exit_code, stderr_tail
-from ..errors import BackendUnavailable, CommandError
+from ..errors import BackendUnavailable, CommandError, ExperimentDirError
 from ..files.expdir import open_experiment
 from ..files.layout import ExperimentLayout, attempt_number
 from ..launcher.jobtable import JobRecord, JobTable
@@ -73,7 +75,7 @@ def live_statuses(pairs: Sequence[tuple[JobTask, JobRecord]]) -> dict[str, JobSt
 def collect(layout: ExperimentLayout) -> list[JobView]:
     """Every job of the experiment with its state, in plan order."""
     tasks = planned_tasks(layout)
-    table = JobTable.read(layout.job_table)
+    table = JobTable.read_only(layout.job_table)
     records = table.latest() if table is not None else {}
     if table is not None:
         table.close()
@@ -81,7 +83,38 @@ def collect(layout: ExperimentLayout) -> list[JobView]:
             if t.job_id in records and records[t.job_id].live
             and read_exit_code(t.exit_code_file) is None]
     polled = live_statuses(live)
-    return [_view(t, records.get(t.job_id), polled) for t in tasks]
+    views = [_view(t, records.get(t.job_id), polled) for t in tasks]
+    settle_records(layout, views=views, records=records)
+    return views
+
+
+def settle_records(layout: ExperimentLayout, *, views: Sequence[JobView],
+                   records: Mapping[str, JobRecord]) -> int:
+    """Write into the job table how jobs it still calls live have ended (their exit_code).
+
+    Jobs that finished while no launcher followed them would otherwise stay "pending" in
+    the table. Only the job's own exit_code counts here; on a read-only experiment the
+    table is left as it is (the views are right either way). Returns how many were settled.
+    """
+    codes = {v.job_id: read_exit_code(v.task.exit_code_file) for v in views
+             if v.job_id in records and records[v.job_id].live}
+    ended = [(v, records[v.job_id], code) for v in views
+             if (code := codes.get(v.job_id)) is not None]
+    if not ended:
+        return 0
+    try:
+        table = JobTable.open(layout.job_table)
+    except ExperimentDirError:
+        return 0  # read-only or damaged: reading is all this command promises
+    try:
+        for view, record, code in ended:
+            table.update(view.job_id, attempt=record.attempt, state=JobState(view.state),
+                         exit_code=code, reason=view.reason)
+    except sqlite3.OperationalError:
+        return 0  # a read-only database file in a writable folder
+    finally:
+        table.close()
+    return len(ended)
 
 
 def _view(task: JobTask, record: JobRecord | None, polled: Mapping[str, JobStatus]) -> JobView:

@@ -11,6 +11,8 @@ from .source import display_name, load_json_with_comments, load_yaml
 
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
+# The sections MLExperiment exposes as attribute dicts (train_config, model_config, ...).
+SECTIONS = ("train_config", "model_config", "net_config", "log_config")
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
@@ -29,7 +31,17 @@ def load_config_file(path: Path) -> dict[str, Any]:
     bad = next((k for k in root.data if not isinstance(k, str)), None)
     if bad is not None:
         raise root.error(str(bad), f"config keys must be strings, got {bad!r}")
+    for section in SECTIONS:
+        value = root.data.get(section)
+        if value is not None and not isinstance(value, dict):
+            # MLExperiment reads these as mappings: refuse here, not in every job.
+            raise root.error(section, f"expected a mapping of settings, got {_kind(value)}")
     return dict(root.data)
+
+
+def _kind(value: object) -> str:
+    return {list: "a list", str: "a string", bool: "true/false"}.get(type(value),
+                                                                    type(value).__name__)
 
 
 def load_configs(paths: tuple[Path, ...]) -> dict[Path, dict[str, Any]]:

@@ -19,6 +19,7 @@ from ..search import is_adaptive
 from ..search.registry import get as search_type
 from ..spec import ExperimentType, JobSpec, RunSpec
 from .meta import MetaConfig, SearchConfig
+from .schema import over_cap
 from .search_space import grid_points, grid_size, random_points
 from .source import display_name
 
@@ -50,6 +51,8 @@ def expand(meta: MetaConfig, *, configs: Mapping[Path, dict[str, Any]]) -> Plan:
         assert meta.search is not None
         runs = _search_runs(meta, meta.search, base=configs[meta.config_files[0]], notes=notes)
     else:
+        _check_cap(len(meta.config_files) * len(meta.seeds), meta=meta,
+                   what=f"{len(meta.config_files):,} configs x {len(meta.seeds):,} seeds")
         ids = run_ids(meta.config_files, meta_display=display_name(meta.path))
         runs = tuple(
             _run(run_id, source=path, config=configs[path])
@@ -138,12 +141,16 @@ def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]
     if search.search_type == "Grid":
         size = grid_size(search.params)
         count = size if search.num_evals is None else min(size, search.num_evals)
+        _check_cap(count * len(meta.seeds), meta=meta,
+                   what=f"a grid of {count:,} points x {len(meta.seeds):,} seeds")
         if count < size:
             notes.append(f"grid has {size} points; the budget of {count} evaluations "
                          f"runs the first {count}")
         points = [p for p, _ in zip(grid_points(search.params), range(count), strict=False)]
     else:
         assert search.num_evals is not None
+        _check_cap(search.num_evals * len(meta.seeds), meta=meta,
+                   what=f"{search.num_evals:,} evaluations x {len(meta.seeds):,} seeds")
         points = random_points(search.params, count=search.num_evals, seed=search.sampler_seed)
     per_batch = search.num_evals_per_batch or len(points) or 1
     source = meta.config_files[0]
@@ -154,6 +161,12 @@ def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]
              params=point)
         for i, point in enumerate(points)
     )
+
+
+def _check_cap(count: int, *, meta: MetaConfig, what: str) -> None:
+    refusal = over_cap(count, what=what)
+    if refusal:
+        raise ConfigError(refusal, file=display_name(meta.path))
 
 
 def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from ..job.checkpoints import CHECKPOINT_NAME
 from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
 from ..search.registry import lookup, supported
 from ..spec import Environment, ExperimentType, Resources
-from .schema import Node
+from .schema import Node, over_cap
 from .search_space import SearchParam, parse_search_params
 from .source import display_name, load_yaml
 
@@ -34,6 +34,7 @@ IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
 POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
 DEFAULT_EVAL_TIME = "00:10:00"
 MAX_RETRIES = 100  # reruns of one failed job: a bound, as every retry has one
+MAX_SEED = 2**32 - 1  # numpy's seed range; SQLite's 64-bit integers hold it too
 # Arguments mle eval passes itself; extra_cmd_line_input may not override them.
 EVAL_ARGS = ("config", "config_fname", "seed", "seed_id", "exp_dir", "experiment_dir",
              "checkpoint", "run_dir")
@@ -261,8 +262,11 @@ def _multi_section(root: Node, *, required: bool) -> Node | None:
 
 
 def _seeds(node: Node, *, count_key: str = "num_seeds") -> tuple[int, ...]:
-    listed = node.int_list("random_seeds", unique=True)
+    listed = node.int_list("random_seeds", unique=True, minimum=0, maximum=MAX_SEED)
     count = node.integer(count_key, minimum=1)
+    refusal = over_cap(count or 0, what="this")
+    if refusal:
+        raise node.error(count_key, refusal)
     if listed is not None and count is not None and count != len(listed):
         raise node.error(count_key, f"is {count} but random_seeds lists {len(listed)} seeds")
     if listed is not None:
@@ -296,6 +300,9 @@ def _search(node: Node) -> SearchConfig:
     batches = res.integer("num_search_batches", minimum=1)
     per_batch = res.integer("num_evals_per_batch", minimum=1)
     total = res.integer("num_total_evals", minimum=1)
+    refusal = over_cap(total or 0, what="this")
+    if refusal:
+        raise res.error("num_total_evals", refusal)
     if total is None and batches is not None and per_batch is not None:
         total = batches * per_batch
     params = parse_search_params(space, search_type=row.name.lower())

@@ -24,6 +24,34 @@ _WORD = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
 CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 
 
+# Plans are counted before they are built: a typo such as ``num_seeds: 1000000000`` must be
+# refused in milliseconds, not by the kernel's OOM killer. Planning handles 1,000,000 jobs.
+JOB_CAP_ENV = "MLE_MAX_JOBS"
+DEFAULT_JOB_CAP = 2_000_000
+
+
+def job_cap(env: Mapping[str, str] | None = None) -> int:
+    """Most jobs one plan may hold: ``MLE_MAX_JOBS`` or 2,000,000."""
+    import os
+
+    text = (os.environ if env is None else env).get(JOB_CAP_ENV)
+    if text is None:
+        return DEFAULT_JOB_CAP
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ConfigError(f"expected a whole number of jobs >= 1, got {describe(text)}",
+                          key=f"environment variable {JOB_CAP_ENV}")
+    return int(text)
+
+
+def over_cap(count: int, *, what: str) -> str | None:
+    """The refusal for ``count`` things of one plan over the job cap, else None."""
+    cap = job_cap()
+    if count <= cap:
+        return None
+    return (f"{what} makes {count:,} jobs, over the cap of {cap:,} jobs per plan; "
+            f"set {JOB_CAP_ENV} to a larger number if you mean it")
+
+
 def one_line(text: str) -> bool:
     """True when ``text`` holds no line break or other control character."""
     return not any(ord(c) < 32 or ord(c) == 127 for c in text)
@@ -140,8 +168,9 @@ class Node:
             raise self.error(key, f"expected true or false, got {describe(value)}")
         return value
 
-    def int_list(self, key: str, *, unique: bool = False) -> tuple[int, ...] | None:
-        """A non-empty list of integers."""
+    def int_list(self, key: str, *, unique: bool = False, minimum: int | None = None,
+                 maximum: int | None = None) -> tuple[int, ...] | None:
+        """A non-empty list of integers, each within ``minimum`` .. ``maximum`` if given."""
         value = self.data.get(key)
         if value is None:
             return None
@@ -149,6 +178,12 @@ class Node:
             isinstance(v, int) and not isinstance(v, bool) for v in value
         ):
             raise self.error(key, f"expected a list of integers, got {describe(value)}")
+        low = -math.inf if minimum is None else minimum
+        high = math.inf if maximum is None else maximum
+        bad = next((i for i, v in enumerate(value) if not low <= v <= high), None)
+        if bad is not None:
+            raise self.error(key, f"{value[bad]} is out of range; expected integers from "
+                             f"{minimum} to {maximum}")
         if unique and len(set(value)) != len(value):
             dup = next(v for v in value if value.count(v) > 1)
             raise self.error(key, f"seed {dup} is listed twice")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .schema import CONFIG_KEY, Node, describe
+from .schema import CONFIG_KEY, Node, describe, over_cap
 
 KINDS = ("real", "integer", "categorical")
 PRIORS = ("uniform", "log-uniform")
@@ -127,6 +127,9 @@ def _parse_param(group: Node, name: str, *, kind: str, search_type: str) -> Sear
     if prior == "log-uniform" and begin <= 0:
         raise spec.error("begin", f"log-uniform prior needs begin > 0, got {begin}")
     bins = spec.integer("bins", minimum=1)
+    refusal = over_cap(bins or 0, what="this")
+    if refusal:
+        raise spec.error("bins", refusal)
     if search_type in ("grid", "coordinate") and bins is None:
         raise spec.error("bins", f"{search_type} search needs the number of grid points "
                          "(bins)")

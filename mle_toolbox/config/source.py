@@ -7,7 +7,10 @@ Errors about a value can then name file, key path and line, e.g.
 from __future__ import annotations
 
 import difflib
+import errno
 import json
+import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,16 +73,22 @@ def display_name(path: Path) -> str:
     """The path as the user will recognise it (relative to cwd when possible)."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return str(path)
 
 
 def read_text(path: Path, *, what: str) -> str:
     """Read a UTF-8 input file, turning OS errors into ConfigError."""
     name = display_name(path)
-    if not path.exists():
-        raise ConfigError(f"{what} not found", file=name)
-    if not path.is_file():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", file=name) from None
+    except OSError as err:
+        problem = ("is a symlink loop" if err.errno == errno.ELOOP
+                   else f"cannot be read: {err.strerror}")
+        raise ConfigError(f"{what} {problem}", file=name) from None
+    if not stat.S_ISREG(mode):
         raise ConfigError(f"{what} is not a regular file", file=name)
     try:
         return path.read_text(encoding="utf-8")
@@ -98,6 +107,8 @@ def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(TOO_DEEP, file=src.display) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -106,29 +117,74 @@ def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
     except yaml.YAMLError as err:
         raise ConfigError(f"YAML error: {err}", file=src.display) from err
     if node is not None:
-        _record_lines(node, (), src)
+        _check_aliases(node, src=src)
+        _record_lines(node, src)
     return data, src
 
 
-def _record_lines(node: Any, path: KeyPath, src: Source) -> None:
+# A meta YAML or config is a few hundred values; aliases that expand it past this are a
+# "billion laughs" document that would only eat memory downstream.
+MAX_YAML_VALUES = 1_000_000
+
+
+def _children(node: Any) -> list[Any]:
     import yaml
 
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            key_path = (*path, key)
-            src.lines[key_path] = key_node.start_mark.line + 1
-            if key in seen:
-                # safe_load keeps the last value silently; a user never means that.
-                raise src.error(key_path, "duplicate key")
-            seen.add(key)
-            _record_lines(value_node, key_path, src)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            item_path = (*path, index)
-            src.lines[item_path] = item.start_mark.line + 1
-            _record_lines(item, item_path, src)
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_aliases(root: Any, *, src: Source) -> None:
+    """Refuse recursive aliases and aliases that expand past MAX_YAML_VALUES values."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        kids = _children(node)
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = min(MAX_YAML_VALUES + 1, 1 + sum(sizes[id(k)] for k in kids))
+            continue
+        if any(id(k) in open_nodes for k in kids) or id(node) in open_nodes:
+            raise ConfigError("a YAML alias refers to itself (a recursive document)",
+                              file=src.display, line=node.start_mark.line + 1)
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in sizes)
+    if sizes[id(root)] > MAX_YAML_VALUES:
+        raise ConfigError(f"YAML aliases expand this document to more than {MAX_YAML_VALUES:,} "
+                          "values; write the values out or use fewer aliases", file=src.display)
+
+
+def _record_lines(root: Any, src: Source) -> None:
+    """Line of every key path; iterative, so deep documents cannot overflow the stack."""
+    import yaml
+
+    stack: list[tuple[Any, KeyPath]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                key_path = (*path, key)
+                src.lines[key_path] = key_node.start_mark.line + 1
+                if key in seen:
+                    # safe_load keeps the last value silently; a user never means that.
+                    raise src.error(key_path, "duplicate key")
+                seen.add(key)
+                stack.append((value_node, key_path))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                item_path = (*path, index)
+                src.lines[item_path] = item.start_mark.line + 1
+                stack.append((item, item_path))
 
 
 def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
@@ -136,13 +192,17 @@ def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
     src = Source(display_name(path))
     text = read_text(path, what=what)
     try:
-        return json.loads(text), src
+        return _checked_json(json.loads(text, object_pairs_hook=_pairs), text=text, src=src), src
+    except RecursionError:
+        raise ConfigError(TOO_DEEP, file=src.display) from None
     except json.JSONDecodeError as plain_err:
         first_error = plain_err
     import commentjson
 
     try:
-        return commentjson.loads(text), src
+        data = commentjson.loads(text, object_pairs_hook=_pairs)
+    except RecursionError:
+        raise ConfigError(TOO_DEEP, file=src.display) from None
     except Exception as err:  # commentjson re-raises lark errors of several types
         line = getattr(err, "line", None)
         if not isinstance(line, int) or line <= 0:
@@ -151,6 +211,48 @@ def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
             f"JSON syntax error: {_lark_problem(err) or first_error.msg}",
             file=src.display, line=line,
         ) from err
+    return _checked_json(data, text=text, src=src), src
+
+
+TOO_DEEP = "nested too deeply to read (thousands of levels); no config needs that"
+
+
+class _Duplicated(dict[str, Any]):
+    """A JSON object that repeated a key (json keeps the last value silently)."""
+
+    duplicate = ""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    marked = _Duplicated(out)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            marked.duplicate = key
+            break
+        seen.add(key)
+    return marked
+
+
+def _checked_json(data: Any, *, text: str, src: Source) -> Any:
+    """Refuse a duplicate key anywhere, as YAML does, naming its key path and line."""
+    stack: list[tuple[Any, KeyPath]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, _Duplicated):
+            key = value.duplicate
+            found = list(re.finditer(rf'"{re.escape(key)}"\s*:', text))
+            line = text.count("\n", 0, found[1].start()) + 1 if len(found) > 1 else None
+            raise ConfigError("duplicate key", file=src.display, key=dotted((*path, key)),
+                              line=line)
+        if isinstance(value, dict):
+            stack.extend((v, (*path, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(value))
+    return data
 
 
 def _lark_problem(err: BaseException) -> str | None:

@@ -6,7 +6,7 @@
       experiment_config.yaml   copy of the meta YAML
       plan.json                every run and job of the sweep
       report.json              outcome of every job of the last launch
-      report.md, report.html   human-readable report (``mle report``)
+      report.md, report.html   human-readable report (``mle report``; report.pdf too)
       figures/                 its PNG figures (learning curves, heatmap)
       launcher.log             what the launcher did
       search_log.jsonl         adaptive search: proposals and results, per batch
@@ -16,6 +16,9 @@
         <run_id>.json          resolved config of this run
         summary.json           metrics merged over seeds
         logs/seed_<s>.jsonl    metrics log of one seed (one JSON object per line)
+        logs/seed_<s>.meta.json  MLELogger: paths of the model, figures, extra objects
+        figures/, extra/       MLELogger.save_plot / save_extra (mle-logging's folders)
+        tboards/seed_<s>/      TensorBoard events (log_config.use_tboard)
         checkpoints/seed_<s>/  saved models of one seed (``mle.checkpoint_dir``):
                                final.<ext>, step_<k>.<ext>, index.json
         resume_from/           adaptive search: copy of the parent run's checkpoints/
@@ -50,6 +53,13 @@ STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
 EXIT_CODE_NAME = "exit_code"
 STATUS_NAME = "status.json"
+# Written by `mle cancel` into a job dir before it stops the job: a launcher that then sees
+# the job end records it cancelled, not failed. Archived with the attempt's other files.
+CANCELLED_NAME = "cancelled"
+# flock'd by the job wrapper for as long as a run of the job is alive (templates/job_wrapper.sh
+# names it too): a second run of the same job folder exits 75 at once.
+LIVE_LOCK_NAME = ".live"
+DUPLICATE_RUN_EXIT = 75
 CHECKPOINT_INDEX_NAME = "index.json"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
@@ -74,6 +84,11 @@ class JobLayout:
     def metrics_log(self) -> Path:
         """Append-only JSON-lines metrics log of this seed."""
         return self.logs_dir / f"seed_{self.seed}.jsonl"
+
+    @property
+    def log_meta(self) -> Path:
+        """MLELogger's record of the model, figure and extra-object paths of this seed."""
+        return self.logs_dir / f"seed_{self.seed}.meta.json"
 
     @property
     def job_dir(self) -> Path:
@@ -101,6 +116,11 @@ class JobLayout:
         return self.job_dir / STATUS_NAME
 
     @property
+    def cancelled(self) -> Path:
+        """Marker written by ``mle cancel`` before it stops this job."""
+        return self.job_dir / CANCELLED_NAME
+
+    @property
     def argv_file(self) -> Path:
         """NUL-separated command of the job, for wrappers that read it from disk."""
         return self.job_dir / "argv"
@@ -117,7 +137,8 @@ class JobLayout:
 
     def attempt_files(self) -> tuple[Path, ...]:
         """Files that belong to one attempt and are archived before the next."""
-        return (self.stdout, self.stderr, self.exit_code, self.status, self.metrics_log)
+        return (self.stdout, self.stderr, self.exit_code, self.status, self.metrics_log,
+                self.cancelled)
 
     def archive_attempt(self) -> Path | None:
         """Move the files of the last attempt into ``attempts/<k>/``; never delete.
@@ -177,6 +198,11 @@ class ExperimentLayout:
     def report_html(self) -> Path:
         """HTML version of the report, same content."""
         return self.root / "report.html"
+
+    @property
+    def report_pdf(self) -> Path:
+        """PDF version of the report, same content (``mle report``, needs fpdf2)."""
+        return self.root / "report.pdf"
 
     @property
     def figures_dir(self) -> Path:

@@ -121,6 +121,13 @@ class CheckpointStore:
         return self._save(FINAL, model, step=None, objective=self._objective(objective),
                           fmt=fmt)
 
+    def save_named(self, name: str, obj: Any, *, fmt: str | None = None) -> Path:
+        """Save ``obj`` under its own name (``init``: the model before training)."""
+        if not re.fullmatch(r"[\w.-]+", name) or name == FINAL or name.startswith("step_"):
+            raise ValueError(f"checkpoint name {name!r}: use letters, digits, '.', '-' or "
+                             f"'_', not 'final' or 'step_*'")
+        return self._save(name, obj, step=None, objective=None, fmt=fmt)
+
     def save_checkpoint(self, state: Any, step: int, *, objective: float | None = None,
                         fmt: str | None = None) -> Path | None:
         """Save ``state`` as ``step_<step>`` if the step is due; returns its path or None.
@@ -263,6 +270,10 @@ def load_checkpoint(path: str | Path) -> Any:
 
         with np.load(path, allow_pickle=False) as data:
             return {key: data[key] for key in data.files}
+    if suffix == ".npy":  # mle-logging's numpy models
+        import numpy as np
+
+        return np.load(path, allow_pickle=False)
     if suffix == ".json":
         return json.loads(path.read_text(encoding="utf-8"))
     if suffix == ".pt":
@@ -321,10 +332,23 @@ def _choose(entries: list[CheckpointInfo], name: str, *,
     return next((e for e in entries if e.name == name), None)
 
 
-def load_model(run_dir: str | Path, *, seed: int = 0, name: str = FINAL) -> Any:
-    """Load checkpoint ``name`` (default: the final model) of one seed of a finished run."""
+def load_model(path: str | Path, model_type: str | None = None, model: Any = None, *,
+               seed: int = 0, name: str = FINAL) -> Any:
+    """Load a model: a checkpoint file (mle-logging's ``load_model(path, model_type,
+    model)``) or checkpoint ``name`` of one seed of a run folder.
+
+    With ``model`` given (torch: a module), the loaded state is put into it with
+    ``load_state_dict`` and the model is returned, as mle-logging does.
+    """
     from ..files.layout import JobLayout
 
-    folder = JobLayout(run_dir=Path(run_dir), seed=seed).checkpoints_dir
-    return load_checkpoint(find_checkpoint(folder, name, run=f"{Path(run_dir).name} "
-                                           f"seed {seed}"))
+    path = Path(path)
+    if path.is_dir():
+        folder = JobLayout(run_dir=path, seed=seed).checkpoints_dir
+        path = find_checkpoint(folder, name, run=f"{path.name} seed {seed}")
+    state = load_checkpoint(path)
+    if model is not None and model_type in (None, "torch") and hasattr(model,
+                                                                        "load_state_dict"):
+        model.load_state_dict(state)
+        return model
+    return state

@@ -36,12 +36,13 @@ class MetricLogger:
 
     def update(  # noqa: PLR0917 - positional order of mle-toolbox's update()
         self, clock_tick: Mapping[str, Any], stats_tick: Mapping[str, Any],
-               model: Any = None, plot_fname: str | None = None, extra_obj: Any = None,
+               model: Any = None, plot_fig: Any = None, extra_obj: Any = None,
                save: bool = False) -> None:
         """Record one row of time and stats values; ``save=True`` writes it out now.
 
         ``model`` is saved as the final checkpoint when checkpoints are set up (as in
-        mle-toolbox); ``plot_fname`` and ``extra_obj`` are accepted and not stored.
+        mle-toolbox); ``plot_fig`` and ``extra_obj`` are accepted and not stored here
+        (``MLELogger``, the logger of ``MLExperiment``, saves them).
         """
         self._buffer.append(dumps_json({"time": dict(clock_tick), "stats": dict(stats_tick)}))
         self.updates += 1

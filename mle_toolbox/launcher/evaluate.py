@@ -28,7 +28,7 @@ from typing import Any
 from ..backends import get_backend
 from ..backends.base import read_exit_code
 from ..config.meta import PostProcess, load_meta
-from ..errors import ConfigError
+from ..errors import ConfigError, Interrupted
 from ..files.atomic import write_json_atomic
 from ..files.expdir import open_experiment
 from ..files.layout import ExperimentLayout
@@ -128,7 +128,7 @@ def evaluate(layout: ExperimentLayout, *, targets: Sequence[EvalTarget], post: P
     results = [EvalResult(t, r) for t, r in zip(targets, report.results, strict=True)]
     write_eval_results(layout, results=results, post=post)
     if report.interrupted:
-        raise KeyboardInterrupt
+        raise Interrupted(report.stopped_by)
     return results
 
 

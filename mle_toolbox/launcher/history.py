@@ -9,6 +9,7 @@ written under ``~``. Two launchers may write at once: every write is one short
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_S = 30.0
 GIT_TIMEOUT_S = 5.0
 SCHEMA_VERSION = 1
-STATES = ("running", "completed", "failed", "interrupted", "detached", "error")
+# "died": the row said running, but its launcher is gone (kill -9, a lost machine); set by
+# the next command that reads the history on the launcher's host.
+STATES = ("running", "completed", "failed", "interrupted", "detached", "error", "died")
 
 _SCHEMA = ("""
 CREATE TABLE IF NOT EXISTS experiments (
@@ -107,9 +110,11 @@ def connect(path: Path, *, write: bool = True) -> Iterator[sqlite3.Connection]:
 
     if write:
         path.parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE), so a
-    # writer takes the lock before reading and two launchers never deadlock.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE), so a
+        # writer takes the lock before reading and two launchers never deadlock.
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    else:
+        conn = _open_for_reading(path)
     try:
         conn.row_factory = sqlite3.Row
         if write:
@@ -117,6 +122,25 @@ def connect(path: Path, *, write: bool = True) -> Iterator[sqlite3.Connection]:
         yield conn
     finally:
         conn.close()
+
+
+def _open_for_reading(path: Path) -> sqlite3.Connection:
+    """A connection for readers: plain where it can be, read-only media read as immutable.
+
+    SQLite writes a ``-shm`` file beside a WAL database even to read it; on a read-only
+    disk that fails, and the file is then read as an immutable snapshot.
+    """
+    import sqlite3
+    from urllib.parse import quote
+
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True, isolation_level=None)
 
 
 def _prepare(conn: sqlite3.Connection) -> None:
@@ -173,6 +197,38 @@ def select(conn: sqlite3.Connection, *, name: str | None = None, state: str | No
     rows = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM experiments{clause} ORDER BY id",
                         tuple(v for _, v in where)).fetchall()
     return [Entry(**dict(row)) for row in rows]
+
+
+def settle_dead(conn: sqlite3.Connection, entries: list[Entry]) -> list[Entry]:
+    """Rows still ``running`` whose launcher died on this host become ``died``.
+
+    Written back when the database can be written; a read-only one is only shown so.
+    """
+    import sqlite3
+
+    here = socket.gethostname()
+    dead = {e.id for e in entries
+            if e.state == "running" and e.host == here and not _launcher_alive(e.pid)}
+    for entry_id in sorted(dead):
+        # Read-only database: shown as died, written by the next command that can.
+        with contextlib.suppress(sqlite3.OperationalError):
+            update(conn, entry_id, state="died")
+    return [dataclasses.replace(e, state="died") if e.id in dead else e for e in entries]
+
+
+def _launcher_alive(pid: int) -> bool:
+    """The pid runs an mle launcher (a reused pid running something else does not count)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here: the pid's existence is all we can tell
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return b"mle" in cmdline
 
 
 def file_hash(path: Path) -> str:

@@ -79,14 +79,38 @@ class JobTable:
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as err:
-            raise ExperimentDirError(f"job table {path} is unusable ({err}); move it away "
-                                     "to start the table afresh") from err
+            raise _unusable(path, err) from err
         return cls(db, path)
 
     @classmethod
     def read(cls, path: Path) -> JobTable | None:
-        """The table at ``path`` if there is one (never creates it)."""
+        """The table at ``path`` if there is one (never creates it), for reading and writing."""
         return cls.open(path) if path.exists() else None
+
+    @classmethod
+    def read_only(cls, path: Path) -> JobTable | None:
+        """The table at ``path`` opened for reading only: works on a read-only experiment.
+
+        SQLite needs to write a ``-shm`` file beside a WAL database even to read it; where it
+        cannot (read-only folder or disk) the file is read as immutable: a snapshot.
+        """
+        import sqlite3
+        from urllib.parse import quote
+
+        if not path.exists():
+            return None
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        for suffix in ("", "&immutable=1"):
+            try:
+                db = sqlite3.connect(uri + suffix, uri=True, timeout=BUSY_TIMEOUT_S,
+                                     isolation_level=None)
+                db.execute("SELECT COUNT(*) FROM jobs").fetchone()
+                return cls(db, path)
+            except sqlite3.OperationalError as err:
+                last: sqlite3.DatabaseError = err
+            except sqlite3.DatabaseError as err:
+                raise _unusable(path, err) from err
+        raise _unusable(path, last)
 
     def close(self) -> None:
         """Close the connection."""
@@ -158,6 +182,13 @@ class JobTable:
         rows = self._db.execute("SELECT * FROM jobs WHERE job_id = ? ORDER BY attempt",
                                 (job_id,)).fetchall()
         return [_record(r) for r in rows]
+
+
+def _unusable(path: Path, err: Exception) -> ExperimentDirError:
+    # Never advise discarding the table: it holds the ids of jobs that may still run.
+    return ExperimentDirError(f"job table {path} is unusable ({err}); keep it, it holds the "
+                              "ids of the experiment's cluster jobs: check the disk, its "
+                              "permissions and free space, then run the command again")
 
 
 def _record(row: Iterable[Any]) -> JobRecord:

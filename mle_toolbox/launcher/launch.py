@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import logging
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -114,7 +115,7 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     print_summary(report, layout=layout)
     close_launch(report, layout=layout, backend=backend, options=options)
     if report.interrupted:
-        return 130
+        return report.exit_code
     if report.detached:  # jobs still run: nothing to evaluate yet
         return 1 if decision.failed else 0
     evaluations_failed = _post_process(plan, layout=layout, max_running=max_running)
@@ -168,9 +169,14 @@ def print_summary(report: RunReport, *, layout: ExperimentLayout) -> None:
         for line in result.stderr_tail.splitlines():
             print(f"    | {line}", file=sys.stderr)
     if report.interrupted and not report.detached:
-        print("mle: interrupted; running jobs were stopped. Run the same command again to "
-              "rerun what did not complete.", file=sys.stderr)
+        print(f"mle: {_stopped(report)}; running jobs were stopped. Run the same command "
+              "again to rerun what did not complete.", file=sys.stderr)
     print(f"mle: results in {layout.root}")
+
+
+def _stopped(report: RunReport) -> str:
+    name = signal.Signals(report.stopped_by).name
+    return "interrupted (Ctrl+C)" if name == "SIGINT" else f"stopped by {name}"
 
 
 def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,

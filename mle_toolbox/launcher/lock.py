@@ -1,60 +1,104 @@
-"""One launcher per experiment directory, with stale-lock detection."""
+"""One launcher per experiment directory, held by a kernel lock that dies with its holder.
+
+The lock is an ``flock`` on ``.mle-lock``, held for the launcher's whole life. The kernel
+releases it when the holder exits for any reason (kill -9 included), so a dead launcher never
+leaves a lock someone has to remove by hand, and a reused pid is never mistaken for the holder.
+The file's content (pid, host, start time) only serves messages. On Linux NFS, flock is
+emulated with POSIX byte-range locks, so the lock also holds across hosts on a shared filesystem.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from ..errors import ExperimentDirError
 
+# The file can be unlinked by a releasing holder between our open() and flock(): then we
+# hold a lock on a dead inode and must open the path again. Each retry means another launcher
+# released in that window, so a few suffice.
+_REOPEN_TRIES = 5
+
 
 class ExperimentLock:
-    """Exclusive lock file holding the owner's pid and host; a context manager."""
+    """Exclusive kernel lock on ``path`` with the owner's pid, host and start inside."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._held = False
+        self._fd: int | None = None
 
     def acquire(self) -> None:
         """Take the lock or raise ExperimentDirError saying who holds it."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
         try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            raise self._held_by_other() from None
-        with os.fdopen(fd, "w") as handle:
-            json.dump(owner, handle)
-        self._held = True
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            for _ in range(_REOPEN_TRIES):
+                fd = self._open_locked()
+                if _same_file(fd, self.path):
+                    self._fd = fd
+                    break
+                os.close(fd)
+            else:
+                raise ExperimentDirError(f"could not take the lock {self.path}: other launchers "
+                                         "kept replacing it; try again")
+            self._record_owner()
+        except OSError as err:
+            self.release()
+            raise _os_error(err, path=self.path) from err
 
-    def _held_by_other(self) -> ExperimentDirError:
+    def _open_locked(self) -> int:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            owner = json.loads(self.path.read_text())
-            pid, host = int(owner["pid"]), str(owner["host"])
-        except (OSError, ValueError, KeyError, TypeError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = _read_owner(fd)
+            os.close(fd)
+            raise self._held_by(owner) from None
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
+
+    def _record_owner(self) -> None:
+        assert self._fd is not None
+        previous = _read_owner(self._fd)
+        if previous:
+            print(f"mle: took over the lock {self.path} of launcher pid {previous.get('pid', '?')}"
+                  f" on {previous.get('host', '?')}, which is no longer running",
+                  file=sys.stderr)
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        data = json.dumps(owner).encode()
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, data, 0)
+
+    def _held_by(self, owner: dict[str, Any]) -> ExperimentDirError:
+        if not owner:
             return ExperimentDirError(
-                f"{self.path} exists but is unreadable (a launcher died while taking it); "
-                f"if no launcher is running on this experiment, remove it: rm {self.path}"
-            )
-        if host == socket.gethostname() and not _alive(pid):
-            return ExperimentDirError(
-                f"stale lock {self.path}: launcher pid {pid} on {host} is no longer running; "
-                f"remove it to continue: rm {self.path}"
-            )
+                f"another mle launcher is working on this experiment (lock {self.path}, "
+                "still being written); wait for it or cancel it first")
+        since = owner.get("since")
+        started = (f", started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(since))}"
+                   if isinstance(since, (int, float)) else "")
         return ExperimentDirError(
-            f"another mle launcher (pid {pid} on {host}) is working on this experiment "
-            f"(lock {self.path}); wait for it or cancel it first"
-        )
+            f"another mle launcher (pid {owner.get('pid', '?')} on {owner.get('host', '?')}"
+            f"{started}) is working on this experiment (lock {self.path}); wait for it or "
+            "cancel it first")
 
     def release(self) -> None:
-        """Remove the lock if this process holds it."""
-        if self._held:
-            self.path.unlink(missing_ok=True)
-            self._held = False
+        """Remove the lock file and drop the lock if this process holds it."""
+        if self._fd is None:
+            return
+        # Unlink while still holding the lock: a waiter then sees a new inode (checked above).
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
 
     def __enter__(self) -> ExperimentLock:
         self.acquire()
@@ -65,11 +109,26 @@ class ExperimentLock:
         self.release()
 
 
-def _alive(pid: int) -> bool:
+def _same_file(fd: int, path: Path) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        st = path.stat()
+    except FileNotFoundError:
         return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
+    own = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino)
+
+
+def _read_owner(fd: int) -> dict[str, Any]:
+    """The owner recorded in the lock file; {} when empty or unreadable (messages only)."""
+    try:
+        raw = os.pread(fd, 4096, 0)
+        owner = json.loads(raw.decode()) if raw.strip() else {}
+    except (OSError, ValueError):
+        return {}
+    return owner if isinstance(owner, dict) else {}
+
+
+def _os_error(err: OSError, *, path: Path) -> ExperimentDirError:
+    if err.errno == errno.ENOSPC:
+        return ExperimentDirError(f"cannot take the lock {path}: disk full")
+    return ExperimentDirError(f"cannot take the lock {path}: {err.strerror or err}")

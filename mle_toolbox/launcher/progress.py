@@ -53,6 +53,7 @@ class Progress:
         self.running: set[str] = set()
         self.completed = 0
         self.failed = 0
+        self.cancelled = 0  # stopped on purpose (Ctrl+C, mle cancel): not a failure
         self.width = len(str(total))
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -61,7 +62,7 @@ class Progress:
     @property
     def finished(self) -> int:
         """Jobs in a final state."""
-        return self.completed + self.failed
+        return self.completed + self.failed + self.cancelled
 
     @property
     def queued(self) -> int:
@@ -75,10 +76,14 @@ class Progress:
         return (self.total - self.finished) * (self.clock() - self.start) / self.finished
 
     def counts(self) -> str:
-        """``2 queued, 1 running, 3 completed, 0 failed | 0:04 elapsed, ETA 0:03``."""
+        """``2 queued, 1 running, 3 completed, 0 failed | 0:04 elapsed, ETA 0:03``.
+
+        Cancelled jobs are counted apart (``, 2 cancelled`` after the failed ones) when any.
+        """
         eta = self.eta_s()
+        cancelled = f", {self.cancelled} cancelled" if self.cancelled else ""
         return (f"{self.queued} queued, {len(self.running)} running, {self.completed} "
-                f"completed, {self.failed} failed | "
+                f"completed, {self.failed} failed{cancelled} | "
                 f"{format_duration(self.clock() - self.start)} elapsed, ETA "
                 f"{'?' if eta is None else format_duration(eta)}")
 
@@ -96,6 +101,8 @@ class Progress:
             self.running.discard(result.job_id)
             if result.state is JobState.COMPLETED:
                 self.completed += 1
+            elif result.state is JobState.CANCELLED:
+                self.cancelled += 1
             else:
                 self.failed += 1
             if not self.live:

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol
 
-from ..backends.base import REQUEUE_EXIT, Backend, read_start_time, stderr_tail
+from ..backends.base import Backend, read_start_time, stderr_tail
+from ..errors import Interrupted, interrupt_name, interrupt_signal
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
 
 
@@ -80,6 +81,12 @@ class RunReport:
     interrupted: bool
     elapsed_s: float
     detached: list[str] = field(default_factory=list)  # job ids left running
+    stopped_by: int = signal.SIGINT  # the signal behind ``interrupted`` (Ctrl+C, SIGTERM, ...)
+
+    @property
+    def exit_code(self) -> int:
+        """What the launcher exits with when interrupted: 128 + the signal's number."""
+        return 128 + self.stopped_by
 
     def count(self, state: JobState) -> int:
         """Number of jobs that ended in ``state``."""
@@ -144,17 +151,18 @@ def run_jobs(
         loop.live[handle] = _Live(task=task, submitted=start,
                                   running_since=_started(task, now=start))
     interrupted = False
+    stopped_by: int = signal.SIGINT
     detached: list[str] = []
     try:
         _drive(loop)
         detached = [live.task.job_id for live in loop.live.values()]
-    except KeyboardInterrupt:
-        interrupted = True
-        detached = _interrupted(loop)
+    except KeyboardInterrupt as err:
+        interrupted, stopped_by = True, interrupt_signal(err)
+        detached = _interrupted(loop, what=interrupt_name(err))
     every = [t.job_id for _, t in attached] + [t.job_id for t in tasks]
     ordered = [loop.results[j] for j in every if j in loop.results]
     return RunReport(results=ordered, interrupted=interrupted, elapsed_s=clock() - start,
-                     detached=detached)
+                     detached=detached, stopped_by=stopped_by)
 
 
 def _started(task: JobTask, *, now: float) -> float | None:
@@ -165,9 +173,9 @@ def _started(task: JobTask, *, now: float) -> float | None:
     return now - max(0.0, time.time() - start)
 
 
-def _interrupted(loop: _Loop) -> list[str]:
+def _interrupted(loop: _Loop, *, what: str) -> list[str]:
     """Cancel, or detach unless a second Ctrl+C comes within the grace; ids left running."""
-    reason = "cancelled: interrupted (Ctrl+C)"
+    reason = f"cancelled: interrupted ({what})"
     if loop.policy.on_interrupt is OnInterrupt.CANCEL or not loop.live:
         _cancel_everything(loop, reason=reason)
         return []
@@ -258,14 +266,15 @@ def _interrupts_deferred() -> Iterator[None]:
     def hold(signum: int, frame: FrameType | None) -> None:
         caught.append(signum)
 
-    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    held = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, hold) for sig in held}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
     if caught:
-        raise KeyboardInterrupt
+        raise Interrupted(caught[0])
 
 
 def _collect(loop: _Loop) -> bool:
@@ -288,26 +297,32 @@ def _collect(loop: _Loop) -> bool:
 
 def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) -> None:
     live = loop.live.pop(handle)
+    if status.state is JobState.FAILED and live.task.cancelled_file.exists():
+        # `mle cancel` stopped it (from another shell): cancelled, whatever its exit code.
+        status = JobStatus(JobState.CANCELLED, exit_code=status.exit_code,
+                           reason="cancelled with mle cancel")
     started = live.running_since if live.running_since is not None else live.submitted
     tail = stderr_tail(live.task) if status.state is not JobState.COMPLETED else ""
     result = JobResult(job_id=live.task.job_id, state=status.state, exit_code=status.exit_code,
                        reason=status.reason, duration_s=now - started, stderr_tail=tail)
     if loop.hooks.journal is not None:
         loop.hooks.journal.finished(result)
-    if _rerun(loop, result, live.task):
+    if _rerun(loop, result, live.task, requeue=status.requeue):
         return
     loop.results[result.job_id] = result
     if loop.hooks.on_result is not None:
         loop.hooks.on_result(result)
 
 
-def _rerun(loop: _Loop, result: JobResult, task: JobTask) -> bool:
+def _rerun(loop: _Loop, result: JobResult, task: JobTask, *, requeue: bool) -> bool:
     """Queue a failed job again when it asked to be requeued or has retries left."""
     if result.state is not JobState.FAILED:
         return False
     job = result.job_id
-    if result.exit_code == REQUEUE_EXIT and loop.requeues.get(job, 0) < MAX_REQUEUES:
-        # The wrapper already archived the attempt's logs (it asked to be requeued).
+    if requeue and loop.requeues.get(job, 0) < MAX_REQUEUES:
+        # The wrapper already archived the attempt's logs (it asked to be requeued) and wrote
+        # no exit_code; make sure no older one can make the next run read as finished.
+        task.exit_code_file.unlink(missing_ok=True)
         loop.requeues[job] = loop.requeues.get(job, 0) + 1
     elif loop.reruns.get(job, 0) < loop.policy.max_retries:
         loop.reruns[job] = loop.reruns.get(job, 0) + 1
@@ -350,7 +365,7 @@ def _cancel_everything(loop: _Loop, *, reason: str) -> None:
     try:
         if handles:
             loop.backend.cancel(handles)
-            _await_exit(loop, deadline=now + loop.poll.cancel_grace)
+            _await_exit(loop, deadline=now + loop.poll.cancel_grace, reason=reason)
     except KeyboardInterrupt:
         pass  # a second Ctrl+C: stop waiting, kill now
     if loop.live:
@@ -369,7 +384,7 @@ def _drop_queue(loop: _Loop) -> None:
         )
 
 
-def _await_exit(loop: _Loop, *, deadline: float) -> None:
+def _await_exit(loop: _Loop, *, deadline: float, reason: str) -> None:
     delay = loop.poll.initial
     while loop.live and loop.clock() < deadline:
         statuses = loop.backend.status(list(loop.live))
@@ -379,8 +394,7 @@ def _await_exit(loop: _Loop, *, deadline: float) -> None:
             elif status.state.is_final:
                 # Ended after the cancel: it was stopped by us, whatever its code.
                 _finish(loop, handle, JobStatus(JobState.CANCELLED, exit_code=status.exit_code,
-                                                reason="cancelled: interrupted (Ctrl+C)"),
-                        now=loop.clock())
+                                                reason=reason), now=loop.clock())
         if loop.live:
             _wait(loop.backend, min(delay, max(0.0, deadline - loop.clock())))
             delay = min(delay * loop.poll.factor, loop.poll.maximum)

@@ -16,21 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..files.layout import ExperimentLayout
+from ..files.layout import ExperimentLayout, JobLayout
 from ..job.metrics import read_rows
+from .meta_log import AttrDict, Log, MetaLog
+
+__all__ = ["AttrDict", "Log", "MetaLog", "load_log", "load_meta_log", "summarize_run"]
 
 _SEED_FILE = re.compile(r"^seed_(-?\d+)\.jsonl$")
 PERCENTILES = (10, 25, 50, 75, 90)
-
-
-class AttrDict(dict[str, Any]):
-    """dict with attribute access, for results."""
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"no entry {name!r}; have: {', '.join(self)}") from None
 
 
 def seed_logs(run_dir: Path) -> dict[int, Path]:
@@ -101,31 +94,67 @@ def summarize_run(run_dir: Path, *, maximize: Iterable[str] = ()) -> dict[str, A
     return {"run_id": run_dir.name, "seeds": list(seeds), "metrics": metrics}
 
 
-def load_log(run_dir: str | Path, *, aggregate_seeds: bool = False) -> AttrDict:
+def load_log(run_dir: str | Path, aggregate_seeds: bool = False) -> Any:
     """Metrics of one run: ``log.seed_0.stats.loss`` (numpy arrays), or aggregated.
 
     With ``aggregate_seeds=True``: ``log.stats.loss.mean`` / ``.std`` / ``.p50`` ...
-    over seeds (series cut to the shortest seed).
+    over seeds (series cut to the shortest seed). A run with one seed also answers
+    ``log.stats.loss`` directly, as mle-logging does. mle-logging's ``.hdf5`` logs (a
+    file, or a folder with ``logs/*.hdf5``) are read too, with the ``h5py`` extra.
     """
     run_dir = Path(run_dir)
+    if run_dir.suffix == ".hdf5" or (run_dir.is_dir() and not seed_logs(run_dir)
+                                     and hdf5_logs(run_dir)):
+        return _hdf5_log(run_dir, aggregate_seeds=aggregate_seeds)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: no such run directory")
-    seeds = {f"seed_{seed}": _seed_log(path) for seed, path in seed_logs(run_dir).items()}
+    seeds = {f"seed_{seed}": _seed_log(path, run_dir, seed)
+             for seed, path in seed_logs(run_dir).items()}
     if not seeds:
         raise FileNotFoundError(f"{run_dir}: no metrics logs (logs/seed_*.jsonl)")
     if aggregate_seeds:
         return _aggregate(seeds)
-    log = AttrDict(seeds)
-    log["seed_ids"] = list(seeds)
-    return log
+    return MetaLog(seeds, ids_key="seed_ids")
 
 
-def _seed_log(path: Path) -> AttrDict:
+def _hdf5_log(path: Path, *, aggregate_seeds: bool) -> Any:
+    from .hdf5 import from_tree, read_tree
+
+    files = [path] if path.suffix == ".hdf5" else hdf5_logs(path)
+    tree: dict[str, Any] = {}
+    for file in files:
+        tree.update(read_tree(file))
+    return from_tree(tree, aggregate_seeds=aggregate_seeds)
+
+
+def hdf5_logs(folder: Path) -> list[Path]:
+    """The ``.hdf5`` logs of an mle-toolbox run folder (``logs/*.hdf5``), sorted."""
+    logs = folder / "logs"
+    return sorted(logs.glob("*.hdf5")) if logs.is_dir() else []
+
+
+def _seed_log(path: Path, run_dir: Path, seed: int) -> Log:
     import numpy as np
 
     times, stats = read_series(path)
-    return AttrDict(time=AttrDict({k: _array(np, v) for k, v in times.items()}),
-                    stats=AttrDict({k: _array(np, v) for k, v in stats.items()}))
+    return Log(time=AttrDict({k: _array(np, v) for k, v in times.items()}),
+               stats=AttrDict({k: _array(np, v) for k, v in stats.items()}),
+               meta=_seed_meta(run_dir, seed))
+
+
+def _seed_meta(run_dir: Path, seed: int) -> AttrDict:
+    """mle-logging's meta entries: from MLELogger's meta file, else from the layout."""
+    files = JobLayout(run_dir=run_dir, seed=seed)
+    config = run_dir / f"{run_dir.name}.json"
+    meta = AttrDict(experiment_dir=str(run_dir), eval_id=run_dir.name,
+                    config_fname=str(config) if config.is_file() else None,
+                    log_paths=[str(files.metrics_log)],
+                    model_ckpt=str(files.checkpoints_dir))
+    if files.log_meta.is_file():
+        written = json.loads(files.log_meta.read_text(encoding="utf-8"))
+        meta.update({k: v for k, v in written.items()
+                     if k not in ("experiment_dir", "eval_id") and v is not None})
+    return meta
 
 
 def _array(np: Any, column: list[Any]) -> Any:
@@ -139,10 +168,12 @@ def _array(np: Any, column: list[Any]) -> Any:
     return np.asarray(column)
 
 
-def _aggregate(seeds: dict[str, AttrDict]) -> AttrDict:
+def _aggregate(seeds: dict[str, Log]) -> Log:
     import numpy as np
 
-    out = AttrDict(time=AttrDict(), stats=AttrDict(), seed_ids=list(seeds))
+    first = next(iter(seeds.values()))
+    meta = AttrDict(first.meta, seeds=[int(s.removeprefix("seed_")) for s in seeds])
+    out = Log(time=AttrDict(), stats=AttrDict(), meta=meta, seed_ids=list(seeds))
     for part in ("time", "stats"):
         names = set.intersection(*(set(log[part]) for log in seeds.values()))
         for name in sorted(names):
@@ -156,11 +187,11 @@ def _aggregate(seeds: dict[str, AttrDict]) -> AttrDict:
                 continue  # text, or shapes that differ between seeds: nothing to average
             # axis 0 is the seed; a step with no finite value gives NaN, quietly.
             stack = np.stack([c[:length].astype(float) for c in columns])
-            out.stats[name] = _seed_statistics(np, stack)
+            out.stats[name] = seed_statistics(np, stack)
     return out
 
 
-def _seed_statistics(np: Any, stack: Any) -> AttrDict:
+def seed_statistics(np: Any, stack: Any) -> AttrDict:
     """Mean, std and percentiles over axis 0 (the seed), ignoring NaN."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -172,70 +203,30 @@ def _seed_statistics(np: Any, stack: Any) -> AttrDict:
     return agg
 
 
-def load_meta_log(experiment_dir: str | Path, *, aggregate_seeds: bool = False) -> AttrDict:
+def load_meta_log(experiment_dir: str | Path, aggregate_seeds: bool | None = None) -> MetaLog:
     """Metrics of every run of an experiment: ``meta_log[run_id]`` / ``meta_log.<run_id>``.
 
     ``meta_log.eval_ids`` lists the run ids; ``to_dataframe()`` needs pandas.
+    ``aggregate_seeds`` defaults to False for our experiment folders and to True for
+    mle-logging's ``meta_log.hdf5`` (its default). ``<experiment>/meta_log.hdf5`` of
+    an experiment of ours (no such file) reads the folder, aggregated.
     """
     root = Path(experiment_dir)
+    if root.suffix == ".hdf5" and not root.exists() and (root.parent / "plan.json").is_file():
+        root = root.parent  # an mle-toolbox notebook's path into our folder
+        aggregate_seeds = True if aggregate_seeds is None else aggregate_seeds
+    elif root.suffix == ".hdf5" or ((root / "meta_log.hdf5").is_file() and not (
+            root / "plan.json").is_file()):
+        path = root if root.suffix == ".hdf5" else root / "meta_log.hdf5"
+        result = _hdf5_log(path, aggregate_seeds=aggregate_seeds is not False)
+        return result if isinstance(result, MetaLog) else MetaLog({"eval": result})
     layout = ExperimentLayout(root)
     if not layout.plan.is_file():
         raise FileNotFoundError(f"{root}: not an mle_toolbox experiment directory (no plan.json)")
     plan = json.loads(layout.plan.read_text(encoding="utf-8"))
-    runs = AttrDict()
+    runs: dict[str, Any] = {}
     for run in plan["runs"]:
         run_dir = layout.run_dir(run["run_id"])
         if seed_logs(run_dir):
-            runs[run["run_id"]] = load_log(run_dir, aggregate_seeds=aggregate_seeds)
-    meta = MetaLog(runs)
-    meta["eval_ids"] = list(runs)
-    return meta
-
-
-class MetaLog(AttrDict):
-    """Results of an experiment by run id."""
-
-    def to_dataframe(self) -> Any:
-        """Long table; needs pandas.
-
-        Per seed (default): one row per run, seed and logged step with every time and
-        stats column. Aggregated (``aggregate_seeds=True``): one row per run and step
-        with ``<metric>_mean``, ``<metric>_std`` and ``<metric>_p<q>`` columns.
-        """
-        try:
-            import pandas as pd  # type: ignore[import-untyped]
-        except ImportError as err:
-            raise ImportError("to_dataframe() needs pandas: pip install pandas") from err
-        rows: list[dict[str, Any]] = []
-        for run_id in self["eval_ids"]:
-            run = self[run_id]
-            if "stats" in run:
-                rows += _aggregated_rows(run_id, run)
-                continue
-            for seed_id in run.get("seed_ids", []):
-                rows += _seed_rows(run_id, seed_id, run[seed_id])
-        return pd.DataFrame(rows)
-
-
-def _seed_rows(run_id: str, seed_id: str, log: AttrDict) -> list[dict[str, Any]]:
-    length = max((len(v) for v in log["stats"].values()), default=0)
-    rows = []
-    for step in range(length):
-        row = {"run_id": run_id, "seed": seed_id, "step": step}
-        for part in ("time", "stats"):
-            for name, values in log[part].items():
-                row[name] = values[step] if step < len(values) else None
-        rows.append(row)
-    return rows
-
-
-def _aggregated_rows(run_id: str, agg: AttrDict) -> list[dict[str, Any]]:
-    length = min((len(s["mean"]) for s in agg["stats"].values()), default=0)
-    rows = []
-    for step in range(length):
-        row: dict[str, Any] = {"run_id": run_id, "step": step}
-        row.update({name: values[step] for name, values in agg["time"].items()})
-        for name, series in agg["stats"].items():
-            row.update({f"{name}_{stat}": values[step] for stat, values in series.items()})
-        rows.append(row)
-    return rows
+            runs[run["run_id"]] = load_log(run_dir, aggregate_seeds=bool(aggregate_seeds))
+    return MetaLog(runs)

@@ -1,4 +1,4 @@
-"""``mle report EXP_DIR``: report.md and report.html with tables and PNG figures.
+"""``mle report``: report.md, report.html (and report.pdf) with tables and PNG figures.
 
 Contents: what ran (counts, backend), the best run for the objective
 (``param_search_args.search_logging``: first of ``eval_metrics``, ``max_objective``),
@@ -10,7 +10,6 @@ written and the report says how to get the figures.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -25,6 +24,7 @@ from ..files.atomic import write_text_atomic
 from ..files.expdir import open_experiment
 from ..files.layout import ExperimentLayout
 from .document import Block, Code, Heading, Image, Para, Table, to_html, to_markdown
+from .document_pdf import pdf_available, to_pdf
 from .merge import load_log, seed_logs, summarize_run
 from .plots import INSTALL_HINT, figure_class, heatmap, learning_curves
 
@@ -51,6 +51,7 @@ class Written:
     markdown: Path
     html: Path
     figures: tuple[Path, ...]
+    pdf: Path | None = None  # None when not asked for (or fpdf2 is missing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +109,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     return doc
 
 
-def write_report(exp_dir: Path, *, figures: bool = True) -> Written:
-    """Write report.md, report.html and figures/ into ``exp_dir``."""
+def write_report(exp_dir: Path, *, figures: bool = True, pdf: bool = False) -> Written:
+    """Write report.md, report.html and figures/ into ``exp_dir``; report.pdf with ``pdf``
+    when fpdf2 is installed."""
     exp = _load(exp_dir)
     blocks = [Heading(f"Experiment report: {exp.plan.get('project_name', '?')}", 1),
               *_overview(exp), *_best(exp), *_metric_tables(exp), *_failures(exp)]
@@ -125,7 +127,13 @@ def write_report(exp_dir: Path, *, figures: bool = True) -> Written:
     layout = exp.layout
     write_text_atomic(layout.report_md, to_markdown(blocks))
     write_text_atomic(layout.report_html, to_html(blocks, title=f"{layout.root.name} report"))
-    return Written(markdown=layout.report_md, html=layout.report_html, figures=tuple(written))
+    pdf_path = None
+    if pdf and pdf_available():
+        pdf_path = layout.report_pdf
+        to_pdf(blocks, path=pdf_path, base_dir=layout.root,
+               title=f"{layout.root.name} report")
+    return Written(markdown=layout.report_md, html=layout.report_html, figures=tuple(written),
+                   pdf=pdf_path)
 
 
 def _overview(exp: _Experiment) -> list[Block]:
@@ -337,14 +345,6 @@ def _config(exp: _Experiment) -> list[Block]:
     meta = exp.layout.meta_copy
     text = meta.read_text(encoding="utf-8") if meta.is_file() else "(no experiment_config.yaml)"
     return [Heading("Configuration"), Para(f"`{meta.name}`:"), Code(text, "yaml")]
-
-
-def report_command(args: argparse.Namespace) -> int:
-    """Carry out ``mle report EXP_DIR``; returns the exit code."""
-    written = write_report(Path(args.exp_dir), figures=not args.no_figures)
-    print(f"mle: report in {written.markdown} and {written.html.name}"
-          f"{f', {len(written.figures)} figures' if written.figures else ''}")
-    return 0
 
 
 def report_after_run(layout: ExperimentLayout) -> None:

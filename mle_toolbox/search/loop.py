@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 import logging
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ class _Search:
     previous: dict[str, Any] | None = None  # plan.json as the last launch left it
     started: float = field(default_factory=time.monotonic)
     ckpt_key: str | None = None  # train_config.extra key of the parent's checkpoint
+    stopped_by: int = signal.SIGINT  # the signal that interrupted a batch
 
 
 def run_search(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
@@ -289,6 +291,7 @@ def _run_batch(state: _Search, *, runs: list[RunSpec], proposals: list[Proposal]
     state.results += report.results
     state.detached += report.detached
     if report.interrupted:
+        state.stopped_by = report.stopped_by
         return None
     failed = {r.job_id: r for r in report.failed}
     failed.update({j.job_id: _kept_failed(j) for j in decision.failed})
@@ -356,7 +359,8 @@ def _print_batch(state: _Search, *, batch: int, evaluations: list[Evaluation],
 
 def _finish(state: _Search, *, interrupted: bool) -> int:
     report = RunReport(results=state.results, interrupted=interrupted,
-                       elapsed_s=time.monotonic() - state.started, detached=state.detached)
+                       elapsed_s=time.monotonic() - state.started, detached=state.detached,
+                       stopped_by=state.stopped_by)
     failed = sum(e.failed for e in state.evaluations)
     if state.entry is not None:
         state.entry.finish(report, failed=bool(failed), total=state.total,
@@ -370,7 +374,7 @@ def _finish(state: _Search, *, interrupted: bool) -> int:
                      options=state.options)
         print("mle: search interrupted; run the same command again to continue from the "
               "last finished batch", flush=True)
-        return 130
+        return report.exit_code
     print(f"mle: search finished: {len(state.evaluations)} evaluations, {failed} failed; "
           f"best config in {state.layout.best_config}", flush=True)
     close_launch(report, layout=state.layout, backend=state.backend, options=state.options)

@@ -1,0 +1,1 @@
+"""mle-toolbox's ``experimental`` namespace: ``hypothesis.HypothesisTester``."""
