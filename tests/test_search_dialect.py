@@ -37,6 +37,8 @@ from tests.test_search import (
     steps_spent,
 )
 
+# Each mle run takes seconds; on a loaded machine a test running two may pass 120 s.
+pytestmark = pytest.mark.timeout(420)
 DIALECT = REPO / "experiments" / "hyperopt_dialect"
 MODEL_BASED = ["coordinate", "smbo", "nevergrad", "halving", "hyperband", "pbt", "random"]
 
