@@ -6,19 +6,20 @@ mle-logging's and mle-toolbox's analysis names load on first use.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.4.0"  # the successor of mle-toolbox 0.3.5 (mle_toolbox>=0.3 is met)
 
 import importlib
 from typing import Any
 
-from .job.checkpoints import load_checkpoint, load_model
 from .job.experiment import MLExperiment, experiment
 from .job.metrics import MetricLogger
 from .job.mle_logger import MLELogger
-from .results.merge import load_log, load_meta_log
 
 # name -> module: imported when first asked for (PEP 562), not at ``import mle_toolbox``.
+# A job imports this package at every start: only what every job uses is loaded eagerly.
 _LAZY = {
+    "load_checkpoint": ".job.checkpoints", "load_model": ".job.checkpoints",
+    "load_log": ".results.merge", "load_meta_log": ".results.merge",
     "MetaLog": ".results.meta_log", "HyperLog": ".results.hyper_log",
     "load_hyper_log": ".results.hyper_log", "load_config": ".results.upstream",
     "load_experiment_config": ".results.upstream", "load_result_logs": ".results.upstream",

@@ -53,12 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "resource_to_run or local)")
     run.add_argument("--all", action="store_true", help="with --dry-run: list every job")
     add_resume_flags(run)
-    run.add_argument("--purpose", metavar="TEXT",
-                     help="why this experiment runs; kept in the experiment history")
+    run.add_argument("-p", "--purpose", metavar="TEXT", nargs="+",
+                     help="why this experiment runs, one or more words; kept in the "
+                     "experiment history")
     run.add_argument("--no-report", action="store_true",
                      help="do not write report.md/.html at the end (mle report does it later)")
     run.add_argument("--detach", action="store_true",
                      help="submit every job, record it and return (cluster backends)")
+    add_upstream_run_flags(run)
     cancel = sub.add_parser("cancel", help="stop an experiment's queued and running jobs",
                             description="Cancel the queued and running jobs (job table; "
                             "Grid Engine and Slurm arrays by name) of an experiment directory.")
@@ -97,6 +99,35 @@ def _add_eval_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
                           "post_process_args.time_per_job, or 600)")
     evaluate.add_argument("--max-running", type=_positive, metavar="N",
                           help="at most N evaluations at once (default: the number of cores)")
+
+
+def add_upstream_run_flags(run: argparse.ArgumentParser) -> None:
+    """The ``mle run`` flags of mle-toolbox 0.3.x (launcher/upstream_flags.py reads them)."""
+    group = run.add_argument_group("mle-toolbox 0.3.x flags")
+    group.add_argument("-resource", "--resource_to_run", metavar="NAME",
+                       help="where jobs run: local, sge-cluster, slurm-cluster (or a "
+                       "--backend name); overrides resource_to_run of the YAML")
+    group.add_argument("-train_fname", "--base_train_fname", metavar="FILE",
+                       help="train script instead of the YAML's (relative to the working "
+                       "directory)")
+    group.add_argument("-train_config", "--base_train_config", metavar="FILE",
+                       help="base config instead of the YAML's")
+    group.add_argument("-exp_dir", "--experiment_dir", metavar="DIR",
+                       help="experiment directory instead of the YAML's")
+    group.add_argument("-d", "--debug", action="store_true",
+                       help="launcher.log at debug level")
+    group.add_argument("-np", "--no_protocol", action="store_true",
+                       help="do not record this launch in the experiment history")
+    for short, long, what in _NO_EFFECT_FLAGS:
+        group.add_argument(short, long, action="store_true", help=f"{what}: no effect here")
+
+
+# 0.3.x flags accepted for unchanged command lines; what they did upstream.
+_NO_EFFECT_FLAGS = (
+    ("-nw", "--no_welcome", "skip the welcome banner (mle prints none)"),
+    ("-del", "--keep_after_upload", "delete results after a Google Cloud upload"),
+    ("-reconnect", "--remote_reconnect", "reconnect to a remote (ssh) launch"),
+)
 
 
 def add_resume_flags(parser: argparse.ArgumentParser) -> None:

@@ -55,6 +55,13 @@ class Resources:
     queue: str | None = None
     project: str | None = None
     extra_directives: tuple[str, ...] = ()
+    # mle-scheduler's single_job_args, used by the SGE and Slurm scripts:
+    gpu_type: str | None = None  # --gres=gpu:TYPE:N / -l gputype=TYPE
+    exclude_nodes: tuple[str, ...] = ()  # --exclude / -l hostname=!a&!b
+    include_nodes: tuple[str, ...] = ()  # --nodelist / -l hostname=a|b
+    modules: tuple[str, ...] = ()  # modules_to_load: `module load` before the job
+    log_file: str | None = None  # name of the scheduler's stdout log of each task
+    err_file: str | None = None  # name of the scheduler's stderr log of each task
 
     @property
     def time_limit_seconds(self) -> int | None:

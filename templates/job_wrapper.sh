@@ -5,7 +5,7 @@
 #
 # Without a COMMAND the command is read from JOB_DIR/argv (NUL-separated), which
 # is how array tasks on a cluster find their job. The exit code of the command is
-# written atomically to JOB_DIR/exit_code: the launcher trusts that file, not the
+# written to JOB_DIR/exit_code in one write: the launcher trusts that file, not the
 # scheduler, about how the job ended. Values arrive as argv or from files, never
 # pasted into shell text, so no name or path can run anything.
 set -u
@@ -18,7 +18,10 @@ unset MLE_SLURM_REQUEUE_ID
 
 finish() {
     local rc=$1
-    printf '%s\n' "$rc" > "$job_dir/.exit_code.$$" && mv -f "$job_dir/.exit_code.$$" "$job_dir/exit_code"
+    # One write(2) of a few bytes into a new file, no temp file and `mv` (a fork per job):
+    # a reader that comes between the open and the write sees an empty file, which
+    # read_exit_code takes for "no exit code yet", as it took the missing file before.
+    printf '%s\n' "$rc" > "$job_dir/exit_code"
     # Exit 100 puts an SGE job into error state and exit 99 makes SGE requeue it: a job's
     # own 99 or 100 is an ordinary failure (the exit_code file keeps the real value); only
     # a requeue the job asked for (JOB_DIR/requeue, below) exits 99.

@@ -187,3 +187,41 @@ def test_installed_wheel_scaffolds_a_project(wheel: Path, tmp_path: Path) -> Non
     assert (tmp_path / "proj" / "configs" / "base.json").read_bytes() == (
         REPO / "templates" / "project" / "configs" / "base.json").read_bytes()
     assert (tmp_path / "proj" / ".gitignore").is_file()
+
+
+# What a job does not use on every run (issue 18): loaded only when a job needs it.
+JOB_LAZY = ["tempfile", "socket", "statistics", "traceback", "pickle", "dataclasses",
+            "inspect", "mle_toolbox.job.checkpoints", "mle_toolbox.results.merge",
+            "mle_toolbox.job.trackers"]
+_NEW_MODULES = ("import sys, json\nbefore = set(sys.modules)\n{code}\n"
+                "print(json.dumps(sorted(m for m in {lazy!r} if m in set(sys.modules) - before)))")
+
+
+def _newly_loaded(code: str, *, cwd: Path) -> list[str]:
+    # Against the modules the bare interpreter already has (site may load tempfile).
+    done = subprocess.run([sys.executable, "-c", _NEW_MODULES.format(code=code, lazy=JOB_LAZY)],
+                          capture_output=True, text=True, check=True, timeout=30, cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    return list(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_importing_mlexperiment_loads_only_what_every_job_uses(tmp_path: Path) -> None:
+    assert _newly_loaded("from mle_toolbox import MLExperiment", cwd=tmp_path) == []
+
+
+def test_a_job_that_logs_and_ends_loads_none_of_the_lazy_modules(tmp_path: Path) -> None:
+    (tmp_path / "c.json").write_text('{"train_config": {"lrate": 0.1}}')
+    code = ("from mle_toolbox import MLExperiment\n"
+            "mle = MLExperiment(argv=['-config', 'c.json', '-seed', '3', '-exp_dir', 'run'])\n"
+            "mle.log.update({'step': 0}, {'loss': 1.0}, save=True)\nmle.finish()")
+    assert _newly_loaded(code, cwd=tmp_path) == []
+    status = json.loads((tmp_path / "run" / "jobs" / "seed_3" / "status.json").read_text())
+    assert status["state"] == "completed" and status["host"] == os.uname().nodename
+    assert (tmp_path / "run" / "logs" / "seed_3.jsonl").read_text().count("\n") == 1
+
+
+def test_lazy_names_still_load_on_first_use(tmp_path: Path) -> None:
+    code = ("import mle_toolbox\nassert callable(mle_toolbox.load_model)\n"
+            "assert callable(mle_toolbox.load_log)")
+    assert {"mle_toolbox.job.checkpoints", "mle_toolbox.results.merge"} <= set(
+        _newly_loaded(code, cwd=tmp_path))

@@ -244,7 +244,8 @@ def _hand_made(exp: Path, *, points: list[tuple[Any, Any]], metric: str) -> None
         log.close()
     layout.plan.write_text(json.dumps({"runs": runs, "seeds": [0]}))
     layout.meta_copy.write_text(
-        f"param_search_args:\n  search_logging:\n    eval_metrics: ['{metric}']\n")
+        f"param_search_args:\n  search_logging:\n    eval_metrics: ['{metric}']\n"
+        "    max_objective: false\n")
 
 
 def test_hostile_metric_names_stay_inside_the_figures_folder(tmp_path: Path) -> None:

@@ -153,10 +153,11 @@ def test_other_experiments_directories_are_refused(project: Path) -> None:
     text = (project / "meta.yaml").read_text().replace("experiment_dir: out",
                                                        "experiment_dir: foreign")
     write(project / "third.yaml", text)
+    write(project / "foreign" / "a" / "mine.txt", "a folder named like a run of third.yaml")
     result = run_mle("run", "third.yaml", cwd=project)
     assert result.returncode == 2
-    assert "is not empty and holds no mle_toolbox experiment" in result.stderr
-    assert sorted(p.name for p in (project / "foreign").iterdir()) == ["notes.txt"]
+    assert "already holds a, which this experiment would write" in result.stderr
+    assert sorted(p.name for p in (project / "foreign").iterdir()) == ["a", "notes.txt"]
 
 
 def test_a_held_lock_refuses_naming_its_holder(project: Path) -> None:
@@ -204,7 +205,7 @@ def test_a_job_killed_by_a_signal_is_failed_with_the_signal_named(project: Path)
 def test_time_limit_is_enforced_by_the_launcher(project: Path) -> None:
     write(project / "train.py", "import time\nfrom mle_toolbox import MLExperiment\n"
           "mle = MLExperiment()\ntime.sleep(60 if mle.seed_id == 0 else 0)\n")
-    text = (project / "meta.yaml").read_text() + "single_job_args:\n  time_per_job: '00:00:01'\n"
+    text = (project / "meta.yaml").read_text() + "single_job_args:\n  time_per_job: 1s\n"
     write(project / "meta.yaml", text)
     started = time.monotonic()
     result = run_mle("run", "meta.yaml", cwd=project)

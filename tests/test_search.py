@@ -492,7 +492,8 @@ def test_a_search_launch_has_one_history_row_and_a_report_with_the_best_run(
     assert (row["jobs_total"], row["jobs_completed"], row["jobs_failed"]) == (8, 8, 0)
     best_run = json.loads((root / "best_config.json").read_text())["eval_id"]
     report = (root / "report.md").read_text(encoding="utf-8")
-    assert f"## Best run\n\n**{best_run}**: lowest final `loss` as the search ranks it " \
+    assert f"## Best run\n\nObjective: `loss`, minimised (max_objective: false).\n\n" \
+        f"**{best_run}**: lowest final `loss` as the search ranks it " \
         "(best_config.json)" in report
     assert f"mle: report in {root / 'report.md'}" in done.stdout
     # A finished search: the next launch has nothing to run, a dry run says so.
@@ -615,5 +616,6 @@ def test_report_of_a_halving_search_names_the_run_best_config_json_names(
                if line["type"] == "proposals" for e in line["evals"]]
     assert best["budget"] == max(budgets) == 9
     report = (root / "report.md").read_text(encoding="utf-8")
-    assert f"## Best run\n\n**{best['eval_id']}**: lowest final `loss` as the search ranks " \
+    assert f"## Best run\n\nObjective: `loss`, minimised (max_objective: false).\n\n" \
+        f"**{best['eval_id']}**: lowest final `loss` as the search ranks " \
         "it (best_config.json)" in report

@@ -195,7 +195,7 @@ def test_the_warning_signal_reaches_the_job_before_its_time_limit(project: Path)
           "print('no signal')\n")
     meta = project / "meta.yaml"
     meta.write_text(meta.read_text().replace("num_seeds: 2", "num_seeds: 1") +
-                    "single_job_args:\n  time_per_job: '00:01:00'\n")
+                    "single_job_args:\n  time_per_job: '00:00:01'\n")  # dd:hh:mm
     result = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml",
                              "--backend", "slurm"], cwd=project, capture_output=True,
                             text=True, timeout=150, check=False,

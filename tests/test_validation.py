@@ -91,8 +91,14 @@ CASES = [
      "meta.yaml:5: single_job_args.num_logical_cores: must be at least 1, got 0"),
     ("cores-string", SINGLE + "single_job_args:\n  num_logical_cores: two\n",
      "meta.yaml:5: single_job_args.num_logical_cores: expected an integer, got 'two'"),
-    ("time-format", SINGLE + "single_job_args:\n  time_per_job: 1h\n",
-     "meta.yaml:5: single_job_args.time_per_job: expected a time as HH:MM:SS, got '1h'"),
+    ("time-format", SINGLE + "single_job_args:\n  time_per_job: 1 hour\n",
+     "meta.yaml:5: single_job_args.time_per_job: expected a time as dd:hh:mm (days, hours, "
+     "minutes, as in mle-toolbox), D:HH:MM:SS, or with units like 90m, 1h30m, 45s; got "
+     "'1 hour'"),
+    ("time-hours-past-23", SINGLE + "single_job_args:\n  time_per_job: '00:24:00'\n",
+     "meta.yaml:5: single_job_args.time_per_job: expected a time as dd:hh:mm (days, hours, "
+     "minutes, as in mle-toolbox), D:HH:MM:SS, or with units like 90m, 1h30m, 45s; got "
+     "'00:24:00'"),
     ("memory-format", SINGLE + "single_job_args:\n  memory_per_job: lots\n",
      "meta.yaml:5: single_job_args.memory_per_job: expected memory in MB (e.g. 2000) or with "
      "a unit (e.g. '4G'), got 'lots'"),
@@ -163,8 +169,10 @@ CASES = [
      "meta.yaml:6: post_process_args.checkpoint: expected final, best, last, step_<k> or a "
      "checkpoint file name, got '../../etc/passwd.json'"),
     ("post-process-time", SINGLE + "post_process_args:\n  process_fname: train.py\n"
-     "  time_per_job: 5m\n",
-     "meta.yaml:6: post_process_args.time_per_job: expected a time as HH:MM:SS, got '5m'"),
+     "  time_per_job: 5 min\n",
+     "meta.yaml:6: post_process_args.time_per_job: expected a time as dd:hh:mm (days, hours, "
+     "minutes, as in mle-toolbox), D:HH:MM:SS, or with units like 90m, 1h30m, 45s; got "
+     "'5 min'"),
     ("post-process-reserved-arg", SINGLE + "post_process_args:\n  process_fname: train.py\n"
      "  extra_cmd_line_input:\n    checkpoint: other.npz\n",
      "meta.yaml:7: post_process_args.extra_cmd_line_input.checkpoint: is set by mle for every "
@@ -208,7 +216,9 @@ CASES = [
     ("slurm-cores-negative", SINGLE + SLURM + "  num_logical_cores: -2\n",
      "meta.yaml:6: single_job_args.num_logical_cores: must be at least 1, got -2"),
     ("slurm-time-short", SINGLE + SLURM + "  time_per_job: \"1:2\"\n",
-     "meta.yaml:6: single_job_args.time_per_job: expected a time as HH:MM:SS, got '1:2'"),
+     "meta.yaml:6: single_job_args.time_per_job: expected a time as dd:hh:mm (days, hours, "
+     "minutes, as in mle-toolbox), D:HH:MM:SS, or with units like 90m, 1h30m, 45s; got "
+     "'1:2'"),
     ("slurm-memory-lots", SINGLE + SLURM + "  memory_per_job: lots\n",
      "meta.yaml:6: single_job_args.memory_per_job: expected memory in MB (e.g. 2000) or with "
      "a unit (e.g. '4G'), got 'lots'"),
@@ -336,13 +346,15 @@ def test_unknown_key_warns_with_valid_keys_and_suggestion(tmp_path: Path) -> Non
     assert "base_train_config" in warning and "project_name" in warning
 
 
-def test_ignored_legacy_keys_warn_and_run(tmp_path: Path) -> None:
+def test_scheduler_keys_are_named_once_as_unused_locally_and_run(tmp_path: Path) -> None:
     _project(tmp_path)
     write(tmp_path / "meta.yaml", SINGLE + "  experiment_dir: out\nsingle_job_args:\n"
           "  log_file: log\n  err_file: err\n")
     result = run_mle("run", "meta.yaml", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "single_job_args.log_file: has no effect in mle_toolbox, ignored" in result.stderr
+    assert "unknown key" not in result.stderr and "has no effect" not in result.stderr
+    assert result.stderr.count("mle: note: single_job_args not used on the local backend: "
+                               "log_file, err_file (for the sge and slurm backends)\n") == 1
     assert (tmp_path / "out" / "a" / "jobs" / "seed_0" / "exit_code").read_text() == "0\n"
 
 

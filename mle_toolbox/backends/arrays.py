@@ -72,6 +72,12 @@ def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
     env = shared_value(tasks, "env")
     assert isinstance(env, tuple)
     exports = [f"export {key}={shlex.quote(value)}" for key, value in env]
+    # modules_to_load (mle-scheduler): `module` is a shell function of the site's
+    # profile; a module that does not load fails the task before the job starts.
+    for module in resources_of(tasks).modules:
+        name = shlex.quote(module)
+        exports.append(f"module load {name} || {{ printf 'mle_toolbox: module load %s "
+                       f"failed\\n' {name} >&2; exit 1; }}")
     return Template(read_template(template)).substitute(
         directives="\n".join(lines), exports="\n".join(exports),
         task_list=shlex.quote(str(task_list)),

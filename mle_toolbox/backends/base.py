@@ -8,6 +8,7 @@ too: the runner, the backends and ``mle status`` judge a job by the same files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 from collections.abc import Mapping, Sequence
@@ -61,11 +62,12 @@ class Backend(Protocol):
         ...
 
 
-def read_exit_code(path: Path) -> int | None:
+def read_exit_code(path: str | Path) -> int | None:
     """The exit code a job wrapper wrote, or None while there is none (or it is torn)."""
     try:
-        text = path.read_text(encoding="ascii").strip()
-    except (FileNotFoundError, UnicodeDecodeError):
+        with open(path, encoding="ascii") as file:
+            text = file.read().strip()
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
         return None
     return int(text) if text.lstrip("-").isdigit() else None
 
@@ -76,6 +78,27 @@ def read_start_time(task: JobTask) -> float | None:
         return float(json.loads(task.status_file.read_text())["start"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def record_final_state(task: JobTask, *, state: str, reason: str) -> None:
+    """status.json of a job that ended without saying so (killed at its time limit,
+    by the scheduler, cancelled) gets the state ``mle status`` reports.
+
+    The killed script cannot write it any more; one that already ended is left alone.
+    """
+    import time
+
+    from ..files.atomic import write_json_atomic
+
+    try:
+        status = json.loads(task.status_file.read_text())
+    except (OSError, ValueError):
+        return  # never started (or archived for a requeue): nothing claims it runs
+    if not isinstance(status, dict) or status.get("state") != "running":
+        return
+    status.update(state=state, end=time.time(), error=reason)
+    with contextlib.suppress(OSError):  # the job dir is gone: nothing to disagree with
+        write_json_atomic(task.status_file, status)
 
 
 def stderr_tail(task: JobTask) -> str:

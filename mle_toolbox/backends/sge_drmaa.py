@@ -152,8 +152,9 @@ class SgeDrmaaBackend:
             template.nativeSpecification = native_specification(
                 chunk, name=name, max_running=max_running, options=self.options)
             index = self.drmaa.JobTemplate.PARAMETRIC_INDEX
-            template.outputPath = f":{logs / name}.o{index}"
-            template.errorPath = f":{logs / name}.e{index}"
+            res = chunk[0].resources  # log_file / err_file name the scheduler's logs
+            template.outputPath = f":{logs / (res.log_file or name)}.o{index}"
+            template.errorPath = f":{logs / (res.err_file or name)}.e{index}"
             ids = self.session.runBulkJobs(template, 1, len(chunk), 1)
         finally:
             self.session.deleteJobTemplate(template)

@@ -57,6 +57,12 @@ def directives(resources: Resources, *, name: str, tasks: int, max_running: int 
         out.append(["-l", f"h_rt={resources.time_limit}"])
     if resources.gpus:
         out.append(["-l", f"{options.gpu_resource}={resources.gpus}"])
+        if resources.gpu_type:  # mle-scheduler's name for the GPU model resource
+            out.append(["-l", f"gputype={resources.gpu_type}"])
+    if resources.exclude_nodes:
+        out.append(["-l", "hostname=" + "&".join(f"!{n}" for n in resources.exclude_nodes)])
+    if resources.include_nodes:
+        out.append(["-l", "hostname=" + "|".join(resources.include_nodes)])
     if resources.queue:
         out.append(["-q", resources.queue])
     if resources.project:
@@ -118,4 +124,8 @@ def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:
     if ":" in str(out_dir):
         raise ConfigError(f"Grid Engine cannot write logs to a path with ':' ({out_dir}); "
                           "choose an experiment_dir without ':'", key="experiment_dir")
-    return ["qsub", "-terse", "-o", f"{out_dir}/", "-e", f"{out_dir}/"]
+    res = resources_of(tasks)
+    # log_file / err_file (mle-scheduler): the names of the array's scheduler logs.
+    out = f"{out_dir}/{res.log_file}.$JOB_ID.$TASK_ID.txt" if res.log_file else f"{out_dir}/"
+    err = f"{out_dir}/{res.err_file}.$JOB_ID.$TASK_ID.err" if res.err_file else f"{out_dir}/"
+    return ["qsub", "-terse", "-o", out, "-e", err]

@@ -60,7 +60,12 @@ def directives(resources: Resources, *, name: str, tasks: int, max_running: int 
     if resources.time_limit:
         out.append(f"--time={resources.time_limit}")
     if resources.gpus:
-        out.append(f"--gres={options.gpu_gres}:{resources.gpus}")
+        model = f"{resources.gpu_type}:" if resources.gpu_type else ""
+        out.append(f"--gres={options.gpu_gres}:{model}{resources.gpus}")
+    if resources.exclude_nodes:
+        out.append(f"--exclude={','.join(resources.exclude_nodes)}")
+    if resources.include_nodes:
+        out.append(f"--nodelist={','.join(resources.include_nodes)}")
     if resources.queue:
         out.append(f"--partition={resources.queue}")
     if resources.project:
@@ -106,4 +111,10 @@ def sbatch_argv(tasks: Sequence[JobTask]) -> list[str]:
     sbatch expands ``%x``-style patterns in it).
     """
     out_dir = str(slurm_dir(tasks[0]) / "out").replace("%", "%%")
-    return ["sbatch", "--parsable", f"--output={out_dir}/%x_%A_%a.out"]
+    res = resources_of(tasks)
+    # log_file / err_file (mle-scheduler): the names of the array's scheduler logs.
+    argv = ["sbatch", "--parsable",
+            f"--output={out_dir}/{res.log_file or '%x'}_%A_%a.{'txt' if res.log_file else 'out'}"]
+    if res.err_file:
+        argv.append(f"--error={out_dir}/{res.err_file}_%A_%a.err")
+    return argv

@@ -29,7 +29,7 @@ def find_database(*, project: str | None, exp_dir: Path | None = None) -> Path |
     if project is not None:
         return history_db(Path(project))
     if exp_dir is not None:
-        return history_db(open_experiment(exp_dir).meta_path.parent)
+        return history_db(open_experiment(exp_dir).project_dir)
     here = Path.cwd()
     for folder in (here, *here.parents):
         if history_db(folder).is_file():

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+from ..config.paths import Overrides
 from ..config.source import display_name
 from ..errors import BackendUnavailable, ExperimentDirError
 from ..files.expdir import open_experiment
@@ -27,7 +29,8 @@ def resume_command(args: argparse.Namespace) -> int:
     if not Path(meta).is_file():
         raise ExperimentDirError(f"{layout.root} was launched from {meta}, which no longer "
                                  "exists; run mle run on its meta YAML instead")
-    _check_owner(layout.root, meta=Path(meta))
+    work_dir, overrides = _launch_context(experiment.plan)
+    _check_owner(layout.root, meta=Path(meta), work_dir=work_dir, overrides=overrides)
     backend = args.backend
     table = JobTable.read(layout.job_table)
     if table is not None:
@@ -37,7 +40,11 @@ def resume_command(args: argparse.Namespace) -> int:
     from ..launcher.launch import run_command
 
     relaunch = argparse.Namespace(**{**vars(args), "meta": meta, "backend": backend,
-                                     "dry_run": False, "all": False, "detach": False})
+                                     "dry_run": False, "all": False, "detach": False,
+                                     "work_dir": work_dir,
+                                     "base_train_fname": overrides.train_fname,
+                                     "base_train_config": overrides.train_config,
+                                     "experiment_dir": overrides.experiment_dir})
     try:
         return run_command(relaunch)
     except BackendUnavailable as err:
@@ -48,11 +55,23 @@ def resume_command(args: argparse.Namespace) -> int:
                                  f"{err}") from err
 
 
-def _check_owner(root: Path, *, meta: Path) -> None:
+def _launch_context(plan: dict[str, Any]) -> tuple[str | None, Overrides]:
+    """The working directory and command-line paths of the first launch (plan.json)."""
+    work_dir = plan.get("work_dir")
+    given = plan.get("overrides")
+    given = given if isinstance(given, dict) else {}
+    names = ("train_fname", "train_config", "experiment_dir")
+    values = {n: given[n] for n in names if isinstance(given.get(n), str)}
+    return (work_dir if isinstance(work_dir, str) else None), Overrides(**values)
+
+
+def _check_owner(root: Path, *, meta: Path, work_dir: str | None,
+                 overrides: Overrides) -> None:
     """The meta YAML still puts its results here (it may have been edited or moved)."""
     from ..config.meta import load_meta
 
-    target = load_meta(meta).experiment_dir
+    cwd = Path(work_dir) if work_dir else None
+    target = load_meta(meta, cwd=cwd, overrides=overrides).experiment_dir
     if target.resolve() != root.resolve():
         raise ExperimentDirError(
             f"{display_name(root)} was launched from {display_name(meta)}, whose "

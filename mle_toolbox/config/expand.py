@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,11 @@ def expand(meta: MetaConfig, *, configs: Mapping[Path, dict[str, Any]]) -> Plan:
     notes: list[str] = []
     if meta.experiment_type is ExperimentType.HYPERPARAMETER_SEARCH:
         assert meta.search is not None
-        runs = _search_runs(meta, meta.search, base=configs[meta.config_files[0]], notes=notes)
+        runs = _all_search_runs(meta, meta.search, configs=configs, notes=notes)
     else:
         _check_cap(len(meta.config_files) * len(meta.seeds), meta=meta,
                    what=f"{len(meta.config_files):,} configs x {len(meta.seeds):,} seeds")
-        ids = run_ids(meta.config_files, meta_display=display_name(meta.path))
+        ids = run_ids(meta.config_files, meta_display=meta.path)
         runs = tuple(
             _run(run_id, source=path, config=configs[path])
             for run_id, path in zip(ids, meta.config_files, strict=True)
@@ -77,7 +77,7 @@ def config_hash(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def run_ids(paths: tuple[Path, ...], *, meta_display: str) -> list[str]:
+def run_ids(paths: tuple[Path, ...], *, meta_display: str | Path) -> list[str]:
     """Filesystem-safe, unique run ids from config paths.
 
     The id is the file stem; stems that collide get as many parent folder names
@@ -89,7 +89,7 @@ def run_ids(paths: tuple[Path, ...], *, meta_display: str) -> list[str]:
             raise ConfigError(
                 f"config file {display_name(path)!r} is listed twice "
                 f"(entries {seen[path]} and {index})",
-                file=meta_display, key="multi_config_args.config_fnames",
+                file=_shown(meta_display), key="multi_config_args.config_fnames",
             )
         seen[path] = index
     depth = {path: 1 for path in paths}
@@ -118,19 +118,45 @@ def _clashing(ids: dict[Path, str]) -> list[Path]:
 
 
 def _number_leftovers(ids: list[str]) -> list[str]:
-    # Only reached by ids that no folder name can separate (e.g. 'a b' vs 'a_b').
+    # Only reached by ids that no folder name can separate (e.g. 'a b' vs 'a_b'). A set of
+    # taken ids and the next number to try per id keep this linear in the number of ids.
     out: list[str] = []
+    taken: set[str] = set()
+    next_n: dict[str, int] = {}
     for value in ids:
-        candidate, n = value, 1
-        while candidate in out:
+        candidate, n = value, next_n.get(value, 1)
+        if n > 1:
+            candidate = f"{value}-{n}"
+        while candidate in taken:
             n += 1
             candidate = f"{value}-{n}"
+        next_n[value] = n + 1
+        taken.add(candidate)
         out.append(candidate)
     return out
 
 
+def _all_search_runs(meta: MetaConfig, search: SearchConfig, *,
+                     configs: Mapping[Path, dict[str, Any]],
+                     notes: list[str]) -> tuple[RunSpec, ...]:
+    """One search per base config (a list of base_train_config); run ids get the
+    config's id in front when there is more than one (``cfg_a_b_1_eval_0``)."""
+    files = meta.config_files
+    if len(files) == 1:
+        return _search_runs(meta, search, base=configs[files[0]], source=files[0],
+                            notes=notes)
+    prefixes = run_ids(files, meta_display=meta.path)
+    runs: list[RunSpec] = []
+    for prefix, path in zip(prefixes, files, strict=True):
+        for run in _search_runs(meta, search, base=configs[path], source=path, notes=notes):
+            runs.append(replace(run, run_id=f"{prefix}_{run.run_id}"))
+    notes.append(f"one {search.search_type} search per base config: "
+                 f"{', '.join(prefixes)}")
+    return tuple(runs)
+
+
 def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any],
-                 notes: list[str]) -> tuple[RunSpec, ...]:
+                 source: Path, notes: list[str]) -> tuple[RunSpec, ...]:
     if is_adaptive(search):
         _check_budget_key(meta, search, base=base)
         # Runs of an adaptive search exist only once earlier batches have results.
@@ -153,14 +179,17 @@ def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]
                    what=f"{search.num_evals:,} evaluations x {len(meta.seeds):,} seeds")
         points = random_points(search.params, count=search.num_evals, seed=search.sampler_seed)
     per_batch = search.num_evals_per_batch or len(points) or 1
-    source = meta.config_files[0]
-    shown = display_name(meta.path)
     return tuple(
         _run(f"b_{i // per_batch + 1}_eval_{i}", source=source,
-             config=apply_params(base, point, meta_display=shown),
+             config=apply_params(base, point, meta_display=meta.path),
              params=point)
         for i, point in enumerate(points)
     )
+
+
+def _shown(name: str | Path) -> str:
+    # A meta YAML's path is turned into its displayed name only for a message.
+    return display_name(name) if isinstance(name, Path) else name
 
 
 def _check_cap(count: int, *, meta: MetaConfig, what: str) -> None:
@@ -190,7 +219,7 @@ def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str,
 
 
 def apply_params(base: dict[str, Any], params: Mapping[str, Any], *,
-                 meta_display: str) -> dict[str, Any]:
+                 meta_display: str | Path) -> dict[str, Any]:
     """A copy of ``base`` with each searched value set.
 
     A plain name goes into ``train_config``; a dotted name (``model_config.width``)
@@ -206,7 +235,8 @@ def apply_params(base: dict[str, Any], params: Mapping[str, Any], *,
                 raise ConfigError(
                     f"cannot set search parameter {name!r}: "
                     f"{'.'.join(keys[:depth + 1])} is not a mapping in the base config",
-                    file=meta_display, key="param_search_args.search_config.search_params",
+                    file=_shown(meta_display),
+                    key="param_search_args.search_config.search_params",
                 )
             node[key] = dict(child)
             node = node[key]

@@ -1,7 +1,8 @@
 """The meta YAML: both mle-toolbox dialects parsed into one frozen MetaConfig.
 
-Paths in the YAML resolve relative to the YAML file's folder. Every problem is a
-ConfigError naming file, key path and line; unknown keys are warnings.
+Relative paths resolve from the working directory first, then from the YAML's folder
+(config/paths.py). Every problem is a ConfigError naming file, key path and line;
+unknown keys are warnings.
 """
 
 from __future__ import annotations
@@ -15,24 +16,28 @@ from ..job.checkpoints import CHECKPOINT_NAME
 from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
 from ..search.registry import lookup, supported
 from ..spec import Environment, ExperimentType, Resources
+from .environment import environment
+from .job_args import SCHEDULER_KEYS, extra_args, resources, scheduler_settings
+from .paths import Anchors, Overrides
+from .processing import ProcessingJob, processing_jobs
 from .schema import Node, over_cap
 from .search_space import SearchParam, parse_search_params
-from .source import display_name, load_yaml
+from .source import load_yaml
 
 TOP_KEYS = (
     "meta_job_args", "single_job_args", "multi_config_args", "multi_experiment_args",
     "param_search_args", "resource_to_run", "max_running_jobs", "post_process_args",
+    "pre_processing_args", "post_processing_args",
 )
 # Keys mle-toolbox YAMLs carry that have no effect here; accepted with a warning.
 IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
-    (): ("pre_processing_args", "post_processing_args"),
+    (): (),
     ("meta_job_args",): ("remote_exec_dir", "report_generation"),
-    ("single_job_args",): ("log_file", "err_file", "exclude_nodes", "gpu_type", "gpu_prefix"),
+    ("single_job_args",): ("gpu_prefix",),
     ("param_search_args", "search_logging"): ("reload_log", "verbose_log"),
     ("post_process_args",): ("process_job_type",),
 }
 POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
-DEFAULT_EVAL_TIME = "00:10:00"
 MAX_RETRIES = 100  # reruns of one failed job: a bound, as every retry has one
 MAX_SEED = 2**32 - 1  # numpy's seed range; SQLite's 64-bit integers hold it too
 # Arguments mle eval passes itself; extra_cmd_line_input may not override them.
@@ -45,7 +50,7 @@ META_KEYS = (
 JOB_KEYS = (
     "job_name", "num_logical_cores", "num_gpus", "memory_per_job", "memory_per_cpu",
     "time_per_job", "queue", "partition", "project", "account", "extra_directives",
-    "env_name", "use_conda_venv", "use_venv_venv", "extra_cmd_line_input",
+    "env_name", "use_conda_venv", "use_venv_venv", "extra_cmd_line_input", *SCHEDULER_KEYS,
 )
 MULTI_KEYS = ("config_fnames", "num_seeds", "random_seeds")
 EXPERIMENT_TYPES = {
@@ -114,16 +119,28 @@ class MetaConfig:
     warnings: tuple[str, ...]
     post_process: PostProcess | None = None
     max_retries: int = 0  # reruns of a failed job (meta_job_args.max_retries)
+    project_dir: Path | None = None  # where base_train_fname was found (config/paths.py)
+    work_dir: Path | None = None  # the working directory the YAML was read from
+    overrides: Overrides = field(default_factory=Overrides)  # -train_fname etc.
+    processing: tuple[ProcessingJob, ...] = ()  # pre_/post_processing_args
+    job_keys: tuple[str, ...] = ()  # the single_job_args keys given (launcher/job_options)
 
     @property
     def base_dir(self) -> Path:
-        """Folder of the meta YAML; relative paths and the jobs' cwd start here."""
-        return self.path.parent
+        """The project folder: jobs run here, experiment_dir is relative to it."""
+        return self.project_dir or self.path.parent
 
 
-def load_meta(path: Path) -> MetaConfig:
-    """Read and validate a meta YAML (both mle-toolbox dialects)."""
+def load_meta(path: Path, *, cwd: Path | None = None,
+              overrides: Overrides | None = None) -> MetaConfig:
+    """Read and validate a meta YAML (both mle-toolbox dialects).
+
+    ``cwd``: the working directory relative paths start from (default: the current one);
+    ``overrides``: paths given on the command line instead of the YAML's.
+    """
     path = Path(path).absolute()
+    anchors = Anchors(cwd=(cwd or Path.cwd()).absolute(), yaml_dir=path.parent)
+    overrides = overrides or Overrides()
     data, src = load_yaml(path, what="meta YAML")
     root = Node.root(data, src=src, what="meta YAML")
     root.check_keys((*TOP_KEYS, *IGNORED_KEYS[()]))
@@ -134,45 +151,65 @@ def load_meta(path: Path) -> MetaConfig:
     _warn_ignored(meta)
     project = meta.string("project_name") or path.stem
     kind = _experiment_type(root, meta)
-    base = path.parent
-    script = _existing_file(meta, "base_train_fname", base=base, what="train script")
+    script, base = _train_script(meta, anchors=anchors, overrides=overrides)
     job = _optional(root, "single_job_args")
     job.check_keys(JOB_KEYS + IGNORED_KEYS[("single_job_args",)])
     _warn_ignored(job)
-    configs, seeds, search = _runs(root, meta, kind=kind, base=base)
-    post_process = _post_process(root, base=base)
+    configs, seeds, search = _runs(root, meta, kind=kind, anchors=anchors,
+                                   override=overrides.train_config)
+    post_process = _post_process(root, anchors=anchors)
     return MetaConfig(
         path=path, project_name=project, experiment_type=kind, train_script=script,
         config_files=configs, seeds=seeds,
-        experiment_dir=_experiment_dir(meta, base=base, stem=path.stem),
-        job_name=job.string("job_name") or project, resources=_resources(job),
-        environment=_environment(job, base=base), extra_args=_extra_args(job),
+        experiment_dir=_experiment_dir(meta, base=base, stem=path.stem,
+                                       override=overrides.experiment_dir, cwd=anchors.cwd),
+        job_name=job.string("job_name") or project, resources=resources(job),
+        environment=environment(job, anchors=anchors), extra_args=extra_args(job),
         search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
         warnings=tuple(src.warnings), post_process=post_process,
         max_retries=meta.integer("max_retries", minimum=0, maximum=MAX_RETRIES) or 0,
+        project_dir=base, work_dir=anchors.cwd, overrides=overrides,
+        processing=processing_jobs(root, anchors=anchors),
+        job_keys=_job_keys(job),
     )
 
 
-def _post_process(root: Node, *, base: Path) -> PostProcess | None:
+def _job_keys(job: Node) -> tuple[str, ...]:
+    scheduler_settings(job)
+    return tuple(str(key) for key, value in job.data.items() if value is not None)
+
+
+def _train_script(meta: Node, *, anchors: Anchors, overrides: Overrides) -> tuple[Path, Path]:
+    """(train script, project folder)."""
+    if overrides.train_fname is not None:
+        meta.string("base_train_fname")  # still checked, then replaced
+        return anchors.override(overrides.train_fname, flag="--base_train_fname",
+                                what="train script"), anchors.cwd
+    name = meta.string("base_train_fname", required=True)
+    assert name is not None
+    return anchors.find(meta.src, (*meta.path, "base_train_fname"), name,
+                        what="train script")
+
+
+def _post_process(root: Node, *, anchors: Anchors) -> PostProcess | None:
     node = root.section("post_process_args")
     if node is None:
         return None
     node.check_keys(POST_KEYS + IGNORED_KEYS[("post_process_args",)])
     _warn_ignored(node)
-    script = _existing_file(node, "process_fname", base=base, what="post-process script")
+    script = _existing_file(node, "process_fname", anchors=anchors, what="post-process script")
     checkpoint = node.string("checkpoint") or "final"
     if not CHECKPOINT_NAME.fullmatch(checkpoint):
         raise node.error("checkpoint", f"expected final, best, last, step_<k> or a checkpoint "
                          f"file name, got {checkpoint!r}")
-    hours, minutes, seconds = map(int, (node.time("time_per_job") or DEFAULT_EVAL_TIME)
-                                  .split(":"))
-    extra = _extra_args(node)
+    hours, minutes, seconds = map(int, (node.time("time_per_job") or "00:10:00").split(":"))
+    extra = extra_args(node)
     taken = next((name for name in extra[::2] if name[1:] in EVAL_ARGS), None)
     if taken is not None:
         raise node.src.error(("post_process_args", "extra_cmd_line_input", taken[1:]),
                              "is set by mle for every evaluation; choose another name")
     return PostProcess(script=script, extra_args=extra, checkpoint=checkpoint,
-                       timeout_s=hours * 3600 + minutes * 60 + seconds)
+                       timeout_s=hours * 3600 + minutes * 60 + seconds)  # default 10 min
 
 
 def _warn_ignored(node: Node) -> None:
@@ -195,59 +232,57 @@ def _experiment_type(root: Node, meta: Node) -> ExperimentType:
     return ExperimentType.SINGLE_CONFIG
 
 
-def _existing_file(node: Node, key: str, *, base: Path, what: str) -> Path:
+def _existing_file(node: Node, key: str, *, anchors: Anchors, what: str) -> Path:
     name = node.string(key, required=True)
     assert name is not None
-    return _resolve_file(node, key, name, base=base, what=what)
+    return anchors.find(node.src, (*node.path, key), name, what=what)[0]
 
 
-def _resolve_file(node: Node, key: str | None, name: str, *, base: Path, what: str) -> Path:
-    file = (base / name).absolute()
-    if not file.exists():
-        raise node.error(key, f"{what} {display_name(file)!r} does not exist")
-    if not file.is_file():
-        raise node.error(key, f"{what} {display_name(file)!r} is not a file")
-    return file
+def _base_config(meta: Node, *, anchors: Anchors, override: str | None) -> Path:
+    if override is not None:
+        meta.string("base_train_config")
+        return anchors.override(override, flag="--base_train_config", what="base config")
+    return _existing_file(meta, "base_train_config", anchors=anchors, what="base config")
+
+
+def _base_configs(meta: Node, *, anchors: Anchors, search: SearchConfig) -> tuple[Path, ...]:
+    """A list of base configs: one search per config (mle-toolbox 0.3.x). Grid and random
+    search expand them into one plan; an adaptive search runs once per config
+    (launcher/launch.py)."""
+    del search
+    names = meta.str_list("base_train_config", required=True)
+    assert names is not None
+    files = tuple(anchors.find(meta.src, (*meta.path, "base_train_config", i), name,
+                               what="base config")[0] for i, name in enumerate(names))
+    twice = next((i for i, f in enumerate(files) if f in files[:i]), None)
+    if twice is not None:
+        raise meta.src.error((*meta.path, "base_train_config", twice),
+                             f"base config {names[twice]!r} is listed twice")
+    return files
 
 
 def _runs(
-    root: Node, meta: Node, *, kind: ExperimentType, base: Path,
+    root: Node, meta: Node, *, kind: ExperimentType, anchors: Anchors, override: str | None,
 ) -> tuple[tuple[Path, ...], tuple[int, ...], SearchConfig | None]:
     if kind is ExperimentType.HYPERPARAMETER_SEARCH:
         search = root.section("param_search_args", required=True)
         assert search is not None
         parsed = _search(search)
-        listed = meta.data.get("base_train_config")
-        if isinstance(listed, list):  # one search per base config, as mle-toolbox runs it
-            if not listed or not all(isinstance(n, str) and n.strip() for n in listed):
-                raise meta.error("base_train_config", f"expected a config file or a list "
-                                 f"of them, got {listed!r}")
-            files = tuple(_config_item(meta, i, name, base=base, key="base_train_config")
-                          for i, name in enumerate(listed))
-            return files, parsed.seeds, parsed
-        config = _existing_file(meta, "base_train_config", base=base, what="base config")
+        if isinstance(meta.data.get("base_train_config"), list) and override is None:
+            return _base_configs(meta, anchors=anchors, search=parsed), parsed.seeds, parsed
+        config = _base_config(meta, anchors=anchors, override=override)
         return (config,), parsed.seeds, parsed
     multi = _multi_section(root, required=kind is ExperimentType.MULTIPLE_CONFIGS)
     seeds = _seeds(multi) if multi is not None else (0,)
     if kind is ExperimentType.SINGLE_CONFIG:
-        config = _existing_file(meta, "base_train_config", base=base, what="base config")
+        config = _base_config(meta, anchors=anchors, override=override)
         return (config,), seeds, None
     assert multi is not None
     names = multi.str_list("config_fnames", required=True)
     assert names is not None
-    files = tuple(_config_item(multi, i, name, base=base) for i, name in enumerate(names))
+    files = tuple(anchors.find(multi.src, (*multi.path, "config_fnames", i), name,
+                               what="config file")[0] for i, name in enumerate(names))
     return files, seeds, None
-
-
-def _config_item(multi: Node, index: int, name: str, *, base: Path,
-                 key: str = "config_fnames") -> Path:
-    file = (base / name).absolute()
-    if not file.is_file():
-        problem = "does not exist" if not file.exists() else "is not a file"
-        raise multi.src.error(
-            (*multi.path, key, index), f"config file {display_name(file)!r} {problem}"
-        )
-    return file
 
 
 def _multi_section(root: Node, *, required: bool) -> Node | None:
@@ -323,7 +358,8 @@ def _search(node: Node) -> SearchConfig:
         search_type=row.name, params=params,
         num_evals=total, seeds=_seeds(res, count_key="num_seeds_per_eval"),
         eval_metrics=metrics,
-        max_objective=logging.boolean("max_objective", default=False),
+        # mle-toolbox maximises unless told otherwise
+        max_objective=logging.boolean("max_objective", default=True),
         aggregate_seeds=_aggregation(logging),
         problem_type=logging.string("problem_type", choices=("final", "best")) or "final",
         num_evals_per_batch=per_batch, sampler_seed=cfg.integer("seed", default=0) or 0,
@@ -350,60 +386,12 @@ def _optional(node: Node, key: str) -> Node:
     return node.section(key) or Node({}, src=node.src, path=(*node.path, key))
 
 
-def _experiment_dir(meta: Node, *, base: Path, stem: str) -> Path:
+def _experiment_dir(meta: Node, *, base: Path, stem: str, override: str | None,
+                    cwd: Path) -> Path:
     name = meta.string("experiment_dir") or f"experiments/{stem}"
+    if override is not None:  # typed on the command line: relative to where it was typed
+        return Path(os.path.normpath(cwd / override))
     return Path(os.path.normpath(base / name))
-
-
-def _resources(job: Node) -> Resources:
-    queue = _either(job, "queue", "partition")
-    project = _either(job, "project", "account")
-    directives = job.str_list("extra_directives", single_line=True) or ()
-    return Resources(
-        cores=job.integer("num_logical_cores", default=1, minimum=1) or 1,
-        gpus=job.integer("num_gpus", default=0, minimum=0) or 0,
-        memory_mb=job.memory_mb("memory_per_job"),
-        memory_per_cpu_mb=job.memory_mb("memory_per_cpu"),
-        time_limit=job.time("time_per_job"), queue=queue, project=project,
-        extra_directives=directives,
-    )
-
-
-def _either(job: Node, first: str, second: str) -> str | None:
-    # Rendered as one word of a directive line: no spaces, no line breaks.
-    one, two = job.word(first), job.word(second)
-    if one is not None and two is not None and one != two:
-        raise job.error(second, f"conflicts with {first} ({one!r} vs {two!r}); give one")
-    return one or two
-
-
-def _environment(job: Node, *, base: Path) -> Environment:
-    name = job.string("env_name")
-    use_venv = job.boolean("use_venv_venv", default=False)
-    job.boolean("use_conda_venv", default=True)
-    if name is None:
-        return Environment()
-    if use_venv or "/" in name:
-        venv = (base / name).absolute()
-        if not (venv / "bin" / "activate").is_file():
-            raise job.error("env_name", f"{display_name(venv)!r} is not a virtual environment "
-                            "(no bin/activate)")
-        return Environment(venv=venv)
-    return Environment(conda_env=name)
-
-
-def _extra_args(job: Node) -> tuple[str, ...]:
-    extra = job.section("extra_cmd_line_input")
-    if extra is None:
-        return ()
-    args: list[str] = []
-    for key, value in extra.data.items():
-        if not str(key).isidentifier():
-            raise extra.error(str(key), "argument names must be identifiers")
-        if isinstance(value, dict | list) or value is None:
-            raise extra.error(str(key), f"expected a single value, got {value!r}")
-        args += [f"-{key}", str(value)]
-    return tuple(args)
 
 
 def _backend(root: Node, meta: Node) -> str | None:

@@ -14,7 +14,10 @@ from typing import Any
 from ..errors import ConfigError
 from .source import KeyPath, Source
 
-_TIME = re.compile(r"^(?:(\d+):)?(\d{1,3}):([0-5]\d):([0-5]\d)$")
+# time_per_job: "dd:hh:mm" (mle-toolbox), "D:HH:MM:SS", or units ("1h30m", "45s").
+_DD_HH_MM = re.compile(r"^(\d{1,3}):([01]?\d|2[0-3]):([0-5]\d)$")
+_D_HH_MM_SS = re.compile(r"^(\d{1,3}):(\d{1,2}):([0-5]\d):([0-5]\d)$")
+_UNITS = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*$", re.IGNORECASE)
 _UNIT_MB = {"": 1.0, "K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 * 1024}
 # A value that becomes one word of one line of a job script (queue, account, site
@@ -208,18 +211,23 @@ class Node:
         return tuple(items)
 
     def time(self, key: str) -> str | None:
-        """A wall-time limit ``[D:]HH:MM:SS``, normalised to ``HH:MM:SS``."""
+        """A time limit, normalised to ``HH:MM:SS`` (hours may exceed 24).
+
+        ``dd:hh:mm`` as mle-toolbox / mle-scheduler read ``time_per_job`` ("00:01:30" is
+        one hour thirty minutes), ``D:HH:MM:SS``, a duration with units (``90m``,
+        ``1h30m``, ``45s``, ``2d``) or a whole number of seconds.
+        """
         value = self.data.get(key)
         if value is None:
             return None
-        match = _TIME.match(value) if isinstance(value, str) else None
-        if match is None:
-            raise self.error(key, f"expected a time as HH:MM:SS, got {describe(value)}")
-        days, hours, minutes, seconds = match.groups()
-        total_hours = int(hours) + 24 * int(days or 0)
-        if total_hours == 0 and int(minutes) == 0 and int(seconds) == 0:
+        seconds = time_seconds(value)
+        if seconds is None:
+            raise self.error(key, "expected a time as dd:hh:mm (days, hours, minutes, as in "
+                             "mle-toolbox), D:HH:MM:SS, or with units like 90m, 1h30m, 45s; "
+                             f"got {describe(value)}")
+        if seconds == 0:
             raise self.error(key, "time limit must be longer than 0 seconds")
-        return f"{total_hours:02d}:{minutes}:{seconds}"
+        return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
     def memory_mb(self, key: str) -> int | None:
         """Memory as MB: an integer (MB, as mle-toolbox) or a string like ``4G``."""
@@ -235,6 +243,28 @@ class Node:
                 f"got {describe(value)}",
             )
         return max(1, round(float(match.group(1)) * _UNIT_MB[match.group(2).upper()]))
+
+
+def time_seconds(value: Any) -> int | None:
+    """Seconds of a time limit written in one of the forms of ``Node.time``; else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = _DD_HH_MM.match(text)
+    if match is not None:
+        days, hours, minutes = map(int, match.groups())
+        return ((days * 24 + hours) * 60 + minutes) * 60
+    match = _D_HH_MM_SS.match(text)
+    if match is not None:
+        days, hours, minutes, seconds = map(int, match.groups())
+        return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    match = _UNITS.match(text)
+    if match is None or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def finite_number(value: Any) -> float | None:

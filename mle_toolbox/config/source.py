@@ -31,11 +31,22 @@ def dotted(path: KeyPath) -> str:
 
 @dataclass
 class Source:
-    """A loaded input file: its name for messages and the line of each key path."""
+    """A loaded input file: its name for messages and the line of each key path.
 
-    display: str
+    ``origin`` is the name to show, or the file's path: its name relative to the current
+    folder is then worked out only when a message needs it (a path resolved per config
+    file would cost two ``resolve()`` calls per file for errors that never happen).
+    """
+
+    origin: str | Path
     lines: dict[KeyPath, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def display(self) -> str:
+        """The file's name as the user will recognise it."""
+        origin = self.origin
+        return display_name(origin) if isinstance(origin, Path) else origin
 
     def line(self, path: KeyPath) -> int | None:
         """Line of ``path``, or of its nearest ancestor that has one."""
@@ -79,34 +90,40 @@ def display_name(path: Path) -> str:
 
 def read_text(path: Path, *, what: str) -> str:
     """Read a UTF-8 input file, turning OS errors into ConfigError."""
-    name = display_name(path)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise ConfigError(f"{what} not found", file=name) from None
+        raise ConfigError(f"{what} not found", file=display_name(path)) from None
     except OSError as err:
         problem = ("is a symlink loop" if err.errno == errno.ELOOP
                    else f"cannot be read: {err.strerror}")
-        raise ConfigError(f"{what} {problem}", file=name) from None
+        raise ConfigError(f"{what} {problem}", file=display_name(path)) from None
     if not stat.S_ISREG(mode):
-        raise ConfigError(f"{what} is not a regular file", file=name)
+        raise ConfigError(f"{what} is not a regular file", file=display_name(path))
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError(f"not UTF-8 text ({err.reason})", file=name) from err
+        raise ConfigError(f"not UTF-8 text ({err.reason})", file=display_name(path)) from err
     except OSError as err:
-        raise ConfigError(f"cannot read {what}: {err.strerror}", file=name) from err
+        raise ConfigError(f"cannot read {what}: {err.strerror}",
+                          file=display_name(path)) from err
 
 
 def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
     """Parse a YAML file with ``yaml.safe_load`` semantics and record key lines."""
     import yaml
 
-    src = Source(display_name(path))
+    src = Source(path)
     text = read_text(path, what=what)
+    # One parse: compose the node graph (lines, aliases checked on it), then build the data
+    # from those nodes as yaml.safe_load would; parsing twice doubled the cost of a big file.
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is not None:
+            _check_aliases(node, src=src)
+            _record_lines(node, src)
+        data = loader.construct_document(node) if node is not None else None
     except RecursionError:
         raise ConfigError(TOO_DEEP, file=src.display) from None
     except yaml.MarkedYAMLError as err:
@@ -116,9 +133,8 @@ def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
         raise ConfigError(f"YAML syntax error: {problem}", file=src.display, line=line) from err
     except yaml.YAMLError as err:
         raise ConfigError(f"YAML error: {err}", file=src.display) from err
-    if node is not None:
-        _check_aliases(node, src=src)
-        _record_lines(node, src)
+    finally:
+        loader.dispose()
     return data, src
 
 
@@ -189,7 +205,7 @@ def _record_lines(root: Any, src: Source) -> None:
 
 def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
     """Parse JSON; on failure retry as JSON with comments (commentjson)."""
-    src = Source(display_name(path))
+    src = Source(path)
     text = read_text(path, what=what)
     try:
         return _checked_json(json.loads(text, object_pairs_hook=_pairs), text=text, src=src), src

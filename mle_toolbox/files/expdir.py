@@ -37,6 +37,12 @@ class Experiment:
                               file=display_name(self.layout.plan), key="meta_path")
         return Path(self.plan["meta_path"])
 
+    @property
+    def project_dir(self) -> Path:
+        """The project folder of the launch (its history database lives there)."""
+        folder = self.plan.get("project_dir")
+        return Path(folder) if isinstance(folder, str) else self.meta_path.parent
+
     def jobs(self) -> list[tuple[str, int, str]]:
         """(run_id, seed, config_hash) of every planned job."""
         return [(j["run_id"], j["seed"], j["config_hash"]) for j in self.plan.get("jobs", [])]

@@ -24,10 +24,8 @@ import json
 import os
 import random
 import signal
-import socket
 import sys
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -35,10 +33,12 @@ from typing import Any, TypeVar
 
 from ..files.atomic import write_json_atomic
 from ..files.layout import JobLayout
-from .checkpoints import CheckpointPolicy
 from .mle_logger import MLELogger
 from .requeue import WARNING_SIGNALS, current_attempt, install_requeue_handler, last_checkpoint
 
+# log_config keys read by CheckpointPolicy.from_log_config (checkpoints.py).
+CHECKPOINT_POLICY_KEYS = ("model_ckpt_every_k_steps", "save_every_k_ckpt", "top_k",
+                          "save_top_k_ckpt", "top_k_metric_name", "top_k_minimize_metric")
 _FLAGS = {"config": "config", "config_fname": "config", "seed": "seed", "seed_id": "seed",
           "exp_dir": "exp_dir", "experiment_dir": "exp_dir", "model_ckpt": "model_ckpt",
           "model_ckpt_path": "model_ckpt", "wb_project": "wb_project", "wb_group": "wb_group",
@@ -270,8 +270,12 @@ class MLExperiment:
             self.rng = jax_key(self.seed_id)
         self.log = MLELogger(**{**self.log_config, "run_dir": self.files.run_dir,
                                 "seed_id": self.seed_id, "config_dict": self.config})
-        # Our own log_config names (model_ckpt_every_k_steps, top_k) as well.
-        self.log.store.policy = CheckpointPolicy.from_log_config(self.log_config)
+        # Our own log_config names (model_ckpt_every_k_steps, top_k) as well. Without any
+        # of them the default policy stands and the checkpoint module loads on first save.
+        if any(key in self.log_config for key in CHECKPOINT_POLICY_KEYS):
+            from .checkpoints import CheckpointPolicy
+
+            self.log.store.policy = CheckpointPolicy.from_log_config(self.log_config)
         if self.log_config.get("print_every_k_updates") is not None:
             self.log.print_every = self.log_config["print_every_k_updates"]
         if self.model_ckpt_path:
@@ -327,7 +331,7 @@ class MLExperiment:
 
     def _write_status(self, state: str, *, error: str | None = None) -> None:
         status: dict[str, Any] = {
-            "state": state, "start": self._start, "host": socket.gethostname(),
+            "state": state, "start": self._start, "host": os.uname().nodename,
             "pid": os.getpid(), "seed": self.seed_id, "config": self.config_filename,
             "attempt": self.attempt,
         }
@@ -342,7 +346,7 @@ class MLExperiment:
 
         def hook(kind: type[BaseException], value: BaseException,
                  tb: TracebackType | None) -> None:
-            self._error = "".join(traceback.format_exception_only(kind, value)).strip()
+            self._error = _one_line_error(kind, value)
             previous(kind, value, tb)
 
         sys.excepthook = hook
@@ -354,8 +358,15 @@ class MLExperiment:
                  tb: TracebackType | None) -> None:
         text = None
         if kind is not None and value is not None and not _clean_exit(value):
-            text = "".join(traceback.format_exception_only(kind, value)).strip()
+            text = _one_line_error(kind, value)
         self.finish(error=text)
+
+
+def _one_line_error(kind: type[BaseException], value: BaseException) -> str:
+    # traceback is imported only when a script fails: most jobs never need it.
+    import traceback
+
+    return "".join(traceback.format_exception_only(kind, value)).strip()
 
 
 def _clean_exit(error: BaseException) -> bool:

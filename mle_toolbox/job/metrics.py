@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -29,10 +29,24 @@ class MetricLogger:
         self.verbose = verbose
         self.updates = 0
         self.last_stats: dict[str, Any] = {}
-        # Set by MLExperiment: where save_model / save_checkpoint write.
-        self.checkpoints: CheckpointStore | None = None
+        # Set by MLExperiment: where save_model / save_checkpoint write. A subclass may
+        # set ``_make_checkpoints`` instead: the store (and its module) is then made on
+        # first use, so a job that saves no model never imports the checkpoint machinery.
+        self._checkpoints: CheckpointStore | None = None
+        self._make_checkpoints: Callable[[], CheckpointStore] | None = None
         self._buffer: list[str] = []
         self._file: IO[str] | None = None
+
+    @property
+    def checkpoints(self) -> CheckpointStore | None:
+        """Where save_model / save_checkpoint write (None: this logger saves no models)."""
+        if self._checkpoints is None and self._make_checkpoints is not None:
+            self._checkpoints = self._make_checkpoints()
+        return self._checkpoints
+
+    @checkpoints.setter
+    def checkpoints(self, store: CheckpointStore | None) -> None:
+        self._checkpoints = store
 
     def update(  # noqa: PLR0917 - positional order of mle-toolbox's update()
         self, clock_tick: Mapping[str, Any], stats_tick: Mapping[str, Any],

@@ -10,16 +10,19 @@ optional trackers (``use_tboard`` / ``use_wandb``).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..files.atomic import write_json_atomic
-from ..files.layout import JobLayout
-from .checkpoints import CheckpointPolicy, CheckpointStore
+from ..files.layout import CHECKPOINT_INDEX_NAME, JobLayout
 from .metrics import MetricLogger
+
+if TYPE_CHECKING:
+    from .checkpoints import CheckpointStore
 
 # mle-logging's model_type -> our checkpoint format (None: follow the object).
 MODEL_FORMATS = {"torch": "torch", "jax": "pickle", "sklearn": "pickle"}  # numpy: by object
@@ -142,14 +145,15 @@ class MLELogger(MetricLogger):
         self.stats_log = StatsLog(time_to_track, what_to_track)
         self.time_to_print = list(time_to_print) if time_to_print is not None else None
         self.what_to_print = list(what_to_print) if what_to_print is not None else None
-        policy = CheckpointPolicy.from_log_config({
+        policy_args = {
             "save_every_k_ckpt": save_every_k_ckpt, "save_top_k_ckpt": save_top_k_ckpt,
             "top_k_metric_name": top_k_metric_name,
             "top_k_minimize_metric": True if top_k_minimize_metric is None
-            else top_k_minimize_metric})
-        self.store = CheckpointStore(self.files.checkpoints_dir, policy=policy,
-                                     last_stats=lambda: self.last_stats)
-        self.checkpoints = self.store
+            else top_k_minimize_metric}
+        self._make_checkpoints = functools.partial(self._new_store, policy_args)
+        given = (save_every_k_ckpt, save_top_k_ckpt, top_k_metric_name, top_k_minimize_metric)
+        if any(value is not None for value in given):
+            self._checkpoints = self._make_checkpoints()  # bad values raise here, at once
         # mle-logging saves every-k / top-k checkpoints inside save_model(); only when
         # its own keys ask for it (ours: the script calls save_checkpoint itself).
         self.ckpt_in_save_model = save_every_k_ckpt is not None or save_top_k_ckpt is not None
@@ -170,6 +174,20 @@ class MLELogger(MetricLogger):
                                               seed_id=self.seed_id,
                                               config=config_dict or {},
                                               wandb_config=wandb_config))
+
+    @property
+    def store(self) -> CheckpointStore:
+        """The checkpoint store of this seed (made on first use)."""
+        store = self.checkpoints
+        assert store is not None
+        return store
+
+    def _new_store(self, policy_args: Mapping[str, Any]) -> CheckpointStore:
+        from .checkpoints import CheckpointPolicy, CheckpointStore
+
+        return CheckpointStore(self.files.checkpoints_dir,
+                               policy=CheckpointPolicy.from_log_config(policy_args),
+                               last_stats=lambda: self.last_stats)
 
     def _folder(self, base: str, config_fname: str | None, *, reload: bool) -> str:
         if config_fname is None:
@@ -299,13 +317,17 @@ class MLELogger(MetricLogger):
             tracker.close()
 
     def _write_meta(self) -> None:
-        final = self.store.folder / "final"
-        entry = next((e for e in self.store.entries if e.name == "final"), None)
+        folder = self.files.checkpoints_dir
+        entry = None
+        # No store made and no index on disk: no model saved, and no checkpoint module
+        # to import for a job that saves none.
+        if self._checkpoints is not None or (folder / CHECKPOINT_INDEX_NAME).exists():
+            entry = next((e for e in self.store.entries if e.name == "final"), None)
         write_json_atomic(self.files.log_meta, {
             "experiment_dir": self.experiment_dir, "config_fname": self.config_fname,
             "eval_id": Path(self.experiment_dir).name, "model_type": self.model_type,
             "log_paths": [self.log_save_fname], "seed_id": self.seed_id,
-            "model_ckpt": str(self.store.folder / entry.file) if entry else str(final),
+            "model_ckpt": str(folder / entry.file) if entry else str(folder / "final"),
             "fig_storage_paths": self.fig_storage_paths,
             "extra_storage_paths": self.extra_storage_paths,
         })

@@ -198,9 +198,10 @@ def eval_command(args: argparse.Namespace) -> int:
     [--max-running N]``."""
     experiment = open_experiment(args.exp_dir)
     layout, meta_path = experiment.layout, experiment.meta_path
-    post = _eval_settings(args, meta_path=meta_path)
+    post = _eval_settings(args, meta_path=meta_path, plan=experiment.plan)
     jobs = [(run_id, seed) for run_id, seed, _ in experiment.jobs()]
-    cwd = meta_path.parent if meta_path.parent.is_dir() else layout.root
+    project = experiment.project_dir  # where the launch ran its jobs (config/paths.py)
+    cwd = project if project.is_dir() else layout.root
     with ExperimentLock(layout.lock):
         targets, skipped = find_targets(layout, jobs=jobs, checkpoint=post.checkpoint)
         if skipped:
@@ -214,9 +215,12 @@ def eval_command(args: argparse.Namespace) -> int:
     return 0 if all(e.completed for e in results) else 1
 
 
-def _eval_settings(args: argparse.Namespace, *, meta_path: Path) -> PostProcess:
+def _eval_settings(args: argparse.Namespace, *, meta_path: Path,
+                   plan: dict[str, Any]) -> PostProcess:
     """post_process_args of the experiment's meta YAML, overridden by the flags."""
-    post = load_meta(meta_path).post_process if meta_path.is_file() else None
+    work_dir = plan.get("work_dir")  # read the YAML as its launch did (relative paths)
+    cwd = Path(work_dir) if isinstance(work_dir, str) and Path(work_dir).is_dir() else None
+    post = load_meta(meta_path, cwd=cwd).post_process if meta_path.is_file() else None
     if args.script is not None:
         script = Path(args.script).absolute()
         if not script.is_file():

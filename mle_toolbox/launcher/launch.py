@@ -9,6 +9,7 @@ import shlex
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,15 @@ from ..files.layout import ExperimentLayout
 from ..results.merge import summarize_run
 from ..search import is_adaptive
 from ..spec import JobResult, JobState
+from . import upstream_flags
 from .decide import decide
+from .job_options import unused_note
 from .jobtable import JobTable
 from .lock import ExperimentLock
 from .pipeline import close_launch, history_row, run_with_progress
 from .prepare import existing_plan, prepare, split_done
+from .processing import describe as describe_processing
+from .processing import run_processing
 from .recorded_run import LaunchOptions, launch_options, print_decision
 from .runner import RunReport
 from .tasks import make_tasks
@@ -38,13 +43,17 @@ DRY_RUN_JOBS_SHOWN = 20
 
 def run_command(args: argparse.Namespace) -> int:
     """Carry out ``mle run``; returns the exit code."""
-    meta = load_meta(Path(args.meta))
+    work_dir = getattr(args, "work_dir", None)  # mle resume: where the first launch ran
+    meta = load_meta(Path(args.meta), cwd=Path(work_dir) if work_dir else None,
+                     overrides=upstream_flags.overrides(args))
     for warning in meta.warnings:
         print(f"mle: warning: {warning}", file=sys.stderr)
-    if meta.search is None or len(meta.config_files) == 1:
+    upstream_flags.note_unused(args)
+    if not is_adaptive(meta.search) or len(meta.config_files) == 1:
         return _run_meta(args, meta)
-    # A search over a list of base configs: one search per config, one after the other,
-    # in experiment_dir/<config name> (as mle-toolbox runs it).
+    # An adaptive search over a list of base configs: one search per config, one after
+    # the other, in experiment_dir/<config name> (as mle-toolbox runs it); grid and
+    # random search expand every config into one plan (expand.py).
     names = run_ids(meta.config_files, meta_display=display_name(meta.path))
     code = 0
     for name, config in zip(names, meta.config_files, strict=True):
@@ -60,7 +69,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _run_meta(args: argparse.Namespace, meta: MetaConfig) -> int:
     plan = expand(meta, configs=load_configs(meta.config_files))
-    backend = get_backend(args.backend or meta.backend or "local")
+    backend = get_backend(upstream_flags.backend_name(args) or meta.backend or "local")
+    unused = unused_note(meta, backend=backend.name)
+    if unused is not None:
+        print(f"mle: note: {unused}", file=sys.stderr)
     layout = ExperimentLayout(meta.experiment_dir)
     adaptive = is_adaptive(meta.search)
     if adaptive and args.dry_run:  # its jobs are proposed batch by batch: show the next
@@ -75,15 +87,44 @@ def _run_meta(args: argparse.Namespace, meta: MetaConfig) -> int:
                    previous=previous, show_all=args.all)
         return 0
     options = launch_options(args, meta=meta, backend=backend)
+    if meta.search is not None:
+        print(f"mle: search: {describe_search(meta)}", flush=True)
     if adaptive:
         from ..search.loop import run_search
 
         # Batches are not known yet: the default concurrency is computed per batch.
-        return run_search(plan, layout=layout, backend=backend,
-                          max_running=args.max_running or meta.max_running, options=options)
-    with ExperimentLock(layout.lock), _launcher_log(layout):
-        return _launch(plan, layout=layout, backend=backend, max_running=max_running,
-                       options=options)
+        return with_processing(meta, layout=layout, backend=backend, options=options,
+                               launch=lambda: run_search(
+                                   plan, layout=layout, backend=backend,
+                                   max_running=args.max_running or meta.max_running,
+                                   options=options))
+
+    def sweep() -> int:
+        with ExperimentLock(layout.lock), _launcher_log(layout, debug=options.debug):
+            return _launch(plan, layout=layout, backend=backend, max_running=max_running,
+                           options=options)
+
+    return with_processing(meta, layout=layout, backend=backend, options=options,
+                           launch=sweep)
+
+
+def with_processing(meta: MetaConfig, *, layout: ExperimentLayout, backend: Backend,
+                    options: LaunchOptions, launch: Callable[[], int]) -> int:
+    """pre_processing_args before ``launch``, post_processing_args after it (each one job
+    on the same backend; a failed one makes the exit code 1, a failed pre-processing job
+    also keeps the sweep from starting)."""
+    stages = {job.stage: job for job in meta.processing}
+    pre, post = stages.get("pre_processing"), stages.get("post_processing")
+    if pre is not None:
+        layout.root.mkdir(parents=True, exist_ok=True)
+        if not run_processing(pre, meta=meta, layout=layout, backend=backend):
+            print("mle: the experiment's jobs were not started (pre-processing failed)",
+                  file=sys.stderr)
+            return 1
+    code = launch()
+    if post is None or code == 130 or options.detach:
+        return code  # interrupted or jobs still running: nothing to post-process yet
+    return code if run_processing(post, meta=meta, layout=layout, backend=backend) else 1
 
 
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
@@ -100,6 +141,9 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
           f"at once; results in {layout.root}", flush=True)
     log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
              len(decision.done), len(decision.attach))
+    if log.isEnabledFor(logging.DEBUG):  # -d/--debug (mle-toolbox 0.3.x): every job
+        for job in decision.todo:
+            log.debug("to run: %s (config hash %s)", job.job_id, job.config_hash)
     total = len(decision.todo) + len(decision.attach)
     with history_row(plan, layout=layout, backend=backend, options=options, total=total,
                      skipped=len(decision.done)) as entry:
@@ -194,6 +238,10 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
           f"(seeds {' '.join(map(str, meta.seeds))})")
     for note in plan.notes:
         print(f"note        {note}")
+    if meta.search is not None:
+        print(f"search      {describe_search(meta)}")
+    for job in meta.processing:
+        print(f"processing  {describe_processing(job, meta=meta, layout=layout)}")
     if meta.post_process is not None:
         post = meta.post_process
         print(f"eval        {post.script} on each finished job after the sweep (checkpoint "
@@ -209,6 +257,18 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
         print(f"  ... and {len(todo) - shown} more jobs (--all lists every job)")
     if scripts is not None and tasks:
         _print_scripts(scripts(tasks, max_running=max_running))
+
+
+def describe_search(meta: MetaConfig) -> str:
+    """Search type and objective with its direction (max_objective defaults to true)."""
+    search = meta.search
+    assert search is not None
+    metric = search.eval_metrics[0] if search.eval_metrics else None
+    if metric is None:
+        return f"{search.search_type}, no objective (no eval_metrics)"
+    direction = "maximise" if search.max_objective else "minimise"
+    return (f"{search.search_type}, objective {metric}: {direction} (max_objective: "
+            f"{str(search.max_objective).lower()}), {search.aggregate_seeds} over seeds")
 
 
 def _print_scripts(scripts: list[tuple[list[str], str]]) -> None:
@@ -231,8 +291,9 @@ def _describe_resources(meta: MetaConfig) -> str:
 class _launcher_log:  # noqa: N801 - used as a context manager like a function
     """Attach a file handler for launcher.log while a launch runs."""
 
-    def __init__(self, layout: ExperimentLayout) -> None:
+    def __init__(self, layout: ExperimentLayout, *, debug: bool = False) -> None:
         self.path = layout.launcher_log
+        self.level = logging.DEBUG if debug else logging.INFO
         self.handler: logging.Handler | None = None
 
     def __enter__(self) -> None:
@@ -240,7 +301,7 @@ class _launcher_log:  # noqa: N801 - used as a context manager like a function
         self.handler = logging.FileHandler(self.path, encoding="utf-8")
         self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         log.addHandler(self.handler)
-        log.setLevel(logging.INFO)
+        log.setLevel(self.level)
 
     def __exit__(self, *exc: object) -> None:
         if self.handler is not None:

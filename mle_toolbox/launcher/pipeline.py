@@ -26,9 +26,12 @@ from .runner import Hooks, RunReport
 def history_row(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
                 options: LaunchOptions, total: int, skipped: int) -> Iterator[Recording]:
     """The launch's row in the experiment history; ``finish`` it with the run report."""
+    if not options.record_history:  # -np/--no_protocol: a row that writes nothing
+        yield Recording(database_path(plan.meta.base_dir), None)
+        return
     fields = launch_fields(plan, layout=layout, backend=backend.name, purpose=options.purpose,
                            total=total, skipped=skipped)
-    with recording(path=database_path(plan.meta.path.parent), fields=fields) as entry:
+    with recording(path=database_path(plan.meta.base_dir), fields=fields) as entry:
         yield entry
 
 

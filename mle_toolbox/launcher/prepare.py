@@ -1,6 +1,7 @@
 """Write an experiment directory before launch, and decide which jobs still need to run.
 
-An experiment directory belongs to one meta YAML (recorded in plan.json). Running
+An experiment directory belongs to one meta YAML (recorded in plan.json); it may sit
+in a folder shared with other experiments (their folders are left alone). Running
 the same YAML again skips jobs that completed with the same config hash and reruns
 the others, moving the files of their earlier attempt to ``attempts/<k>/``. A
 directory of another experiment is never written into.
@@ -8,7 +9,8 @@ directory of another experiment is never written into.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
@@ -43,12 +45,15 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None
     if not root.is_dir():
         raise ExperimentDirError(f"experiment_dir {root} exists and is not a directory")
     if not layout.plan.exists():
-        # The lock and launcher.log are ours: written just before plan.json.
-        ours = {layout.lock, layout.launcher_log}
-        if any(p not in ours for p in root.iterdir()):
+        # A shared folder (mle-toolbox's experiments/) may hold other experiments'
+        # folders and files: only a name this launch would write is a conflict.
+        taken = [p for p in _written_paths(plan, layout) if p.exists() or p.is_symlink()]
+        if taken:
+            names = ", ".join(p.name for p in taken[:5])
             raise ExperimentDirError(
-                f"experiment_dir {root} is not empty and holds no mle_toolbox experiment "
-                "(no plan.json); choose another experiment_dir so nothing is overwritten"
+                f"experiment_dir {root} already holds {names}, which this experiment would "
+                "write, and no plan.json of an mle_toolbox experiment; move them away or "
+                "choose another experiment_dir (or -exp_dir DIR) so nothing is overwritten"
             )
         return None
     doc = read_plan(layout.plan)
@@ -56,9 +61,19 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> dict[str, Any] | None
     if owner != str(plan.meta.path):
         raise ExperimentDirError(
             f"experiment_dir {root} holds the results of another experiment (launched from "
-            f"{owner}); give this meta YAML its own experiment_dir so nothing is overwritten"
+            f"{owner}); give this meta YAML its own experiment_dir (or run it with -exp_dir "
+            "DIR) so nothing is overwritten"
         )
     return doc
+
+
+def _written_paths(plan: Plan, layout: ExperimentLayout) -> list[Path]:
+    """What a launch writes at the top of its experiment_dir (not the lock and log,
+    which are written just before plan.json)."""
+    files = [layout.meta_copy, layout.report, layout.report_md, layout.report_html,
+             layout.figures_dir, layout.search_log, layout.best_config, layout.eval_report,
+             layout.job_table]
+    return files + [layout.run_dir(run.run_id) for run in plan.runs]
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -68,6 +83,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "format": PLAN_FORMAT, "mle_toolbox": __version__, "meta_path": str(meta.path),
         "project_name": meta.project_name, "experiment_type": meta.experiment_type.value,
         "train_script": str(meta.train_script), "seeds": list(meta.seeds),
+        # mle resume reads the YAML again as this launch did (config/paths.py).
+        "work_dir": str(meta.work_dir or meta.path.parent), "project_dir": str(meta.base_dir),
+        "overrides": {k: v for k, v in asdict(meta.overrides).items() if v is not None},
         "runs": [{"run_id": r.run_id, "source": str(r.source), "config_hash": r.config_hash,
                   "params": r.params} for r in plan.runs],
         "jobs": [{"job_id": j.job_id, "run_id": j.run_id, "seed": j.seed,
@@ -77,14 +95,22 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 def split_done(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | None,
                ) -> tuple[tuple[JobSpec, ...], tuple[JobSpec, ...]]:
-    """(done, todo): done jobs completed earlier with the same config hash. Reads only."""
-    old_hashes = {j["job_id"]: j["config_hash"] for j in (previous or {}).get("jobs", [])}
+    """(done, todo): done jobs completed earlier with the same config hash. Reads only.
+
+    With no earlier plan nothing can be done: no job's files are looked at. Otherwise only
+    the jobs whose config hash is unchanged have their exit code read.
+    """
+    if previous is None:
+        return (), plan.jobs
+    old_hashes = {j["job_id"]: j["config_hash"] for j in previous.get("jobs", [])}
+    if not old_hashes:
+        return (), plan.jobs
     done: list[JobSpec] = []
     todo: list[JobSpec] = []
     for job in plan.jobs:
-        exit_code = layout.job(job.run_id, job.seed).exit_code
         same = old_hashes.get(job.job_id) == job.config_hash
-        (done if same and read_exit_code(exit_code) == 0 else todo).append(job)
+        (done if same and read_exit_code(layout.exit_code_path(job.run_id, job.seed)) == 0
+         else todo).append(job)
     return tuple(done), tuple(todo)
 
 
@@ -101,5 +127,7 @@ def prepare(plan: Plan, *, layout: ExperimentLayout, previous: dict[str, Any] | 
     write_text_atomic(layout.meta_copy, meta_text)
     for run in plan.runs:
         write_json_atomic(layout.run_config(run.run_id), run.config)
-    archived = sum(layout.job(j.run_id, j.seed).archive_attempt() is not None for j in todo)
+    # Without an earlier plan no job has files of an earlier attempt to move away.
+    archived = 0 if previous is None else sum(
+        layout.job(j.run_id, j.seed).archive_attempt() is not None for j in todo)
     return Prepared(todo=todo, done=done, archived=archived)

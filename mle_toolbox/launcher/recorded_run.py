@@ -17,6 +17,7 @@ from ..config.meta import MetaConfig
 from ..errors import ConfigError
 from ..files.layout import ExperimentLayout
 from ..spec import JobResult, JobTask
+from . import upstream_flags
 from .decide import Decision, ResumeFlags
 from .jobtable import JobTable, TableJournal
 from .runner import Hooks, OnInterrupt, Policy, RunReport, run_jobs
@@ -35,6 +36,8 @@ class LaunchOptions:
     detach: bool = False  # submit, record, return
     purpose: str | None = None  # kept in the experiment history (--purpose)
     write_report: bool = True  # report.md/.html at the end (not with --no-report)
+    record_history: bool = True  # a row in the experiment history (not with -np)
+    debug: bool = False  # launcher.log at debug level (-d)
 
 
 def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
@@ -51,8 +54,10 @@ def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
                           force=bool(getattr(args, "force", False))),
         max_retries=meta.max_retries if retries is None else retries,
         cancel_on_interrupt=bool(getattr(args, "cancel_on_interrupt", False)), detach=detach,
-        purpose=getattr(args, "purpose", None),
-        write_report=not getattr(args, "no_report", False))
+        purpose=upstream_flags.purpose(args),
+        write_report=not getattr(args, "no_report", False),
+        record_history=not getattr(args, "no_protocol", False),
+        debug=bool(getattr(args, "debug", False)))
 
 
 def is_cluster(backend: Backend) -> bool:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Protocol
 
-from ..backends.base import Backend, read_start_time, stderr_tail
+from ..backends.base import Backend, read_start_time, record_final_state, stderr_tail
 from ..errors import Interrupted, interrupt_name, interrupt_signal
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask
 
@@ -303,6 +303,8 @@ def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) ->
                            reason="cancelled with mle cancel")
     started = live.running_since if live.running_since is not None else live.submitted
     tail = stderr_tail(live.task) if status.state is not JobState.COMPLETED else ""
+    if status.state in (JobState.FAILED, JobState.CANCELLED):  # status.json agrees
+        record_final_state(live.task, state=status.state.value, reason=status.reason)
     result = JobResult(job_id=live.task.job_id, state=status.state, exit_code=status.exit_code,
                        reason=status.reason, duration_s=now - started, stderr_tail=tail)
     if loop.hooks.journal is not None:

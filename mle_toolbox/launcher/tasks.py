@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..config.expand import Plan
 from ..files.layout import ExperimentLayout
@@ -49,20 +50,23 @@ class _TaskMaker:
         if meta.environment.venv:
             env.append(("MLE_VENV", str(meta.environment.venv)))
         self.env = tuple(env)
-        self.runs: dict[str, tuple[str, str]] = {}
+        self.runs: dict[str, tuple[str, str, Path]] = {}
 
     def task(self, job: JobSpec) -> JobTask:
         run = self.runs.get(job.run_id)
         if run is None:
-            run = (str(self.layout.run_config(job.run_id)), str(self.layout.run_dir(job.run_id)))
+            run_dir = self.layout.run_dir(job.run_id)
+            jobs_dir = self.layout.job(job.run_id, 0).job_dir.parent
+            run = (str(self.layout.run_config(job.run_id)), str(run_dir), jobs_dir)
             self.runs[job.run_id] = run
-        config, run_dir = run
+        config, run_dir_text, jobs_dir = run
         meta = self.meta
         return JobTask(
             job=job, name=f"{meta.job_name}-{job.job_id}",
-            argv=(*self.head, "-config", config, "-seed", str(job.seed), "-exp_dir", run_dir,
-                  *meta.extra_args),
-            cwd=meta.base_dir, job_dir=self.layout.job(job.run_id, job.seed).job_dir,
+            argv=(*self.head, "-config", config, "-seed", str(job.seed), "-exp_dir",
+                  run_dir_text, *meta.extra_args),
+            # One join per job: the run's jobs/ folder is made once per run.
+            cwd=meta.base_dir, job_dir=jobs_dir / f"seed_{job.seed}",
             resources=meta.resources, environment=meta.environment, env=self.env,
             internal_dir=self.internal_dir, sweep_name=meta.job_name,
         )

@@ -78,7 +78,9 @@ def read_objective(meta_copy: Path) -> Objective | None:
     if not isinstance(metrics, list) or not metrics or not all(
             isinstance(m, str) for m in metrics):
         return None
-    return Objective(metrics=tuple(metrics), maximize=logging.get("max_objective") is True)
+    # max_objective defaults to true, as in mle-toolbox (config/meta.py reads it so too).
+    return Objective(metrics=tuple(metrics),
+                     maximize=logging.get("max_objective", True) is not False)
 
 
 def _section(doc: Any, key: str) -> dict[str, Any]:
@@ -209,6 +211,9 @@ def _best(exp: _Experiment) -> list[Block]:
                               "`param_search_args.search_logging.eval_metrics`.")]
     found = best_run(exp)
     goal = "highest" if objective.maximize else "lowest"
+    direction = "maximised" if objective.maximize else "minimised"
+    blocks.append(Para(f"Objective: `{objective.metric}`, {direction} (max_objective: "
+                       f"{str(objective.maximize).lower()})."))
     if found is None:
         return [*blocks, Para(f"No run logged `{objective.metric}`.")]
     run_id, stat = found

@@ -1,0 +1,76 @@
+"""Timing that holds on a shared, noisy machine (issue 18).
+
+Every figure is measured in alternation with a bare interpreter start (``python -c pass``)
+in the same run, after one warm-up of each (byte code cached, page cache warm), and is
+reported as min / median / max and as a ratio to the bare start's median.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measurement: wall seconds, CPU seconds (when known), peak memory (when known)."""
+
+    wall: float
+    cpu: float = 0.0
+    rss_mb: float = 0.0
+
+
+def wall(func: Callable[[], object]) -> Sample:
+    """Wall time of one call of ``func``."""
+    start = time.perf_counter()
+    func()
+    return Sample(wall=time.perf_counter() - start)
+
+
+def python(code: str) -> Sample:
+    """Wall time of a fresh ``python -c CODE``."""
+    return wall(lambda: subprocess.run([sys.executable, "-c", code], check=True))
+
+
+def bare_start() -> Sample:
+    """A bare interpreter start, the yardstick of every figure."""
+    return python("pass")
+
+
+def alternate(measure: Callable[[], Sample], baseline: Callable[[], Sample] = bare_start, *,
+              repeats: int) -> tuple[list[Sample], list[Sample]]:
+    """(baseline samples, measured samples), alternating, after one warm-up of each."""
+    baseline()
+    measure()
+    base: list[Sample] = []
+    runs: list[Sample] = []
+    for _ in range(repeats):
+        base.append(baseline())
+        runs.append(measure())
+    return base, runs
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """(min, median, max)."""
+    return min(values), statistics.median(values), max(values)
+
+
+def describe(name: str, runs: list[Sample], *, bare: list[Sample]) -> tuple[str, dict[str, float]]:
+    """A printable line and the figures: min/median/max, bare start, ratio to it."""
+    low, mid, high = spread([s.wall for s in runs])
+    b_low, b_mid, b_high = spread([s.wall for s in bare])
+    figure = {"wall_min_s": low, "wall_median_s": mid, "wall_max_s": high,
+              "bare_min_s": b_low, "bare_median_s": b_mid, "bare_max_s": b_high,
+              "ratio_to_bare": mid / b_mid}
+    line = (f"{name:<24} median {mid:.3f} s (min {low:.3f}, max {high:.3f}); "
+            f"python -c pass {b_mid * 1000:.0f} ms (min {b_low * 1000:.0f}, "
+            f"max {b_high * 1000:.0f}); ratio {mid / b_mid:.1f}x")
+    if any(s.cpu for s in runs):
+        c_low, c_mid, c_high = spread([s.cpu for s in runs])
+        figure.update({"cpu_min_s": c_low, "cpu_median_s": c_mid, "cpu_max_s": c_high})
+        line += f"; CPU {c_mid:.3f} s ({c_low:.3f}-{c_high:.3f})"
+    return line, figure
