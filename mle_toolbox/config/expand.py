@@ -150,7 +150,7 @@ def _all_search_runs(meta: MetaConfig, search: SearchConfig, *,
     for prefix, path in zip(prefixes, files, strict=True):
         for run in _search_runs(meta, search, base=configs[path], source=path, notes=notes):
             runs.append(replace(run, run_id=f"{prefix}_{run.run_id}"))
-    notes.append(f"one {search.search_type} search per base config: "
+    notes.append(f"one {search.spelling or search.search_type} search per base config: "
                  f"{', '.join(prefixes)}")
     return tuple(runs)
 
