@@ -243,6 +243,14 @@ def test_halving_keeps_the_top_third_and_hands_off_as_mle_toolbox(tmp_path: Path
             ckpt = Path(extra["sh_ckpt"])
             assert ckpt == root / e["eval_id"] / "resume_from" / "seed_0" / "final.json"
             assert json.loads(ckpt.read_text())["step"] == totals[rung - 1]
+    # load_hyper_log reads the search as mle-toolbox's hyper log: one row per evaluation.
+    from mle_toolbox.results.hyper_log import load_hyper_log
+
+    rows = {r["run_id"]: r for r in load_hyper_log(root).rows}
+    assert set(rows) == set(results)
+    assert all(rows[k]["loss"] == pytest.approx(v["objective"]) and
+               (rows[k]["lr"], rows[k]["x"]) == (v["params"]["lr"], v["params"]["x"])
+               for k, v in results.items())
 
 
 def test_hyperband_runs_its_brackets_from_max_resource_and_eta(tmp_path: Path) -> None:
