@@ -2,11 +2,14 @@
 
     python benchmarks/bench_search.py [--json results.json]
 
-Runs each example of experiments/adaptive_search with every batch fully parallel
-and reports: wall time of ``mle run``, the jobs' critical path (sum over batches of
-the longest job), the time of ``mle run --dry-run`` (interpreter, imports, meta
-validation) and what is left per batch: writing configs, the search log,
-summaries, objectives and the next proposal. Exits 1 when the target is missed.
+Runs each example of experiments/adaptive_search and of experiments/hyperopt_dialect
+(every mle-hyperopt search type) with every batch fully parallel and reports: wall
+time of ``mle run``, the jobs' critical path (sum over batches of the longest job),
+the time of ``mle run --dry-run`` (interpreter, imports including the optional
+library, meta validation) and what is left per batch: writing configs, the search
+log, summaries, objectives and the next proposal (model fits included). The import
+of each optional library is reported apart, next to a bare ``python -c pass``
+(min / median / max over alternating repeats). Exits 1 when the target is missed.
 """
 
 from __future__ import annotations
@@ -21,8 +24,14 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE = REPO / "experiments" / "adaptive_search"
-FILES = ("smbo", "successive_halving", "hyperband", "pbt")
+FILES = (*(("adaptive_search", n) for n in ("smbo", "successive_halving", "hyperband", "pbt")),
+         *(("hyperopt_dialect", n) for n in ("random", "coordinate", "smbo", "nevergrad",
+                                             "nevergrad_multi", "halving", "hyperband", "pbt")))
+IMPORTS = {"python -c pass": "pass",
+           "SMBO (scikit-learn)": "import sklearn.gaussian_process, sklearn.ensemble, "
+                                  "scipy.stats",
+           "SMBO sampler (optuna)": "import optuna",
+           "Nevergrad": "import nevergrad"}
 TARGET_MS_PER_BATCH = 150.0
 
 
@@ -32,10 +41,21 @@ def _timed(argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def measure(name: str, root: Path) -> dict[str, float]:
+def imports(repeats: int = 3) -> dict[str, list[float]]:
+    """Seconds of ``python -c <import>`` per optional library, alternating repeats."""
+    times: dict[str, list[float]] = {k: [] for k in IMPORTS}
+    for _ in range(repeats):
+        for label, code in IMPORTS.items():
+            times[label].append(_timed([sys.executable, "-c", code]))
+    return times
+
+
+def measure(folder: str, name: str, root: Path) -> dict[str, float]:
     """Figures of one example search run in a fresh copy under ``root``."""
-    exp = root / name
-    shutil.copytree(EXAMPLE, exp, ignore=shutil.ignore_patterns("runs"))
+    exp = root / folder
+    if not exp.exists():
+        shutil.copytree(REPO / "experiments" / folder, exp,
+                        ignore=shutil.ignore_patterns("runs"))
     meta = str(exp / f"{name}.yaml")
     mle = [sys.executable, "-m", "mle_toolbox", "run", meta]
     dry = _timed([*mle, "--dry-run"])
@@ -56,12 +76,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    figures = {}
+    figures: dict[str, dict[str, float]] = {}
+    for label, times in imports().items():
+        ordered = sorted(times)
+        print(f"import {label:<24} min {ordered[0]:.2f}s median {ordered[len(ordered) // 2]:.2f}s"
+              f" max {ordered[-1]:.2f}s")
     with tempfile.TemporaryDirectory() as tmp:
-        for name in FILES:
-            figures[name] = measure(name, Path(tmp))
-            f = figures[name]
-            print(f"{name:<19} {f['jobs']:>3.0f} jobs {f['batches']:>2.0f} batches  "
+        for folder, name in FILES:
+            key = f"{folder}/{name}"
+            figures[key] = measure(folder, name, Path(tmp))
+            f = figures[key]
+            print(f"{key:<36} {f['jobs']:>3.0f} jobs {f['batches']:>2.0f} batches  "
                   f"wall {f['wall_s']:.2f}s  dry-run {f['dry_run_s']:.2f}s  critical path "
                   f"{f['critical_path_s']:.2f}s  overhead {f['overhead_ms_per_batch']:.0f} "
                   f"ms/batch (target < {TARGET_MS_PER_BATCH:.0f})")

@@ -27,7 +27,7 @@ import pytest
 from mle_toolbox.config.meta import MetaConfig, load_meta
 from mle_toolbox.config.search_space import random_points
 from mle_toolbox.search.base import Evaluation, Proposal
-from mle_toolbox.search.loop import STRATEGIES
+from mle_toolbox.search.loop import make_strategy
 from tests.conftest import REPO, run_mle
 
 EXAMPLE = REPO / "experiments" / "adaptive_search"
@@ -43,7 +43,7 @@ def simulate(meta: MetaConfig, *, seed: int) -> list[Evaluation]:
     """Drive a strategy as the launcher does, evaluating in-process with checkpoints."""
     assert meta.search is not None
     search = dataclasses.replace(meta.search, sampler_seed=seed)
-    strategy = STRATEGIES[search.search_type](search)
+    strategy = make_strategy(search)
     checkpoints: dict[str, tuple[float, int]] = {}
     done: list[Evaluation] = []
     batch = 1
@@ -297,15 +297,16 @@ BAD_SPACES = [
      "    search_params:\n      integer: {w: {begin: 1, end: 4, bins: 0}}\n",
      f"meta.yaml:14: {KEY}.search_params.integer.w.bins: must be at least 1, got 0"),
     ("unknown-search-type", "    search_type: bayes\n" + GOOD_SPACE,
-     f"meta.yaml:10: {KEY}.search_type: 'bayes' is not supported; supported: grid, random, "
-     "smbo, successive-halving, hyperband, pbt"),
+     f"meta.yaml:10: {KEY}.search_type: 'bayes' is not supported; supported: Random (random), "
+     "Grid (grid), Coordinate (coordinate), SMBO (smbo), Nevergrad (nevergrad), Halving "
+     "(halving, successive-halving, successive_halving), Hyperband (hyperband), PBT (pbt)"),
     ("unknown-sampler", "    search_type: smbo\n    sampler: cmaes\n" + GOOD_SPACE,
      f"meta.yaml:11: {KEY}.sampler: expected one of gp, tpe; got 'cmaes'"),
     ("min-budget-not-below-max", "    search_type: successive-halving\n    min_budget: 9\n"
      "    max_budget: 9\n" + GOOD_SPACE,
      f"meta.yaml:12: {KEY}.max_budget: must be greater than min_budget (9), got 9"),
     ("halving-without-budget", "    search_type: hyperband\n" + GOOD_SPACE,
-     f"meta.yaml:9: {KEY}.min_budget: hyperband needs min_budget"),
+     f"meta.yaml:9: {KEY}.min_budget: hyperband needs min_budget (or max_resource)"),
     ("eta-below-two", "    search_type: hyperband\n    min_budget: 1\n    max_budget: 9\n"
      "    eta: 1\n" + GOOD_SPACE,
      f"meta.yaml:13: {KEY}.eta: must be at least 2, got 1"),
@@ -365,7 +366,7 @@ def test_smbo_without_optuna_names_the_extra_and_writes_nothing(tmp_path: Path) 
     done = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", str(exp / "smbo.yaml")],
                           capture_output=True, text=True, timeout=60, env=env, check=False)
     assert done.returncode == 2
-    assert done.stderr == ("mle: error: search_type smbo needs Optuna: "
+    assert done.stderr == ("mle: error: search_type SMBO needs optuna: "
                            "pip install 'mle_toolbox[search]'\n")
     assert not (exp / "runs").exists()
 
@@ -374,7 +375,8 @@ def test_gp_sampler_without_torch_says_what_to_install(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from mle_toolbox.search.smbo import MissingExtra, SmboStrategy
+    from mle_toolbox.search.registry import MissingExtra
+    from mle_toolbox.search.smbo_optuna import OptunaStrategy
 
     meta = load_meta(EXAMPLE / "smbo.yaml")
     assert meta.search is not None
@@ -385,13 +387,13 @@ def test_gp_sampler_without_torch_says_what_to_install(
                         lambda name, *a: None if name == "torch" else real(name, *a))
     with pytest.raises(MissingExtra, match=r"sampler: gp .* needs PyTorch: pip install "
                        r"'mle_toolbox\[search\]' torch"):
-        SmboStrategy(search)
+        OptunaStrategy(search)
     # With PyTorch there, the study samples with Optuna's GP sampler and the same seed.
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: real("json") if name == "torch" else real(name, *a))
-    strategy = SmboStrategy(search)
+    strategy = OptunaStrategy(search)
     assert type(strategy.study.sampler).__name__ == "GPSampler"
-    assert type(SmboStrategy(meta.search).study.sampler).__name__ == "TPESampler"
+    assert type(OptunaStrategy(meta.search).study.sampler).__name__ == "TPESampler"
 
 
 def test_objective_aggregates_final_or_best_values_over_seeds(tmp_path: Path) -> None:

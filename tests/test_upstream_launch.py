@@ -434,11 +434,12 @@ def test_a_list_of_base_configs_runs_one_search_per_config(tmp_path: Path) -> No
         "train_config": {"lrate": 0.1, "steps": 1}}
     smbo = text.replace('search_type: "grid"', 'search_type: "smbo"')
     write(tmp_path / "toy" / "smbo.yaml", smbo)
-    refused = run_mle("run", "toy/smbo.yaml", cwd=tmp_path)
-    assert (refused.returncode, refused.stderr) == (2, (
-        "mle: error: toy/smbo.yaml:5: meta_job_args.base_train_config: a list of base "
-        "configs runs one grid or random search per config; a smbo search takes one base "
-        "config (launch one meta YAML per config)\n"))
+    # An adaptive search runs once per base config, in experiment_dir/<config> (issue 16).
+    shown = run_mle("run", "toy/smbo.yaml", "--dry-run", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    for name in ("base", "other"):
+        assert (f"mle: search over base config toy/{name}.json in "
+                f"{tmp_path / 'experiments' / 'toy_grid' / name}") in shown.stdout.splitlines()
 
 
 SCHEDULER_YAML = UPSTREAM_YAML + """\

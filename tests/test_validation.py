@@ -120,7 +120,9 @@ CASES = [
     ("search-type", SEARCH + "    search_type: hyperopt\n    search_params:\n"
      "      categorical: {x: [1]}\n",
      "meta.yaml:7: param_search_args.search_config.search_type: 'hyperopt' is not supported; "
-     "supported: grid, random, smbo, successive-halving, hyperband, pbt"),
+     "supported: Random (random), Grid (grid), Coordinate (coordinate), SMBO (smbo), "
+     "Nevergrad (nevergrad), Halving (halving, successive-halving, successive_halving), "
+     "Hyperband (hyperband), PBT (pbt)"),
     ("grid-without-bins", SEARCH + SPACE + "      real: {x: {begin: 1, end: 2}}\n",
      "meta.yaml:9: param_search_args.search_config.search_params.real.x.bins: grid search "
      "needs the number of grid points (bins)"),

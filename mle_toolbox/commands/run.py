@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from ..backends import DEFAULT_BACKEND, detachable_backends, get_backend
 from ..backends.base import Backend
 from ..config.base_configs import load_configs
-from ..config.expand import expand
+from ..config.expand import expand, run_ids
 from ..config.meta import MetaConfig, load_meta
+from ..config.source import display_name
 from ..errors import ConfigError
 from ..launcher import upstream_flags
 from ..launcher.decide import ResumeFlags
 from ..launcher.job_options import unused_note
 from ..launcher.launch import dry_run, launch
 from ..launcher.recorded_run import LaunchOptions
+from ..search import is_adaptive
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -27,6 +30,26 @@ def run_command(args: argparse.Namespace) -> int:
     for warning in meta.warnings:
         print(f"mle: warning: {warning}", file=sys.stderr)
     upstream_flags.note_unused(args)
+    if not is_adaptive(meta.search) or len(meta.config_files) == 1:
+        return _run_meta(args, meta)
+    # An adaptive search over a list of base configs: one search per config, one after
+    # the other, in experiment_dir/<config name> (as mle-toolbox runs it); grid and
+    # random search expand every config into one plan (expand.py).
+    names = run_ids(meta.config_files, meta_display=meta.path)
+    code = 0
+    for name, config in zip(names, meta.config_files, strict=True):
+        print(f"mle: search over base config {display_name(config)} in "
+              f"{meta.experiment_dir / name}", flush=True)
+        one = dataclasses.replace(meta, config_files=(config,),
+                                  experiment_dir=meta.experiment_dir / name)
+        code = max(code, _run_meta(args, one))
+        if code >= 128:  # interrupted: the later searches wait for the next mle run
+            break
+    return code
+
+
+def _run_meta(args: argparse.Namespace, meta: MetaConfig) -> int:
+    """Plan and launch (or dry-run) one meta config."""
     plan = expand(meta, configs=load_configs(meta.config_files))
     backend = get_backend(upstream_flags.backend_name(args) or meta.backend or DEFAULT_BACKEND)
     unused = unused_note(meta, backend=backend)

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..search import BUDGET_TYPES, is_adaptive
+from ..search import is_adaptive
+from ..search.registry import get as search_type
 from ..spec import ExperimentType, JobSpec, RunSpec
 from .meta import MetaConfig, SearchConfig
 from .schema import over_cap
@@ -149,20 +150,21 @@ def _all_search_runs(meta: MetaConfig, search: SearchConfig, *,
     for prefix, path in zip(prefixes, files, strict=True):
         for run in _search_runs(meta, search, base=configs[path], source=path, notes=notes):
             runs.append(replace(run, run_id=f"{prefix}_{run.run_id}"))
-    notes.append(f"one {search.search_type} search per base config: "
+    notes.append(f"one {search.spelling or search.search_type} search per base config: "
                  f"{', '.join(prefixes)}")
     return tuple(runs)
 
 
 def _search_runs(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any],
                  source: Path, notes: list[str]) -> tuple[RunSpec, ...]:
-    if is_adaptive(search.search_type):
+    if is_adaptive(search):
         _check_budget_key(meta, search, base=base)
         # Runs of an adaptive search exist only once earlier batches have results.
-        notes.append(f"{search.search_type} search: each batch is proposed from the results "
+        name = search.spelling or search.search_type
+        notes.append(f"{name} search: each batch is proposed from the results "
                      "of the earlier ones (search_log.jsonl)")
         return ()
-    if search.search_type == "grid":
+    if search.search_type == "Grid":
         size = grid_size(search.params)
         count = size if search.num_evals is None else min(size, search.num_evals)
         _check_cap(count * len(meta.seeds), meta=meta,
@@ -198,9 +200,9 @@ def _check_cap(count: int, *, meta: MetaConfig, what: str) -> None:
 
 def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]) -> None:
     """A budget must land where the script reads it: a key the base config already has."""
-    if search.search_type not in BUDGET_TYPES:
-        return
     name = search.options.budget_key
+    if not search_type(search.search_type).budgeted or name is None:
+        return
     keys = name.split(".") if "." in name else [DEFAULT_SECTION, name]
     node: Any = base
     for key in keys:
@@ -208,7 +210,8 @@ def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str,
             return  # apply_params names the part of the path that is not a mapping
         if key not in node:
             raise ConfigError(
-                f"{search.search_type} writes each run's budget to {'.'.join(keys)}, which "
+                f"{search.spelling or search.search_type} writes each run's budget to "
+                f"{'.'.join(keys)}, which "
                 f"the base config {display_name(meta.config_files[0])} does not have; set "
                 "budget_key to the key your train script reads its number of steps from",
                 file=display_name(meta.path), key="param_search_args.search_config.budget_key")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..backends import RESOURCE_NAMES
 from ..job.checkpoints import CHECKPOINT_NAME
-from ..search import BUDGET_TYPES, is_adaptive
-from ..search.options import OPTION_KEYS, StrategyOptions, parse_options
+from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
+from ..search.registry import lookup, supported
 from ..spec import Environment, ExperimentType, Resources
 from .environment import environment
 from .job_args import SCHEDULER_KEYS, extra_args, resources, scheduler_settings
@@ -62,14 +62,17 @@ EXPERIMENT_TYPES = {
     "multiple-experiments": ExperimentType.MULTIPLE_CONFIGS,
     "hyperparameter-search": ExperimentType.HYPERPARAMETER_SEARCH,
 }
-SEARCH_TYPES = ("grid", "random", "smbo", "successive-halving", "hyperband", "pbt")
 AGGREGATIONS = ("mean", "median", "min", "max")  # and pNN, a percentile (p0 .. p100)
 _PERCENTILE = re.compile(r"^p(100|[1-9]?[0-9])$")
 
 
 @dataclass(frozen=True, slots=True)
 class SearchConfig:
-    """``param_search_args`` of a hyperparameter search."""
+    """``param_search_args`` of a hyperparameter search.
+
+    ``search_type`` is the registry name (``Halving`` for ``successive-halving``);
+    ``spelling`` is the name as the YAML wrote it, for messages.
+    """
 
     search_type: str
     params: tuple[SearchParam, ...]
@@ -81,7 +84,8 @@ class SearchConfig:
     problem_type: str
     num_evals_per_batch: int | None = None
     sampler_seed: int = 0
-    options: StrategyOptions = field(default_factory=StrategyOptions)
+    options: SearchOptions = field(default_factory=SearchOptions)
+    spelling: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,11 +245,10 @@ def _base_config(meta: Node, *, anchors: Anchors, override: str | None) -> Path:
 
 
 def _base_configs(meta: Node, *, anchors: Anchors, search: SearchConfig) -> tuple[Path, ...]:
-    """A list of base configs: one search per config (mle-toolbox 0.3.x), grid and random."""
-    if is_adaptive(search.search_type):
-        raise meta.error("base_train_config", f"a list of base configs runs one grid or "
-                         f"random search per config; a {search.search_type} search takes "
-                         "one base config (launch one meta YAML per config)")
+    """A list of base configs: one search per config (mle-toolbox 0.3.x). Grid and random
+    search expand them into one plan; an adaptive search runs once per config
+    (launcher/launch.py)."""
+    del search
     names = meta.str_list("base_train_config", required=True)
     assert names is not None
     files = tuple(anchors.find(meta.src, (*meta.path, "base_train_config", i), name,
@@ -317,11 +320,14 @@ def _search(node: Node) -> SearchConfig:
                     "max_running_jobs", "num_seeds_per_eval", "random_seeds"))
     cfg = node.section("search_config", required=True)
     assert cfg is not None
-    cfg.check_keys(("search_type", "search_schedule", "search_params", "seed", *OPTION_KEYS))
-    search_type = (cfg.string("search_type", required=True) or "").lower()
-    if search_type not in SEARCH_TYPES:
-        raise cfg.error("search_type", f"{search_type!r} is not supported; "
-                        f"supported: {', '.join(SEARCH_TYPES)}")
+    spelling = (cfg.string("search_type", required=True) or "").strip()
+    row = lookup(spelling)
+    if row is None:
+        raise cfg.error("search_type", f"{spelling!r} is not supported; supported: "
+                        f"{supported()}")
+    module = row.load()
+    cfg.check_keys(("search_type", "search_schedule", "search_params", "seed", *NESTED_KEYS,
+                    *module.OPTION_KEYS))
     cfg.string("search_schedule", choices=("sync", "async"))
     space = cfg.section("search_params", required=True)
     assert space is not None
@@ -333,31 +339,36 @@ def _search(node: Node) -> SearchConfig:
         raise res.error("num_total_evals", refusal)
     if total is None and batches is not None and per_batch is not None:
         total = batches * per_batch
-    if search_type == "random" and total is None:
+    params = parse_search_params(space, search_type=row.name.lower())
+    options: SearchOptions = module.parse_options(OptionSource(cfg, res), row=row,
+                                                  params=params)
+    if row.name == "Random" and total is None:
         raise res.error(None, "random search needs num_total_evals, or num_search_batches "
                         "and num_evals_per_batch")
-    _require_metric(logging, search_type=search_type)
-    params = parse_search_params(space, search_type=search_type)
-    options = parse_options(cfg, res, search_type=search_type)
-    if search_type in BUDGET_TYPES and options.budget_key in {p.name for p in params}:
+    metrics = logging.str_list("eval_metrics") or ()
+    _require_metric(logging, spelling=spelling, adaptive=row.adaptive or options.adaptive)
+    if options.metric_to_model is not None and options.metric_to_model not in metrics:
+        raise cfg.error(None, f"metric_to_model {options.metric_to_model!r} is not one of "
+                        f"eval_metrics ({', '.join(metrics)})")
+    if row.budgeted and options.budget_key in {p.name for p in params}:
         raise cfg.error("budget_key", f"{options.budget_key!r} is also a searched parameter; "
                         "the budget would overwrite it")
     return SearchConfig(
-        search_type=search_type, params=params,
+        search_type=row.name, params=params,
         num_evals=total, seeds=_seeds(res, count_key="num_seeds_per_eval"),
-        eval_metrics=logging.str_list("eval_metrics") or (),
+        eval_metrics=metrics,
         # mle-toolbox maximises unless told otherwise
         max_objective=logging.boolean("max_objective", default=True),
         aggregate_seeds=_aggregation(logging),
         problem_type=logging.string("problem_type", choices=("final", "best")) or "final",
         num_evals_per_batch=per_batch, sampler_seed=cfg.integer("seed", default=0) or 0,
-        options=options,
+        options=options, spelling=spelling,
     )
 
 
-def _require_metric(node: Node, *, search_type: str) -> None:
-    if is_adaptive(search_type) and not node.has("eval_metrics"):
-        raise node.error("eval_metrics", f"{search_type} search needs the metric to "
+def _require_metric(node: Node, *, spelling: str, adaptive: bool) -> None:
+    if adaptive and not node.has("eval_metrics"):
+        raise node.error("eval_metrics", f"{spelling} search needs the metric to "
                          "optimise (the first of eval_metrics)")
 
 

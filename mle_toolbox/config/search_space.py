@@ -130,6 +130,7 @@ def _parse_param(group: Node, name: str, *, kind: str, search_type: str) -> Sear
     refusal = over_cap(bins or 0, what="this")
     if refusal:
         raise spec.error("bins", refusal)
-    if search_type == "grid" and bins is None:
-        raise spec.error("bins", "grid search needs the number of grid points (bins)")
+    if search_type in ("grid", "coordinate") and bins is None:
+        raise spec.error("bins", f"{search_type} search needs the number of grid points "
+                         "(bins)")
     return SearchParam(name=name, kind=kind, begin=begin, end=end, bins=bins, prior=prior)

@@ -11,6 +11,7 @@
       launcher.log             what the launcher did
       search_log.jsonl         adaptive search: proposals and results, per batch
       best_config.json         best evaluation of a search so far
+      pareto_front.json        search over several eval metrics: the non-dominated runs
       <run_id>/
         <run_id>.json          resolved config of this run
         summary.json           metrics merged over seeds
@@ -385,6 +386,11 @@ class ExperimentLayout(_Frozen):
     def best_config(self) -> Path:
         """The best evaluation of a search so far: params, objective, resolved config."""
         return self.root / "best_config.json"
+
+    @property
+    def pareto_front(self) -> Path:
+        """The Pareto front of a search over several eval metrics (pareto.py)."""
+        return self.root / "pareto_front.json"
 
     def checkpoint_dir(self, run_id: str) -> Path:
         """A run's checkpoint folder, parent of every ``JobLayout.checkpoints_dir`` of it.

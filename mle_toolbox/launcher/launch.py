@@ -98,7 +98,7 @@ def with_processing(meta: MetaConfig, *, layout: ExperimentLayout, backend: Back
 
 
 def _adaptive(plan: Plan) -> bool:
-    return plan.meta.search is not None and is_adaptive(plan.meta.search.search_type)
+    return is_adaptive(plan.meta.search)
 
 
 def _max_running(plan: Plan, *, backend: Backend, given: int | None) -> int:
@@ -188,9 +188,10 @@ def describe_search(meta: MetaConfig) -> str:
     assert search is not None
     metric = search.eval_metrics[0] if search.eval_metrics else None
     if metric is None:
-        return f"{search.search_type}, no objective (no eval_metrics)"
+        return f"{search.spelling or search.search_type}, no objective (no eval_metrics)"
     direction = "maximise" if search.max_objective else "minimise"
-    return (f"{search.search_type}, objective {metric}: {direction} (max_objective: "
+    return (f"{search.spelling or search.search_type}, objective {metric}: {direction} "
+            "(max_objective: "
             f"{str(search.max_objective).lower()}), {search.aggregate_seeds} over seeds")
 
 

@@ -99,9 +99,13 @@ def write_report(exp_dir: Path, *, figures: bool = True, pdf: bool = False) -> W
     blocks = [Heading(f"Experiment report: {exp.plan.project_name or '?'}", 1),
               *_overview(exp), *_best(exp), *_metric_tables(exp), *_failures(exp)]
     written: list[Path] = []
+    pareto_blocks, pareto_figure = _pareto(exp, figures=figures)
+    blocks += pareto_blocks
+    written += pareto_figure
     if figures:
-        figure_blocks, written = _figures(exp)
+        figure_blocks, more = _figures(exp)
         blocks += figure_blocks
+        written += more
     blocks += _config(exp)
     layout = exp.layout
     write_text_atomic(layout.report_md, to_markdown(blocks))
@@ -260,6 +264,30 @@ def _figures(exp: _Experiment) -> tuple[list[Block], list[Path]]:
         blocks.append(Para(f"Learning curves of the first {MAX_RUN_FIGURES} of {len(runs)} "
                            "runs; `load_meta_log` gives every run's curves."))
     return blocks, written
+
+
+def _pareto(exp: _Experiment, *, figures: bool) -> tuple[list[Block], list[Path]]:
+    """A search over several metrics: its Pareto front as a table and a scatter figure."""
+    from ..search.pareto import read_pareto, scatter
+    doc = read_pareto(exp.layout.pareto_front)
+    if doc is None:
+        return [], []
+    metrics = [str(m) for m in doc["metrics"]]
+    rows = tuple((str(r["eval_id"]), *(number(r["objectives"][m]) for m in metrics),
+                  ", ".join(f"{k}={_value(v)}" for k, v in r["params"].items()))
+                 for r in doc["front"])
+    blocks: list[Block] = [
+        Heading("Pareto front"),
+        Para(f"{len(doc['front'])} of {len(doc['evaluations'])} evaluations are not beaten "
+             f"on every metric at once ({'maximised' if doc['max_objective'] else 'minimised'}"
+             "; `pareto_front.json`)."),
+        Table(header=("run", *metrics, "parameters"), rows=rows)]
+    figure = figure_class() if figures else None
+    if figure is None:
+        return blocks, []
+    path = exp.layout.figures_dir / "pareto_front.png"
+    scatter(figure, doc=doc, path=path)
+    return [*blocks, Image(_relative(exp, path), "Pareto front")], [path]
 
 
 def _relative(exp: _Experiment, path: Path) -> str:

@@ -24,18 +24,24 @@ class Proposal:
     budget: int | None = None
     parent: str | None = None
     resume_budget: int | None = None
+    # What mle-toolbox hands the script in train_config.extra (sh_num_add_iters, ...).
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form, as written to the search log."""
-        return {"eval_id": self.eval_id, "params": self.params, "budget": self.budget,
-                "parent": self.parent, "resume_budget": self.resume_budget}
+        out = {"eval_id": self.eval_id, "params": self.params, "budget": self.budget,
+               "parent": self.parent, "resume_budget": self.resume_budget}
+        if self.extra:
+            out["extra"] = self.extra
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Proposal:
         """Inverse of ``to_json``."""
         return cls(eval_id=str(data["eval_id"]), params=dict(data["params"]),
                    budget=data.get("budget"), parent=data.get("parent"),
-                   resume_budget=data.get("resume_budget"))
+                   resume_budget=data.get("resume_budget"),
+                   extra=dict(data.get("extra") or {}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,8 @@ class Evaluation:
     loss: float | None
     objective: float | None
     reason: str = ""
+    # Every eval metric's value (multi-objective searches minimise each, signed as loss).
+    objectives: dict[str, float] | None = None
 
     @property
     def failed(self) -> bool:
@@ -62,8 +70,12 @@ class Strategy(abc.ABC):
     """Proposes batches of evaluations and learns from their results.
 
     Strategies are deterministic given the search config, its seed and the results
-    they observed, so that a resumed search can replay its log.
+    they observed, so that a resumed search can replay its log. ``CKPT_KEY`` names
+    the ``train_config.extra`` key that carries the parent's checkpoint path to a
+    run that continues training (mle-hyperopt's ``sh_ckpt`` / ``pbt_ckpt``).
     """
+
+    CKPT_KEY: str | None = None
 
     def __init__(self, search: SearchConfig) -> None:
         self.search = search

@@ -1,5 +1,12 @@
 """``search_log.jsonl``: every proposal and result of a search, one JSON object a line.
 
+Records: ``search`` (header: format, fingerprint), ``proposals`` (batch, evals:
+eval_id, params, budget, parent, resume_budget, extra), ``result`` (batch, eval_id,
+status, params, seeds, objective, objectives {metric: value}, loss, reason) and
+``batch_done`` (batch, best). A ``result`` line holds what mle-toolbox's hyper log
+kept per evaluation (run id, params, every eval metric, batch), so a reader of
+search logs (``load_hyper_log``) needs no other file.
+
 Lines are appended with one ``write`` on an ``O_APPEND`` descriptor and fsynced, so a
 killed launcher leaves at most one torn last line, which reading ignores. A batch
 is finished once its ``batch_done`` line is there; a resumed search replays the
@@ -33,7 +40,8 @@ class LoggedBatch:
         """The recorded results of a finished batch, in proposal order."""
         return [Evaluation(proposal=p, loss=self.results[p.eval_id].get("loss"),
                            objective=self.results[p.eval_id].get("objective"),
-                           reason=self.results[p.eval_id].get("reason", ""))
+                           reason=self.results[p.eval_id].get("reason", ""),
+                           objectives=self.results[p.eval_id].get("objectives"))
                 for p in self.proposals]
 
 
@@ -72,13 +80,14 @@ class SearchLog:
         self.append({"type": "proposals", "batch": batch,
                      "evals": [p.to_json() for p in proposals]})
 
-    def result(self, batch: int, evaluation: Evaluation) -> None:
+    def result(self, batch: int, evaluation: Evaluation, *, seeds: tuple[int, ...]) -> None:
         """Record the outcome of one evaluation."""
         self.append({"type": "result", "batch": batch,
                      "eval_id": evaluation.proposal.eval_id,
                      "status": "failed" if evaluation.failed else "completed",
-                     "objective": evaluation.objective, "loss": evaluation.loss,
-                     "reason": evaluation.reason})
+                     "params": evaluation.proposal.params, "seeds": list(seeds),
+                     "objective": evaluation.objective, "objectives": evaluation.objectives,
+                     "loss": evaluation.loss, "reason": evaluation.reason})
 
     def batch_done(self, batch: int, best: dict[str, Any] | None) -> None:
         """Mark a batch finished."""

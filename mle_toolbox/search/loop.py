@@ -43,17 +43,22 @@ from ..results.merge import summarize_run
 from ..spec import JobResult, JobSpec, JobState, RunSpec
 from .base import Evaluation, Proposal, Strategy
 from .best import loss_of, print_best, write_best
-from .halving import HalvingStrategy
 from .log import SearchLog
-from .objective import objective
-from .pbt import PbtStrategy
-from .smbo import SmboStrategy
+from .objective import objective, objectives
+from .pareto import write_pareto
+from .registry import get as search_type
 
 log = logging.getLogger("mle_toolbox")
-STRATEGIES: dict[str, type[Strategy]] = {
-    "smbo": SmboStrategy, "successive-halving": HalvingStrategy,
-    "hyperband": HalvingStrategy, "pbt": PbtStrategy,
-}
+
+
+def make_strategy(search: SearchConfig) -> Strategy:
+    """The strategy of a search, by its registry row; a missing extra is refused first."""
+    row = search_type(search.search_type)
+    row.check_installed(search.options.needs())
+    assert row.strategy is not None, f"{row.name} is an expansion, not a strategy"
+    factory = getattr(row.load(), row.strategy)
+    strategy: Strategy = factory(search)
+    return strategy
 
 
 @dataclass
@@ -76,6 +81,7 @@ class _Search:
     detached: list[str] = field(default_factory=list)  # left running by a Ctrl+C
     previous: PlanDocument | None = None  # plan.json as the last launch left it
     started: float = field(default_factory=time.monotonic)
+    ckpt_key: str | None = None  # train_config.extra key of the parent's checkpoint
     stopped_by: int = signal.SIGINT  # the signal that interrupted a batch
 
 
@@ -104,10 +110,10 @@ def _start(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
     """The strategy and the state of a launch; ConfigError before anything is written."""
     meta = plan.meta
     assert meta.search is not None
-    strategy = STRATEGIES[meta.search.search_type](meta.search)
+    strategy = make_strategy(meta.search)
     state = _Search(meta=meta, search=meta.search, layout=layout, backend=backend,
                     max_running=max_running, base=load_configs(meta.config_files)[
-                        meta.config_files[0]])
+                        meta.config_files[0]], ckpt_key=strategy.CKPT_KEY)
     _check_paths(state)
     return strategy, state
 
@@ -145,7 +151,7 @@ def next_batch(plan: Plan, *, layout: ExperimentLayout, backend: Backend) -> Pla
         batch += 1
     proposals = entry.proposals if entry is not None else strategy.propose(batch)
     runs = [_materialise(state, p, batch=batch) for p in proposals]
-    kind = state.search.search_type
+    kind = state.search.spelling or state.search.search_type
     head = (f"{kind} search: batch {batch} shown, {len(proposals)} evaluations:" if proposals
             else f"{kind} search: finished after {batch - 1} batches; nothing left to run")
     notes = (*plan.notes, head, *(_describe(p) for p in proposals))
@@ -187,11 +193,12 @@ def _search(state: _Search, *, plan: Plan, strategy: Strategy) -> int:
                 return _finish(state, interrupted=True)
             evaluations = ran
             for evaluation in evaluations:
-                search_log.result(batch, evaluation)
+                search_log.result(batch, evaluation, seeds=state.meta.seeds)
         strategy.observe(evaluations)
         state.evaluations += evaluations
         best = write_best(state.evaluations, search=state.search, layout=layout,
                           configs={r.run_id: r.config for r in state.runs})
+        write_pareto(state.evaluations, search=state.search, layout=layout)
         if entry is None or not entry.finished:
             search_log.batch_done(batch, best)
         _print_batch(state, batch=batch, evaluations=evaluations, best=best)
@@ -200,8 +207,9 @@ def _search(state: _Search, *, plan: Plan, strategy: Strategy) -> int:
 
 def _check_paths(state: _Search) -> None:
     """Every searched name and the budget key can be set in the base config (else ConfigError)."""
-    names = {p.name: None for p in state.search.params}
-    names[state.search.options.budget_key] = None
+    names = {_param_path(state.search, p.name): None for p in state.search.params}
+    if state.search.options.budget_key is not None:
+        names[state.search.options.budget_key] = None
     apply_params(state.base, names, meta_display=display_name(state.meta.path))
 
 
@@ -212,23 +220,49 @@ def _fingerprint(state: _Search) -> str:
                         "script": str(state.meta.train_script)})
 
 
+def _param_path(search: SearchConfig, name: str) -> str:
+    """Where a searched value goes: mle-hyperopt's budgeted proposals nest it in ``params``."""
+    if search.options.upstream and search_type(search.search_type).budgeted and "." not in name:
+        return f"train_config.params.{name}"
+    return name
+
+
 def _materialise(state: _Search, proposal: Proposal, *, batch: int) -> RunSpec:
-    """The run of a proposal: base config + params + budget + the ``mle_search`` block."""
-    layout, opts = state.layout, state.search.options
-    params = dict(proposal.params)
-    if proposal.budget is not None:
-        params[opts.budget_key] = proposal.budget
+    """The run of a proposal: base config + params + budget + extra + ``mle_search``."""
+    layout, search = state.layout, state.search
+    params = {_param_path(search, k): v for k, v in proposal.params.items()}
+    if proposal.budget is not None and search.options.budget_key is not None:
+        params[search.options.budget_key] = proposal.budget
     config = apply_params(state.base, params, meta_display=display_name(state.meta.path))
     run_id = proposal.eval_id
+    if proposal.extra or proposal.parent:
+        config["train_config"] = dict(config.get("train_config") or {})
+        extra = dict(proposal.extra)
+        ckpt = _parent_checkpoint(state, proposal)
+        if state.ckpt_key is not None and ckpt is not None:
+            extra[state.ckpt_key] = ckpt
+        config["train_config"]["extra"] = extra
     config["mle_search"] = {
-        "search_type": state.search.search_type, "batch": batch, "eval_id": run_id,
-        "budget": proposal.budget, "budget_key": opts.budget_key,
+        "search_type": search.search_type, "batch": batch, "eval_id": run_id,
+        "budget": proposal.budget, "budget_key": search.options.budget_key,
         "checkpoint_dir": str(layout.checkpoint_dir(run_id)),
         "resume_from": str(layout.resume_dir(run_id)) if proposal.parent else None,
         "resume_budget": proposal.resume_budget, "parent": proposal.parent,
     }
     return RunSpec(run_id=run_id, source=state.meta.config_files[0], config=config,
                    config_hash=config_hash(config), params=proposal.params)
+
+
+def _parent_checkpoint(state: _Search, proposal: Proposal) -> str | None:
+    """The copy (in resume_from) of the parent's final checkpoint of the first seed."""
+    if proposal.parent is None:
+        return None
+    seed_dir = f"seed_{state.meta.seeds[0]}"
+    source = state.layout.checkpoint_dir(proposal.parent) / seed_dir
+    finals = sorted(source.glob("final.*")) if source.is_dir() else []
+    if not finals:
+        return None
+    return str(state.layout.resume_dir(proposal.eval_id) / seed_dir / finals[0].name)
 
 
 def _jobs(state: _Search, runs: list[RunSpec]) -> tuple[JobSpec, ...]:
@@ -300,14 +334,16 @@ def _evaluate(state: _Search, *, run: RunSpec, proposal: Proposal,
     if bad:
         reason = "; ".join(f"{r.job_id} {r.state.value}: {r.reason}" for r in bad)
         return Evaluation(proposal=proposal, loss=None, objective=None, reason=reason)
-    maximize = search.eval_metrics[:1] if search.max_objective else ()
+    maximize = search.eval_metrics if search.max_objective else ()
     summary = SummaryDocument.from_json(
         summarize_run(state.layout.run_dir(run.run_id), maximize=maximize))
     write_json_atomic(state.layout.summary(run.run_id), summary.to_json())
     value, reason = objective(summary, search=search, seeds=state.meta.seeds)
     if value is None:
         return Evaluation(proposal=proposal, loss=None, objective=None, reason=reason)
-    return Evaluation(proposal=proposal, loss=loss_of(value, search), objective=value)
+    values, _ = objectives(summary, search=search, seeds=state.meta.seeds)
+    return Evaluation(proposal=proposal, loss=loss_of(value, search), objective=value,
+                      objectives=values)
 
 
 def _print_batch(state: _Search, *, batch: int, evaluations: list[Evaluation],

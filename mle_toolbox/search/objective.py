@@ -32,8 +32,28 @@ def percentile(values: list[float], q: float) -> float:
 
 def objective(summary: SummaryDocument, *, search: SearchConfig,
               seeds: tuple[int, ...]) -> tuple[float | None, str]:
-    """(objective, reason): None with a reason when a seed logged no value of the metric."""
-    metric = search.eval_metrics[0]
+    """(objective, reason): the modelled metric (``metric_to_model``, else the first).
+
+    None with a reason when a seed logged no value of the metric.
+    """
+    metric = search.options.metric_to_model or search.eval_metrics[0]
+    return _value(summary, metric, search=search, seeds=seeds)
+
+
+def objectives(summary: SummaryDocument, *, search: SearchConfig,
+               seeds: tuple[int, ...]) -> tuple[dict[str, float] | None, str]:
+    """Every eval metric's value; None with a reason when one is missing."""
+    out = {}
+    for metric in search.eval_metrics:
+        value, reason = _value(summary, metric, search=search, seeds=seeds)
+        if value is None:
+            return None, reason
+        out[metric] = value
+    return out, ""
+
+
+def _value(summary: SummaryDocument, metric: str, *, search: SearchConfig,
+           seeds: tuple[int, ...]) -> tuple[float | None, str]:
     entry = summary.metrics.get(metric, {}).get(search.problem_type, {})
     per_seed = entry.get("per_seed", {})
     missing = [s for s in seeds if per_seed.get(str(s)) is None]
