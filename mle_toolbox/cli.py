@@ -137,6 +137,9 @@ def add_resume_flags(parser: argparse.ArgumentParser) -> None:
                         help="run jobs that failed earlier again (default: keep them failed)")
     parser.add_argument("--force", action="store_true",
                         help="start over: cancel live jobs, rerun every job")
+    parser.add_argument("--keep-stale", action="store_true",
+                        help="keep results of jobs that completed with an older version of "
+                        "the training script (default: run them again)")
     parser.add_argument("--max-retries", type=_retry_count, metavar="N",
                         help="rerun a failed job up to N times (default: max_retries "
                         "from the YAML, else 0)")
@@ -166,7 +169,7 @@ def add_reliability_commands(sub: argparse._SubParsersAction[argparse.ArgumentPa
 
 # Flags that change what a launch does; a dry run would silently ignore them.
 _LAUNCH_ONLY = ("detach", "force", "rerun_failed", "max_retries", "cancel_on_interrupt",
-                "purpose", "no_report")
+                "purpose", "no_report", "keep_stale")
 
 
 def check_flag_combinations(args: argparse.Namespace) -> None:
@@ -174,9 +177,10 @@ def check_flag_combinations(args: argparse.Namespace) -> None:
     def given(name: str) -> bool:
         return getattr(args, name, None) not in (None, False)
 
-    if given("force") and given("rerun_failed"):
-        raise ConfigError("has no effect with --force, which reruns every job; give one "
-                          "of them", key="--rerun-failed")
+    for name in ("rerun_failed", "keep_stale"):
+        if given("force") and given(name):
+            raise ConfigError("has no effect with --force, which reruns every job; give one "
+                              "of them", key=f"--{name.replace('_', '-')}")
     if given("dry_run"):
         ignored = [f"--{name.replace('_', '-')}" for name in _LAUNCH_ONLY if given(name)]
         if ignored:

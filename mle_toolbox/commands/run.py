@@ -73,6 +73,7 @@ def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
     retries = getattr(args, "max_retries", None)
     return LaunchOptions(
         flags=ResumeFlags(rerun_failed=bool(getattr(args, "rerun_failed", False)),
+                          keep_stale=bool(getattr(args, "keep_stale", False)),
                           force=bool(getattr(args, "force", False))),
         max_retries=meta.max_retries if retries is None else retries,
         cancel_on_interrupt=bool(getattr(args, "cancel_on_interrupt", False)), detach=detach,

@@ -85,6 +85,7 @@ class PlanDocument:
     work_dir: str | None = None
     project_dir: str | None = None
     overrides: dict[str, Any] | None = None  # 0.3.x command-line paths (-exp_dir, ...)
+    code_hash: str | None = None  # of the training script: changed code makes results stale
     format: int = PLAN_FORMAT
 
     def config_hashes(self) -> dict[str, str]:
@@ -99,7 +100,7 @@ class PlanDocument:
             "train_script": self.train_script, "seeds": list(self.seeds),
             "objective": None if self.objective is None else self.objective.to_json(),
             "work_dir": self.work_dir, "project_dir": self.project_dir,
-            "overrides": self.overrides,
+            "overrides": self.overrides, "code_hash": self.code_hash,
             "runs": [run.to_json() for run in self.runs],
             "jobs": [{"job_id": j.job_id, "run_id": j.run_id, "seed": j.seed,
                       "config_hash": j.config_hash} for j in self.jobs],
@@ -118,7 +119,7 @@ class PlanDocument:
             experiment_type=doc.get("experiment_type"), train_script=doc.get("train_script"),
             objective=Objective.from_json(objective) if isinstance(objective, dict) else None,
             mle_toolbox=doc.get("mle_toolbox"), work_dir=_text(doc.get("work_dir")),
-            project_dir=_text(doc.get("project_dir")),
+            project_dir=_text(doc.get("project_dir")), code_hash=_text(doc.get("code_hash")),
             overrides=dict(doc["overrides"]) if isinstance(doc.get("overrides"), dict) else None,
             format=int(doc.get("format", 1)))
 

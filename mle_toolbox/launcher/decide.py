@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from ..errors import ExperimentDirError
 from ..files.jobfiles import read_exit_code
 from ..spec import JobHandle, JobSpec, JobState, JobStatus, JobTask
+from .prepare import code_hash
 from .tasks import make_tasks
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class ResumeFlags:
 
     rerun_failed: bool = False
     force: bool = False
+    keep_stale: bool = False  # completed with older training code: keep (default: rerun)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class Facts:
     old_hashes: Mapping[str, str]  # config hash of each job in plan.json, by job id
     exit_codes: Mapping[str, int | None]  # of jobs whose files are of the same config
     records: Mapping[str, JobRecord]  # the job table's latest row per job
+    code_changed: bool = False  # the training script differs from the last launch's
     followed: Mapping[str, Followed] = field(default_factory=dict)  # live in the table
 
 
@@ -73,6 +76,7 @@ class Decision:
     attach: tuple[tuple[JobHandle, JobTask], ...]
     failed: tuple[JobSpec, ...]  # failed earlier and not rerun (no --rerun-failed)
     lost: tuple[str, ...]  # job ids rerun because nothing runs them any more
+    stale: tuple[str, ...] = ()  # completed with older training code: run again
     cancel: tuple[tuple[JobHandle, JobRecord], ...] = ()  # live jobs of an older config
     record: tuple[tuple[JobRecord, JobStatus], ...] = ()  # ended while no launcher watched
 
@@ -91,6 +95,17 @@ class _Groups:
     cancel: list[tuple[JobHandle, JobRecord]] = field(default_factory=list)
     record: list[tuple[JobRecord, JobStatus]] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+
+def code_changed(previous: PlanDocument | None, *, plan: Plan) -> bool:
+    """The training script differs from the one the last launch recorded (plan.json).
+
+    Plans written before the code was recorded say nothing: their results are kept.
+    """
+    if previous is None or previous.code_hash is None:
+        return False
+    return previous.code_hash != code_hash(plan.meta.train_script)
 
 
 def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,
@@ -103,35 +118,41 @@ def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | Non
     codes = {job.job_id: read_exit_code(layout.job(job.run_id, job.seed).exit_code)
              for job in plan.jobs if old.get(job.job_id) == job.config_hash}
     records = table.latest() if table is not None else {}
+    changed = code_changed(previous, plan=plan)
     # Live in the table with a native id, and not completed by its own exit code.
     live = [(job, records[job.job_id]) for job in plan.jobs if job.job_id in records
             and records[job.job_id].live and records[job.job_id].native_id is not None
             and codes.get(job.job_id) != 0]
     _check_backend(live, backend=backend, layout=layout)
     if not live:
-        return Facts(old_hashes=old, exit_codes=codes, records=records)
+        return Facts(old_hashes=old, exit_codes=codes, records=records, code_changed=changed)
     tasks = make_tasks(plan, layout=layout, jobs=tuple(job for job, _ in live))
     handles = backend.attach([(t, str(r.native_id)) for t, (_, r) in zip(tasks, live,
                                                                         strict=True)])
     statuses = backend.status(handles)
     followed = {h.job_id: Followed(handle=h, task=t, status=statuses[h])
                 for h, t in zip(handles, tasks, strict=True)}
-    return Facts(old_hashes=old, exit_codes=codes, records=records, followed=followed)
+    return Facts(old_hashes=old, exit_codes=codes, records=records, followed=followed,
+                 code_changed=changed)
 
 
 def decide(plan: Plan, *, facts: Facts, flags: ResumeFlags) -> Decision:
     """Sort the plan's jobs by the facts: a pure function (no I/O, no scheduler)."""
     groups = _Groups()
+    rerun_stale = facts.code_changed and not flags.keep_stale
     for job in plan.jobs:
         same = facts.old_hashes.get(job.job_id) == job.config_hash
         if same and not flags.force and facts.exit_codes.get(job.job_id) == 0:
-            groups.done.append(job)
-            continue
+            if not rerun_stale:
+                groups.done.append(job)
+                continue
+            groups.stale.append(job.job_id)  # its results came from older code
         _classify(job, facts.records.get(job.job_id), same=same, facts=facts, groups=groups,
                   flags=flags)
     return Decision(done=tuple(groups.done), todo=tuple(groups.todo),
                     attach=tuple(groups.attach), failed=tuple(groups.failed),
-                    lost=tuple(groups.lost), cancel=tuple(groups.cancel),
+                    lost=tuple(groups.lost), stale=tuple(groups.stale),
+                    cancel=tuple(groups.cancel),
                     record=tuple(groups.record))
 
 

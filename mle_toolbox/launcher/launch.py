@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..files.layout import ExperimentLayout
 from ..search import is_adaptive
 from ..spec import hms
+from .decide import code_changed
 from .pipeline import (
     close_launch,
     history_row,
@@ -161,6 +162,9 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
           f"(seeds {' '.join(map(str, meta.seeds))})")
     for note in plan.notes:
         print(f"note        {note}")
+    if done and code_changed(previous, plan=plan):
+        print(f"note        the training script changed since the last launch: its {len(done)} "
+              "completed jobs are stale and run again (--keep-stale keeps them)")
     if meta.search is not None:
         print(f"search      {describe_search(meta)}")
     for job in meta.processing:

@@ -76,6 +76,16 @@ def _written_paths(plan: Plan, layout: ExperimentLayout) -> list[Path]:
     return files + [layout.run_dir(run.run_id) for run in plan.runs]
 
 
+def code_hash(script: Path) -> str | None:
+    """sha256 of the training script: a job's identity includes the code it ran."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(script.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None  # gone since validation: nothing to compare against
+
+
 def plan_document(plan: Plan) -> PlanDocument:
     """The plan as plan.json records it, with the objective runs are ranked by."""
     from .. import __version__  # the package root re-exports MLExperiment: import on use
@@ -88,6 +98,7 @@ def plan_document(plan: Plan) -> PlanDocument:
         meta_path=str(meta.path), project_name=meta.project_name,
         experiment_type=meta.experiment_type.value, train_script=str(meta.train_script),
         seeds=meta.seeds, objective=objective, mle_toolbox=__version__,
+        code_hash=code_hash(meta.train_script),
         # mle resume reads the YAML again as this launch did (config/paths.py).
         work_dir=str(meta.work_dir or meta.path.parent), project_dir=str(meta.base_dir),
         overrides={k: v for k, v in asdict(meta.overrides).items() if v is not None},

@@ -57,6 +57,10 @@ def print_decision(decision: Decision, *, total: int) -> None:
               "config; skipped")
     if decision.attach:
         print(f"mle: re-attached to {len(decision.attach)} job(s) still queued or running")
+    if decision.stale:
+        print(f"mle: {len(decision.stale)} job(s) completed earlier with an older version of "
+              "the training script: their results are stale, running them again "
+              "(--keep-stale keeps them)")
     if decision.lost:
         print(f"mle: {len(decision.lost)} job(s) were lost (their launcher died and "
               f"nothing runs them); running them again: {', '.join(decision.lost[:10])}")
