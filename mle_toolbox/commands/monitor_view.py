@@ -13,7 +13,9 @@ from typing import Any
 
 from ..backends.queue_view import QueueView
 from ..launcher.progress import format_duration
-from .monitor_data import Counts, Detail, ExperimentView, Machine, Snapshot
+from .monitor_data import ExperimentView, Machine, Snapshot
+from .monitor_detail import Detail
+from .monitor_table import Counts
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 24

@@ -231,3 +231,14 @@ class ReportDocument:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def code_hash(script: Path) -> str | None:
+    """sha256 of a training script, as plan.json records it: a job's identity includes
+    the code it ran (a changed script makes earlier results stale)."""
+    import hashlib
+
+    try:
+        return hashlib.sha256(script.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return None  # gone since validation: nothing to compare against

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import ExperimentDirError
+from ..files.documents import code_hash
 from ..files.jobfiles import read_exit_code
 from ..spec import JobHandle, JobSpec, JobState, JobStatus, JobTask
-from .prepare import code_hash
 from .tasks import make_tasks
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ExperimentDirError
 from ..files.atomic import write_json_atomic, write_text_atomic
-from ..files.documents import Objective, PlanDocument, PlannedRun
+from ..files.documents import Objective, PlanDocument, PlannedRun, code_hash
 from ..files.expdir import read_plan
 from ..files.jobfiles import read_exit_code
 
@@ -74,16 +74,6 @@ def _written_paths(plan: Plan, layout: ExperimentLayout) -> list[Path]:
              layout.figures_dir, layout.search_log, layout.best_config, layout.eval_report,
              layout.job_table]
     return files + [layout.run_dir(run.run_id) for run in plan.runs]
-
-
-def code_hash(script: Path) -> str | None:
-    """sha256 of the training script: a job's identity includes the code it ran."""
-    import hashlib
-
-    try:
-        return hashlib.sha256(script.read_bytes()).hexdigest()[:16]
-    except OSError:
-        return None  # gone since validation: nothing to compare against
 
 
 def plan_document(plan: Plan) -> PlanDocument:
