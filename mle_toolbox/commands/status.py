@@ -77,27 +77,28 @@ def collect(layout: ExperimentLayout, *, jobs: Sequence[JobRef]) -> list[JobView
     records = table.latest() if table is not None else {}
     if table is not None:
         table.close()
+    codes = {t.job_id: read_exit_code(t.files.exit_code) for t in tasks}  # read once
     live = [(t, records[t.job_id]) for t in tasks
-            if t.job_id in records and records[t.job_id].live
-            and read_exit_code(t.files.exit_code) is None]
+            if t.job_id in records and records[t.job_id].live and codes[t.job_id] is None]
     polled = live_statuses(live)
-    views = [_view(t, records.get(t.job_id), polled) for t in tasks]
-    settle_records(layout, views=views, records=records)
+    views = [_view(t, records.get(t.job_id), polled, code=codes[t.job_id]) for t in tasks]
+    settle_records(layout, views=views, records=records, codes=codes)
     return views
 
 
 def settle_records(layout: ExperimentLayout, *, views: Sequence[JobView],
-                   records: Mapping[str, JobRecord]) -> int:
+                   records: Mapping[str, JobRecord],
+                   codes: Mapping[str, int | None]) -> int:
     """Write into the job table how jobs it still calls live have ended (their exit_code).
 
     Jobs that finished while no launcher followed them would otherwise stay "pending" in
-    the table. Only the job's own exit_code counts here; on a read-only experiment the
-    table is left as it is (the views are right either way). Returns how many were settled.
+    the table. Only the job's own exit_code (``codes``, by job id) counts here; on a
+    read-only experiment the table is left as it is (the views are right either way).
+    Returns how many were settled.
     """
-    codes = {v.job_id: read_exit_code(v.job.files.exit_code) for v in views
-             if v.job_id in records and records[v.job_id].live}
     ended = [(v, records[v.job_id], code) for v in views
-             if (code := codes.get(v.job_id)) is not None]
+             if v.job_id in records and records[v.job_id].live
+             and (code := codes.get(v.job_id)) is not None]
     if not ended:
         return 0
     try:
@@ -115,9 +116,9 @@ def settle_records(layout: ExperimentLayout, *, views: Sequence[JobView],
     return len(ended)
 
 
-def _view(task: JobRef, record: JobRecord | None, polled: Mapping[str, JobStatus]) -> JobView:
+def _view(task: JobRef, record: JobRecord | None, polled: Mapping[str, JobStatus], *,
+          code: int | None) -> JobView:
     attempt = record.attempt if record is not None else attempt_number(task.job_dir)
-    code = read_exit_code(task.files.exit_code)
     if record is not None and record.state == JobState.CANCELLED.value and code != 0:
         # Stopped on purpose: the signal in its exit code was ours (qdel, mle cancel).
         return JobView(task.job_id, record.state, record.reason, attempt, task)
