@@ -65,8 +65,9 @@ def build(root: Path, *, backend: str) -> Path:
                              "[loss]\n")
     JobTable.open(exp.job_table).close()
     with sqlite3.connect(exp.job_table) as db:
-        db.executemany("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       _job_rows(backend))
+        db.executemany("INSERT INTO jobs (job_id, attempt, run_id, seed, config_hash, "
+                       "backend, native_id, state, exit_code, reason, submitted, ended) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _job_rows(backend))
     for index in range(89_990, 92_200):  # the last completed, the failed, the running
         run_id, seed = f"eval_{index // 2}", index % 2
         job = exp.job(run_id, seed)

@@ -102,8 +102,8 @@ class ScriptedBackend:
     def __init__(self) -> None:
         self.polls: dict[JobHandle, int] = {}
 
-    def submit(self, tasks: Sequence[JobTask], *,
-               max_running: int | None = None) -> list[JobHandle]:
+    def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+               token: str | None = None) -> list[JobHandle]:
         handles = [JobHandle("scripted", t.job_id, str(i)) for i, t in enumerate(tasks)]
         self.polls.update(dict.fromkeys(handles, 0))
         return handles

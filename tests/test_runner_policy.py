@@ -56,8 +56,8 @@ class Scripted:
     cancelled: list[str] = field(default_factory=list)
     polls: int = 0
 
-    def submit(self, tasks: Sequence[JobTask], *,
-               max_running: int | None = None) -> list[JobHandle]:
+    def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+               token: str | None = None) -> list[JobHandle]:
         self.submissions += [t.job_id for t in tasks]
         return [JobHandle(self.name, t.job_id, f"{t.job_id}#{len(self.submissions)}")
                 for t in tasks]
@@ -156,8 +156,8 @@ def test_journal_records_before_and_after_submission(tmp_path: Path) -> None:
     """Figure: a crash inside submit leaves 1 row per job in state 'submitting'."""
 
     class Crashing(Scripted):
-        def submit(self, tasks: Sequence[JobTask], *,
-                   max_running: int | None = None) -> list[JobHandle]:
+        def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                   token: str | None = None) -> list[JobHandle]:
             raise RuntimeError("launcher dies here")
 
     table = JobTable.open(tmp_path / "jobs.sqlite")
@@ -169,6 +169,10 @@ def test_journal_records_before_and_after_submission(tmp_path: Path) -> None:
     assert {k: (r.state, r.native_id) for k, r in rows.items()} == {
         "r-seed0": ("submitting", None), "r-seed1": ("submitting", None)}
     assert all(r.live for r in rows.values())
+    # One token for the submission, recorded before the backend was asked: a resume
+    # finds by it what the submission started.
+    [token] = {r.token for r in rows.values()}
+    assert token is not None and len(token) == 6
     ok = Scripted(script={"r-seed0": [DONE]})
     results: list[JobResult] = []
     run_jobs([_task(tmp_path, 0)], backend=ok, max_running=1, poll=FAST,
@@ -184,8 +188,8 @@ def test_ctrl_c_during_a_submission_waits_until_the_job_is_recorded(tmp_path: Pa
     0 jobs forgotten."""
 
     class InterruptedWhileSubmitting(Scripted):
-        def submit(self, tasks: Sequence[JobTask], *,
-                   max_running: int | None = None) -> list[JobHandle]:
+        def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+                   token: str | None = None) -> list[JobHandle]:
             os.kill(os.getpid(), signal.SIGINT)  # arrives while qsub would be running
             return super().submit(tasks, max_running=max_running)
 

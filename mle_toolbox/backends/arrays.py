@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shlex
@@ -43,6 +44,15 @@ def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:
         write_text_atomic(argv_file, "".join(f"{arg}\0" for arg in task.argv))
     task_list.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(task_list, "".join(f"{task.job_dir}\0" for task in tasks))
+
+
+def read_task_list(path: Path) -> list[Path]:
+    """The job dirs of an array's task list, in task order ([] when there is none)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return []
+    return [Path(os.fsdecode(entry)) for entry in data.split(b"\0") if entry]
 
 
 def backend_folder(tasks: Sequence[JobTask], *, scheduler: str) -> Path:
@@ -226,9 +236,41 @@ class ArrayBackend:
                 for name, chunk in array_names(tasks, self.max_array_tasks(), token="XXXXXX")]
 
     def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
-               ) -> list[JobHandle]:
-        """Submit the tasks as few array jobs; one handle per task, same order."""
+               token: str | None = None) -> list[JobHandle]:
+        """Submit the tasks as few array jobs, named with ``token``; one handle per task,
+        same order."""
         handles: list[JobHandle] = []
-        for name, chunk in array_names(tasks, self.max_array_tasks()):
+        for name, chunk in array_names(tasks, self.max_array_tasks(), token=token):
             handles += self._submit_array(chunk, name=name, max_running=max_running)
         return handles
+
+    def _queued_arrays(self) -> dict[str, str]:
+        """This user's arrays in the queue: name -> array job id (one queue query)."""
+        raise NotImplementedError
+
+    def _task_id(self, array_id: str, index: int) -> str:
+        """The native id of the ``index``-th (0-based) task of array ``array_id``."""
+        raise NotImplementedError
+
+    def find_submitted(self, jobs: Sequence[tuple[JobTask, str | None]]) -> dict[str, str]:
+        """Tasks of the arrays a submission cut short put in the queue (one queue query).
+
+        An array is this submission's when its name ends with the recorded token and its
+        task list sits in this experiment's folder; the list says which task runs which
+        job dir. A job whose array already left the queue has written its exit code.
+        """
+        tokens = {token for _, token in jobs if token}
+        if not tokens:
+            return {}
+        found: dict[str, str] = {}
+        wanted = {task.job_dir: task for task, token in jobs if token}
+        # The folder whose task lists name this backend's arrays (orphan_folder's meaning).
+        folder = backend_folder(list(wanted.values()), scheduler=str(self.orphan_folder))
+        for name, array_id in self._queued_arrays().items():
+            if name.rsplit("_", 1)[-1] not in tokens:
+                continue
+            for index, job_dir in enumerate(read_task_list(ArrayFiles(folder, name).task_list)):
+                task = wanted.get(job_dir)
+                if task is not None:
+                    found[task.job_id] = self._task_id(array_id, index)
+        return found

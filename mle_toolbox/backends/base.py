@@ -41,9 +41,23 @@ class Backend(Protocol):
         """(submit argv, script text) of what ``submit`` would send; [] without scripts."""
         ...
 
-    def submit(self, tasks: Sequence[JobTask], *,
-               max_running: int | None = None) -> list[JobHandle]:
-        """Start or queue the tasks; one handle per task, same order."""
+    def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+               token: str | None = None) -> list[JobHandle]:
+        """Start or queue the tasks; one handle per task, same order.
+
+        ``token`` names the submission on the scheduler (cluster arrays' names end with
+        it; drawn here when None); the launcher records it before asking, so that
+        ``find_submitted`` can find what a submission cut short started.
+        """
+        ...
+
+    def find_submitted(self, jobs: Sequence[tuple[JobTask, str | None]]) -> dict[str, str]:
+        """Native ids of the jobs a submission cut short started, by job id.
+
+        ``jobs``: (job, token of its submission, None when not recorded). One scheduler
+        query at most: cluster backends look for the arrays named with the token, the
+        local backend for the jobs' wrapper processes. Jobs not found are absent.
+        """
         ...
 
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:

@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
-from ..files.jobfiles import read_exit_code, status_from_exit_code
+from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
+from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code
 from ..files.layout import REQUEUE_EXIT
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
+
+# Native id of a job found only by its held ``.live`` lock (its wrapper is gone, the
+# command it started still runs): followed until the lock is free.
+LOCK_ID_PREFIX = "live-lock:"
 
 
 @dataclass
@@ -74,10 +79,29 @@ class LocalBackend:
             slots = min(slots, gpus // resources.gpus)
         return max(1, min(slots, jobs))
 
-    def submit(self, tasks: Sequence[JobTask], *,
-               max_running: int | None = None) -> list[JobHandle]:
-        """Start every task now (the runner keeps within max_running)."""
+    def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
+               token: str | None = None) -> list[JobHandle]:
+        """Start every task now (the runner keeps within max_running).
+
+        No ``token`` is needed: a resume finds the wrappers by their job dirs.
+        """
         return [self._start(task) for task in tasks]
+
+    def find_submitted(self, jobs: Sequence[tuple[JobTask, str | None]]) -> dict[str, str]:
+        """Wrappers an earlier launcher started for ``jobs`` (one pass over /proc), by pid;
+        else, while anything of a run still holds the job's ``.live`` lock, a lock id:
+        followed until the lock is free (``_foreign_status``)."""
+        if not jobs:
+            return {}
+        pids = _wrapper_pids({os.fsencode(task.job_dir) for task, _ in jobs})
+        found: dict[str, str] = {}
+        for task, _ in jobs:
+            pid = pids.get(os.fsencode(task.job_dir))
+            if pid is not None:
+                found[task.job_id] = str(pid)
+            elif live_lock_held(task.files.live_lock):
+                found[task.job_id] = f"{LOCK_ID_PREFIX}{task.job_id}"
+        return found
 
     def _start(self, task: JobTask) -> JobHandle:
         task.job_dir.mkdir(parents=True, exist_ok=True)
@@ -88,6 +112,7 @@ class LocalBackend:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
         # Append, never truncate: a log of an earlier attempt is never lost.
         out, err = open(task.files.stdout, "ab"), open(task.files.stderr, "ab")  # noqa: SIM115
+        fault_point(FILES_WRITTEN)
         try:
             popen = subprocess.Popen(
                 ["bash", self._wrapper, str(task.job_dir), *task.argv],
@@ -101,6 +126,7 @@ class LocalBackend:
             raise
         pid = str(popen.pid)
         self._procs[pid] = _Proc(popen, task, (out, err), gpus, _pidfd(popen.pid))
+        fault_point(ACCEPTED)
         return JobHandle(backend=self.name, job_id=task.job_id, native_id=pid)
 
     def _take_gpus(self, count: int) -> tuple[str, ...]:
@@ -124,7 +150,8 @@ class LocalBackend:
         return [JobHandle(backend=self.name, job_id=t.job_id, native_id=n) for t, n in jobs]
 
     def _foreign_status(self, native: str, task: FollowedJob) -> JobStatus:
-        if _runs_job(native, task):
+        if _runs_job(native, task) or (native.startswith(LOCK_ID_PREFIX)
+                                       and live_lock_held(task.files.live_lock)):
             return JobStatus(JobState.RUNNING)
         code = read_exit_code(task.files.exit_code)  # read after the process is gone
         del self._foreign[native]
@@ -187,6 +214,22 @@ class LocalBackend:
     def wait_fds(self) -> Sequence[int]:
         """pidfds of running jobs: readable as soon as a job exits."""
         return [p.pidfd for p in self._procs.values() if p.pidfd is not None]
+
+
+def _wrapper_pids(job_dirs: set[bytes]) -> dict[bytes, int]:
+    """Live job wrappers of ``job_dirs`` (``bash job_wrapper.sh JOB_DIR ...``), by job dir."""
+    found: dict[bytes, int] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            args = Path(f"/proc/{name}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # ended while we looked
+        # A zombie's cmdline is empty: only running wrappers match.
+        if len(args) > 2 and args[1].endswith(b"job_wrapper.sh") and args[2] in job_dirs:
+            found[args[2]] = int(name)
+    return found
 
 
 def _exited(pid: int) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend, Tracked
 from .commands import (
@@ -75,6 +76,7 @@ class SgeBackend(ArrayBackend):
     def _submit_array(self, chunk: list[JobTask], *, name: str,
                       max_running: int | None) -> list[JobHandle]:
         script = write_array(chunk, name=name, max_running=max_running, options=self.options)
+        fault_point(FILES_WRITTEN)
         argv = [*qsub_argv(chunk), str(script)]
         output = run_with_retry(
             lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
@@ -84,6 +86,7 @@ class SgeBackend(ArrayBackend):
         if output.returncode != 0:
             raise output.error("qsub refused the job")
         number = parse_qsub_terse(output.stdout).job_number
+        fault_point(ACCEPTED)
         return self.attach([(task, f"{number}.{index}")
                             for index, task in enumerate(chunk, start=1)])
 
@@ -95,6 +98,15 @@ class SgeBackend(ArrayBackend):
                 return Output(argv=("qsub",), returncode=0,
                               stdout=f"{job.job_number}.1-{count}:1\n", stderr="")
         return None
+
+    def _queued_arrays(self) -> dict[str, str]:
+        listing = qstat_xml(self.run)
+        if listing.returncode != 0:
+            raise listing.error("cannot read the queue")
+        return {job.name: job.job_number for job in parse_qstat_xml(listing.stdout)}
+
+    def _task_id(self, array_id: str, index: int) -> str:
+        return f"{array_id}.{index + 1}"  # SGE numbers tasks from 1 (qsub -t 1-N)
 
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
         """One qstat for all handles; the exit_code files decide how jobs ended."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable, MleError, PreloadNeededError
+from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..files.layout import scheduler_log_dir
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import Tracked, array_names
@@ -130,9 +131,16 @@ class SgeDrmaaBackend:
 
     def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
         """Follow bulk tasks an earlier launcher submitted (through qstat and qdel)."""
+        return [replace(h, backend=self.name) for h in self._qstat().attach(jobs)]
+
+    def find_submitted(self, jobs: Sequence[tuple[JobTask, str | None]]) -> dict[str, str]:
+        """As the qsub backend: bulk jobs carry the same names and task lists."""
+        return self._qstat().find_submitted(jobs)
+
+    def _qstat(self) -> SgeBackend:
         if self._earlier is None:
             self._earlier = SgeBackend(options=self.options, clock=self.clock)
-        return [replace(h, backend=self.name) for h in self._earlier.attach(jobs)]
+        return self._earlier
 
     def _split(self, handles: Sequence[JobHandle]) -> tuple[list[JobHandle], list[JobHandle]]:
         mine = [h for h in handles if h.native_id in self._jobs]
@@ -147,16 +155,17 @@ class SgeDrmaaBackend:
         return ()
 
     def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
-               ) -> list[JobHandle]:
-        """Submit the tasks as bulk jobs; one handle per task, same order."""
+               token: str | None = None) -> list[JobHandle]:
+        """Submit the tasks as bulk jobs named with ``token``; one handle per task."""
         handles: list[JobHandle] = []
-        for name, chunk in array_names(tasks, MAX_BULK):
+        for name, chunk in array_names(tasks, MAX_BULK, token=token):
             handles += self._submit_bulk(chunk, name=name, max_running=max_running)
         return handles
 
     def _submit_bulk(self, chunk: list[JobTask], *, name: str,
                      max_running: int | None) -> list[JobHandle]:
         script = write_array(chunk, name=name, max_running=max_running, options=self.options)
+        fault_point(FILES_WRITTEN)
         logs = scheduler_log_dir(script.parent)
         template = self.session.createJobTemplate()
         try:
@@ -172,6 +181,7 @@ class SgeDrmaaBackend:
             ids = self.session.runBulkJobs(template, 1, len(chunk), 1)
         finally:
             self.session.deleteJobTemplate(template)
+        fault_point(ACCEPTED)
         handles = []
         for native, task in zip(ids, chunk, strict=True):
             self._jobs[native] = Tracked(task=task)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend
 from .commands import (
@@ -78,6 +79,7 @@ class SlurmBackend(ArrayBackend):
     def _submit_array(self, chunk: list[JobTask], *, name: str,
                       max_running: int | None) -> list[JobHandle]:
         script = write_array(chunk, name=name, max_running=max_running, options=self.options)
+        fault_point(FILES_WRITTEN)
         argv = [*sbatch_argv(chunk), str(script)]
         output = run_with_retry(
             lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
@@ -87,6 +89,7 @@ class SlurmBackend(ArrayBackend):
         if output.returncode != 0:
             raise output.error("sbatch refused the job")
         array_id = parse_sbatch_parsable(output.stdout)
+        fault_point(ACCEPTED)
         return self.attach([(task, f"{array_id}_{index}") for index, task in enumerate(chunk)])
 
     def _already_queued(self, name: str) -> Output | None:
@@ -97,6 +100,18 @@ class SlurmBackend(ArrayBackend):
                 return Output(argv=("sbatch",), returncode=0, stdout=f"{job.array_id}\n",
                               stderr="")
         return None
+
+    def _queued_arrays(self) -> dict[str, str]:
+        listing = run_with_retry(lambda: squeue(self.run),
+                                 transient=lambda o: is_transient(o, TRANSIENT),
+                                 policy=self.retry, sleep=self.sleep)
+        if listing.returncode != 0:
+            raise listing.error("cannot read the queue")
+        return {job.name: job.array_id for job in parse_squeue(listing.stdout)
+                if job.job_state is not None}
+
+    def _task_id(self, array_id: str, index: int) -> str:
+        return f"{array_id}_{index}"  # Slurm numbers tasks from 0 (--array=0-N)
 
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
         """One squeue for all handles; the exit_code files decide how jobs ended.

@@ -8,7 +8,9 @@ MLExperiment) and ``stderr.log``.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -29,6 +31,26 @@ def read_exit_code(path: str | Path) -> int | None:
     except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
         return None
     return int(text) if text.lstrip("-").isdigit() else None
+
+
+def live_lock_held(path: Path) -> bool:
+    """True while a run of the job holds its ``.live`` lock (the wrapper's flock).
+
+    Probed with a shared lock, released at once: a wrapper that starts in that instant
+    finds the lock taken and exits 75 without running or writing anything, so a probe
+    never makes a job run twice, only (rarely) not at all this time.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False  # no lock file: no run of this job ever started here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's lock
+    return False
 
 
 def read_start_time(path: Path) -> float | None:

@@ -161,6 +161,11 @@ class JobFiles(_Frozen):
         return self.job_dir / CANCELLED_NAME
 
     @property
+    def live_lock(self) -> Path:
+        """The wrapper holds an flock on it for as long as anything of a run is alive."""
+        return self.job_dir / LIVE_LOCK_NAME
+
+    @property
     def attempts_dir(self) -> Path:
         """Where the files of earlier attempts are kept."""
         return self.job_dir / ATTEMPTS_DIR_NAME

@@ -8,12 +8,19 @@ how each job of an earlier launch ended:
   re-attached, followed to its end, never submitted twice;
 - failed (it exited non-zero, was killed or timed out): kept as failed unless
   ``--rerun-failed``;
-- lost (its launcher died and nothing runs it any more, or it was cancelled, or its
-  submission was cut short): rerun;
+- its submission was cut short (a ``submitting`` row without a native id: the
+  launcher died between writing the row and recording what the scheduler answered):
+  found where the submission would have put it (the array named with the row's
+  token, the local wrapper process of its job dir, a held ``.live`` lock) and
+  re-attached; settled by its exit code if it has ended; rerun only when nothing
+  anywhere ran it;
+- lost (its launcher died and nothing runs it any more, or it was cancelled):
+  rerun;
 - its config changed: rerun, and a live job of the old config is cancelled first.
 
 ``--force`` reruns everything. ``gather`` reads what is known (job files, the job
-table, one scheduler query for every recorded live job); ``decide`` is a pure function
+table, one scheduler query for the submissions cut short and one for every recorded
+live job); ``decide`` is a pure function
 of those facts that says what to skip, attach, run, keep failed, cancel and record;
 the launch carries it out (``pipeline.settle``).
 """
@@ -26,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ExperimentDirError
 from ..files.documents import code_hash
-from ..files.jobfiles import read_exit_code
+from ..files.jobfiles import read_exit_code, status_from_exit_code
 from ..spec import JobHandle, JobSpec, JobState, JobStatus, JobTask
 from .tasks import make_tasks
 
@@ -36,6 +43,10 @@ if TYPE_CHECKING:
     from ..files.documents import PlanDocument
     from ..files.layout import ExperimentLayout
     from .jobtable import JobRecord, JobTable
+
+
+# The table's reason for the row of a submission cut short that nothing ever ran.
+CUT_SHORT = "lost: its launcher died while submitting it, before the scheduler took it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +90,7 @@ class Decision:
     stale: tuple[str, ...] = ()  # completed with older training code: run again
     cancel: tuple[tuple[JobHandle, JobRecord], ...] = ()  # live jobs of an older config
     record: tuple[tuple[JobRecord, JobStatus], ...] = ()  # ended while no launcher watched
+    found: tuple[tuple[JobRecord, JobHandle], ...] = ()  # cut-short submissions found live
 
     @property
     def cancelled_stale(self) -> int:
@@ -94,6 +106,7 @@ class _Groups:
     attach: list[tuple[JobHandle, JobTask]] = field(default_factory=list)
     cancel: list[tuple[JobHandle, JobRecord]] = field(default_factory=list)
     record: list[tuple[JobRecord, JobStatus]] = field(default_factory=list)
+    found: list[tuple[JobRecord, JobHandle]] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
 
@@ -110,30 +123,43 @@ def code_changed(previous: PlanDocument | None, *, plan: Plan) -> bool:
 
 def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,
            table: JobTable | None, backend: Backend) -> Facts:
-    """Job files, the job table and one scheduler query for the jobs it says are live.
+    """Job files, the job table and the scheduler's answers about the jobs it says are live.
 
+    Submissions cut short are looked for first (one query); exit codes are read after
+    it, so a job that left the queue in between is settled by the code it wrote.
     Raises ExperimentDirError when live jobs are recorded on another backend.
     """
     old = previous.config_hashes() if previous is not None else {}
-    codes = {job.job_id: read_exit_code(layout.job(job.run_id, job.seed).exit_code)
-             for job in plan.jobs if old.get(job.job_id) == job.config_hash}
     records = table.latest() if table is not None else {}
     changed = code_changed(previous, plan=plan)
-    # Live in the table with a native id, and not completed by its own exit code.
-    live = [(job, records[job.job_id]) for job in plan.jobs if job.job_id in records
-            and records[job.job_id].live and records[job.job_id].native_id is not None
-            and codes.get(job.job_id) != 0]
-    _check_backend(live, backend=backend, layout=layout)
+    rows = [(job, records[job.job_id]) for job in plan.jobs
+            if job.job_id in records and records[job.job_id].live]
+    _check_backend(rows, backend=backend, layout=layout)
+    natives = {job.job_id: r.native_id for job, r in rows if r.native_id is not None}
+    natives.update(_find_cut_short(plan, layout=layout, backend=backend,
+                                   cut=[(job, r) for job, r in rows if r.native_id is None]))
+    codes = {job.job_id: read_exit_code(layout.job(job.run_id, job.seed).exit_code)
+             for job in plan.jobs if old.get(job.job_id) == job.config_hash}
+    # Live in the table (or found), and not completed by its own exit code.
+    live = [job for job, _ in rows if job.job_id in natives and codes.get(job.job_id) != 0]
     if not live:
         return Facts(old_hashes=old, exit_codes=codes, records=records, code_changed=changed)
-    tasks = make_tasks(plan, layout=layout, jobs=tuple(job for job, _ in live))
-    handles = backend.attach([(t, str(r.native_id)) for t, (_, r) in zip(tasks, live,
-                                                                        strict=True)])
+    tasks = make_tasks(plan, layout=layout, jobs=tuple(live))
+    handles = backend.attach([(t, natives[t.job_id]) for t in tasks])
     statuses = backend.status(handles)
     followed = {h.job_id: Followed(handle=h, task=t, status=statuses[h])
                 for h, t in zip(handles, tasks, strict=True)}
     return Facts(old_hashes=old, exit_codes=codes, records=records, followed=followed,
                  code_changed=changed)
+
+
+def _find_cut_short(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
+                    cut: Sequence[tuple[JobSpec, JobRecord]]) -> dict[str, str]:
+    """Native ids of the ``submitting`` rows' jobs that their submission started."""
+    if not cut:
+        return {}
+    tasks = make_tasks(plan, layout=layout, jobs=tuple(job for job, _ in cut))
+    return backend.find_submitted([(t, r.token) for t, (_, r) in zip(tasks, cut, strict=True)])
 
 
 def decide(plan: Plan, *, facts: Facts, flags: ResumeFlags) -> Decision:
@@ -142,6 +168,7 @@ def decide(plan: Plan, *, facts: Facts, flags: ResumeFlags) -> Decision:
     rerun_stale = facts.code_changed and not flags.keep_stale
     for job in plan.jobs:
         same = facts.old_hashes.get(job.job_id) == job.config_hash
+        _settle_unwatched(facts.records.get(job.job_id), facts=facts, groups=groups)
         if same and not flags.force and facts.exit_codes.get(job.job_id) == 0:
             if not rerun_stale:
                 groups.done.append(job)
@@ -153,7 +180,17 @@ def decide(plan: Plan, *, facts: Facts, flags: ResumeFlags) -> Decision:
                     attach=tuple(groups.attach), failed=tuple(groups.failed),
                     lost=tuple(groups.lost), stale=tuple(groups.stale),
                     cancel=tuple(groups.cancel),
-                    record=tuple(groups.record))
+                    record=tuple(groups.record), found=tuple(groups.found))
+
+
+def _settle_unwatched(record: JobRecord | None, *, facts: Facts, groups: _Groups) -> None:
+    """A row still live whose job wrote its exit code while no launcher watched (and that
+    is not followed below): the table takes the end the job's files say."""
+    if record is None or not record.live or record.job_id in facts.followed:
+        return
+    code = facts.exit_codes.get(record.job_id)
+    if code is not None:
+        groups.record.append((record, status_from_exit_code(code)))
 
 
 def _classify(job: JobSpec, record: JobRecord | None, *, same: bool, facts: Facts,
@@ -161,18 +198,26 @@ def _classify(job: JobSpec, record: JobRecord | None, *, same: bool, facts: Fact
     """``same``: the job's files were made with the config it has now (plan.json)."""
     followed = facts.followed.get(job.job_id)
     if record is not None and followed is not None:
+        if record.native_id is None:  # a cut-short submission found on the scheduler
+            groups.found.append((record, followed.handle))
         if record.config_hash != job.config_hash or flags.force:
             groups.cancel.append((followed.handle, record))
             groups.todo.append(job)
         else:
             _follow(job, record, followed, groups=groups, flags=flags)
         return
+    code = facts.exit_codes.get(job.job_id)
     if record is not None and record.live:
-        # Cut short between "submitting" and the native id: nothing is known to run it.
-        groups.lost.append(job.job_id)
-        groups.todo.append(job)
-        return
-    failed = same and _failed_earlier(record, code=facts.exit_codes.get(job.job_id))
+        if code is None:
+            # Nothing runs it: no array of its submission queued, no wrapper, no lock held,
+            # no exit code. The only case in which a submitted job is submitted again.
+            groups.record.append((record, JobStatus(JobState.FAILED, reason=CUT_SHORT)))
+            groups.lost.append(job.job_id)
+            groups.todo.append(job)
+            return
+        failed = code != 0  # it ended on its own while no launcher watched
+    else:
+        failed = same and _failed_earlier(record, code=code)
     if failed and not (flags.rerun_failed or flags.force):
         groups.failed.append(job)
     else:
@@ -221,6 +266,8 @@ def carry_out(decision: Decision, *, backend: Backend, table: JobTable | None) -
     for _, record in decision.cancel:
         table.update(record.job_id, attempt=record.attempt, state=JobState.CANCELLED,
                      reason="cancelled: its config changed or --force")
+    for record, handle in decision.found:
+        table.found(record, native_id=handle.native_id)
     for record, status in decision.record:
         table.update(record.job_id, attempt=record.attempt, state=status.state,
                      exit_code=status.exit_code, reason=status.reason)

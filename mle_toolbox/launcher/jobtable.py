@@ -2,8 +2,10 @@
 
 One row per job and attempt: config hash, seed, backend, the scheduler's native
 id, state, exit code and times. A submission is written as ``submitting`` before
-the backend is asked, and gets its native id right after, so a launcher that dies
-at any point leaves a table that says what may be on the scheduler. SQLite in WAL
+the backend is asked, with the token that names it on the scheduler (the arrays'
+names end with it), and gets its native id right after, so a launcher that dies
+at any point leaves a table that says what may be on the scheduler and how to find
+it (``decide.gather``). SQLite in WAL
 mode lets ``mle status`` read while a launcher writes; each change is one
 transaction. ``sqlite3`` is imported only when a table is opened.
 """
@@ -31,9 +33,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     job_id TEXT NOT NULL, attempt INTEGER NOT NULL, run_id TEXT NOT NULL,
     seed INTEGER NOT NULL, config_hash TEXT NOT NULL, backend TEXT NOT NULL,
     native_id TEXT, state TEXT NOT NULL, exit_code INTEGER, reason TEXT NOT NULL DEFAULT '',
-    submitted REAL, ended REAL, PRIMARY KEY (job_id, attempt));
+    submitted REAL, ended REAL, token TEXT, PRIMARY KEY (job_id, attempt));
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Columns added after the first release: (name, type). A table of an older version gets
+# them when it is opened for writing; read-only opens read old rows as they are.
+_ADDED_COLUMNS = (("token", "TEXT"),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,7 @@ class JobRecord:
     reason: str
     submitted: float | None
     ended: float | None
+    token: str | None = None  # names the submission on the scheduler (tables before: None)
 
     @property
     def live(self) -> bool:
@@ -78,6 +84,7 @@ class JobTable:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            _add_columns(db)
         except sqlite3.DatabaseError as err:
             raise _unusable(path, err) from err
         return cls(db, path)
@@ -138,15 +145,16 @@ class JobTable:
         return None if row is None else str(row[0])
 
     def submitting(self, tasks: Sequence[JobTask], *, backend: str,
-                   attempts: Sequence[int]) -> None:
-        """Record that ``tasks`` are about to be submitted (before the backend is asked)."""
+                   attempts: Sequence[int], token: str | None = None) -> None:
+        """Record that ``tasks`` are about to be submitted (before the backend is asked),
+        under the ``token`` that names the submission on the scheduler."""
         now = time.time()
         rows = [(t.job_id, a, t.job.run_id, t.job.seed, t.job.config_hash, backend, SUBMITTING,
-                 now) for t, a in zip(tasks, attempts, strict=True)]
+                 now, token) for t, a in zip(tasks, attempts, strict=True)]
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO jobs (job_id, attempt, run_id, seed, config_hash, "
-                "backend, state, submitted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                "backend, state, submitted, token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def submitted(self, handles: Sequence[JobHandle], *, attempts: Sequence[int]) -> None:
         """Record the native ids the backend gave; the submission is then done."""
@@ -155,6 +163,13 @@ class JobTable:
         with self._transaction() as db:
             db.executemany("UPDATE jobs SET native_id = ?, state = ? "
                            "WHERE job_id = ? AND attempt = ?", rows)
+
+    def found(self, record: JobRecord, *, native_id: str) -> None:
+        """The native id of a ``submitting`` row, found on the scheduler by a resume."""
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET native_id = ?, state = ? WHERE job_id = ? AND "
+                       "attempt = ? AND native_id IS NULL",
+                       (native_id, JobState.PENDING.value, record.job_id, record.attempt))
 
     def update(self, job_id: str, *, attempt: int, state: JobState,
                exit_code: int | None = None, reason: str = "") -> None:
@@ -191,6 +206,14 @@ def _unusable(path: Path, err: Exception) -> ExperimentDirError:
                               "permissions and free space, then run the command again")
 
 
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Migrate a table of an older version: add the columns it lacks (old rows: NULL)."""
+    have = {str(row[1]) for row in db.execute("PRAGMA table_info(jobs)")}
+    for name, kind in _ADDED_COLUMNS:
+        if name not in have:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+
+
 def _record(row: Iterable[Any]) -> JobRecord:
     return JobRecord(*row)
 
@@ -207,11 +230,12 @@ class TableJournal:
         """Jobs re-attached from an earlier launch keep their recorded attempt."""
         self._attempts.update({r.job_id: r.attempt for r in records})
 
-    def submitting(self, tasks: Sequence[JobTask]) -> None:
-        """Rows in state ``submitting``, attempt numbers counted from the job dirs."""
+    def submitting(self, tasks: Sequence[JobTask], *, token: str | None = None) -> None:
+        """Rows in state ``submitting`` with the submission's token, attempt numbers
+        counted from the job dirs."""
         attempts = [attempt_number(t.job_dir) for t in tasks]
         self._attempts.update({t.job_id: a for t, a in zip(tasks, attempts, strict=True)})
-        self.table.submitting(tasks, backend=self.backend, attempts=attempts)
+        self.table.submitting(tasks, backend=self.backend, attempts=attempts, token=token)
 
     def submitted(self, handles: Sequence[JobHandle]) -> None:
         """The native ids; from here a restarted launcher can find the jobs."""

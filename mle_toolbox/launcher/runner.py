@@ -9,6 +9,7 @@ exception: the loop always ends with a result for every job.
 from __future__ import annotations
 
 import enum
+import secrets
 import select
 import signal
 import threading
@@ -21,6 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import Interrupted, interrupt_name, interrupt_signal
+from ..faults import FIRST_POLL, IDS_RECORDED, ROWS_WRITTEN, SUBMITTED, fault_point
 from ..files.jobfiles import read_start_time, record_final_state, stderr_tail
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask, hms
 
@@ -53,8 +55,8 @@ class OnInterrupt(enum.Enum):
 class Journal(Protocol):
     """Where the runner records submissions and outcomes (the job table)."""
 
-    def submitting(self, tasks: Sequence[JobTask]) -> None:
-        """Called before the backend is asked to submit ``tasks``."""
+    def submitting(self, tasks: Sequence[JobTask], *, token: str | None = None) -> None:
+        """Called before the backend is asked to submit ``tasks`` under ``token``."""
         ...
 
     def submitted(self, handles: Sequence[JobHandle]) -> None:
@@ -240,14 +242,21 @@ def _submit_some(loop: _Loop) -> bool:
 def _submit(loop: _Loop, batch: list[JobTask], *,
             max_running: int | None = None) -> list[JobHandle]:
     journal = loop.hooks.journal
+    # Drawn before the table is written: the scheduler knows the submission by this token
+    # (its arrays' names end with it), so a resume finds what a launcher killed between
+    # here and the recording of the native ids started (decide.gather), never submits twice.
+    token = secrets.token_hex(3)
     if journal is not None:
-        journal.submitting(batch)
+        journal.submitting(batch, token=token)
+    fault_point(ROWS_WRITTEN)
     if max_running is None:
-        handles = loop.backend.submit(batch)
+        handles = loop.backend.submit(batch, token=token)
     else:
-        handles = loop.backend.submit(batch, max_running=max_running)
+        handles = loop.backend.submit(batch, max_running=max_running, token=token)
+    fault_point(SUBMITTED)
     if journal is not None:
         journal.submitted(handles)
+    fault_point(IDS_RECORDED)
     now = loop.clock()
     for handle, task in zip(handles, batch, strict=True):
         loop.live[handle] = _Live(task=task, submitted=now)
@@ -284,6 +293,7 @@ def _collect(loop: _Loop) -> bool:
     if not loop.live:
         return False
     statuses = loop.backend.status(list(loop.live))
+    fault_point(FIRST_POLL)
     now = loop.clock()
     changed = False
     for handle, status in statuses.items():

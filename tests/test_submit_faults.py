@@ -1,0 +1,129 @@
+"""The launcher killed at every step of a submission; a resume runs every job exactly once
+(issue 17, item 2).
+
+``MLE_FAULT_AT=<step>`` makes the launcher SIGKILL itself at that named point of the
+submission path (mle_toolbox/faults.py): no sleeps, no timing luck. Before, a kill between
+the scheduler accepting a submission and the table receiving its native ids made the resume
+submit again: 41 extra runs in 10 trials locally, 24 on SGE and on Slurm, where the resume
+even reported "completed" while its own array was still queued. Here, for every step, on
+local, the real SGE and the real Slurm: each job starts exactly once (a ledger line per
+start), every job completed, the job table says so, and nothing of ours is left queued.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from mle_toolbox.faults import ACCEPTED, FAULT_ENV, FILES_WRITTEN, ROWS_WRITTEN, STEPS
+from tests import test_sge_real, test_slurm_real
+from tests.conftest import run_mle, write
+
+# Every start of a job appends one line to ledger.txt (O_APPEND: lines never mix); the job
+# lasts long enough to be still running when the resume looks for it.
+LEDGER_TRAIN = """\
+import time
+from mle_toolbox import MLExperiment
+mle = MLExperiment()
+with open("ledger.txt", "a") as ledger:
+    ledger.write(f"{mle.train_config.lrate}-{mle.seed_id}\\n")
+time.sleep(2.0)
+mle.log.update({"step": 0}, {"loss": mle.train_config.lrate}, save=True)
+"""
+JOBS = ["0.1-0", "0.1-1", "0.2-0", "0.2-1"]
+
+BACKENDS = [
+    pytest.param("local", id="local"),
+    pytest.param("sge", marks=[pytest.mark.sge, pytest.mark.skipif(
+        not test_sge_real.HAVE_SGE, reason="no Grid Engine")], id="sge"),
+    pytest.param("slurm", marks=[pytest.mark.slurm, pytest.mark.skipif(
+        not test_slurm_real.HAVE_SLURM, reason="no Slurm")], id="slurm"),
+]
+
+
+def _lost(backend: str, step: str) -> int:
+    """How many jobs the cut submission never started (the resume reruns only those)."""
+    if step in (ROWS_WRITTEN, FILES_WRITTEN):
+        return 4
+    # The local backend starts its jobs one by one: killed after the first one started.
+    return 3 if backend == "local" and step == ACCEPTED else 0
+
+
+def _killed_launch(project: Path, *, backend: str, step: str) -> None:
+    env = {**os.environ, FAULT_ENV: step}
+    killed = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml",
+                             "--backend", backend, "--max-running", "4"], cwd=project,
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    # The launcher reached the step and died there (not earlier, not later).
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+
+
+def _rows(exp: Path) -> list[tuple[str, int, str, str | None]]:
+    with sqlite3.connect(exp / ".mle" / "jobs.sqlite") as db:
+        return list(db.execute("SELECT job_id, attempt, state, native_id FROM jobs "
+                               "ORDER BY job_id, attempt"))
+
+
+def _nothing_queued(backend: str, name: str, *, within: float = 30) -> bool:
+    if backend == "local":
+        return True
+    queued = {"sge": test_sge_real._queued, "slurm": test_slurm_real._queued}[backend]
+    deadline = time.monotonic() + within
+    while queued(name):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_launcher_killed_at_any_step_of_a_submission_runs_every_job_once(
+        project: Path, backend: str, step: str) -> None:
+    name = f"cut{uuid.uuid4().hex[:6]}"
+    write(project / "train.py", LEDGER_TRAIN)
+    meta = project / "meta.yaml"
+    meta.write_text(meta.read_text().replace("project_name: demo", f"project_name: {name}"))
+    _killed_launch(project, backend=backend, step=step)
+    resumed = run_mle("resume", "out", cwd=project, timeout=240)
+    out = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, out
+    lost = _lost(backend, step)
+    if lost:
+        assert f"mle: {lost} job(s) were lost" in resumed.stdout, out
+    else:
+        assert "were lost" not in resumed.stdout, out
+    # The resume returns only once its jobs are over: nothing of ours is left queued.
+    assert _nothing_queued(backend, name, within=0 if backend == "local" else 5), out
+    starts = Counter((project / "ledger.txt").read_text().split())
+    assert starts == Counter(JOBS), starts  # each job started exactly once
+    exp = project / "out"
+    codes = sorted(p.read_text() for p in exp.glob("*/jobs/seed_*/exit_code"))
+    assert codes == ["0\n"] * 4
+    assert not list(exp.glob("*/jobs/seed_*/attempts/*/exit_code"))  # no second run's end
+    rows = _rows(exp)
+    latest = {job: state for job, _, state, _ in rows}  # ordered: the last attempt wins
+    assert set(latest.values()) == {"completed"} and len(latest) == 4, rows
+    assert Counter(job for job, _, state, _ in rows if state == "completed") == Counter(
+        dict.fromkeys(latest, 1)), rows
+    # A row of an attempt that never ran is recorded lost, never left "submitting".
+    assert all(state in ("completed", "failed") for _, _, state, _ in rows), rows
+    assert all(native for _, _, state, native in rows if state == "completed"), rows
+    if backend != "local":
+        arrays = list((exp / ".mle" / backend).glob("*.tasks"))
+        # The cut submission's array, and a second one only for jobs it never queued.
+        assert len(arrays) == (2 if step == FILES_WRITTEN else 1), arrays
+    status = run_mle("status", "out", cwd=project)
+    assert status.returncode == 0 and "4 jobs: 4 completed" in status.stdout, status.stdout
+    report = json.loads((exp / "report.json").read_text())
+    assert report["counts"].get("failed", 0) == 0, report
