@@ -68,8 +68,10 @@ def test_each_job_lands_in_one_group_and_nothing_is_done_by_deciding() -> None:
     assert decision.lost == ("cut-seed0",)
     assert [r.job_id for _, r in decision.cancel] == ["changed-seed0"]
     assert decision.cancelled_stale == 1
+    # The cut-short submission nothing ran is recorded lost before it is rerun.
     assert [(r.job_id, s.state) for r, s in decision.record] == [
-        ("ended-seed0", JobState.COMPLETED)]
+        ("cut-seed0", JobState.FAILED), ("ended-seed0", JobState.COMPLETED)]
+    assert decision.record[0][1].reason.startswith("lost: ")
     assert decide(plan, facts=facts, flags=ResumeFlags()) == decision  # type: ignore[arg-type]
 
 

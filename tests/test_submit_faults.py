@@ -6,8 +6,9 @@ submission path (mle_toolbox/faults.py): no sleeps, no timing luck. Before, a ki
 the scheduler accepting a submission and the table receiving its native ids made the resume
 submit again: 41 extra runs in 10 trials locally, 24 on SGE and on Slurm, where the resume
 even reported "completed" while its own array was still queued. Here, for every step, on
-local, the real SGE and the real Slurm: each job starts exactly once (a ledger line per
-start), every job completed, the job table says so, and nothing of ours is left queued.
+local, the real SGE (qsub and DRMAA) and the real Slurm: each job starts exactly once (a
+ledger line per start), every job completed, the job table says so, and nothing of ours is
+left queued.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pytest
 
 from mle_toolbox.faults import ACCEPTED, FAULT_ENV, FILES_WRITTEN, ROWS_WRITTEN, STEPS
 from tests import test_sge_real, test_slurm_real
-from tests.conftest import run_mle, write
+from tests.conftest import write
 
 # Every start of a job appends one line to ledger.txt (O_APPEND: lines never mix); the job
 # lasts long enough to be still running when the resume looks for it.
@@ -45,6 +46,8 @@ BACKENDS = [
     pytest.param("local", id="local"),
     pytest.param("sge", marks=[pytest.mark.sge, pytest.mark.skipif(
         not test_sge_real.HAVE_SGE, reason="no Grid Engine")], id="sge"),
+    pytest.param("sge-drmaa", marks=[pytest.mark.sge, pytest.mark.skipif(
+        not test_sge_real.HAVE_SGE, reason="no Grid Engine")], id="sge-drmaa"),
     pytest.param("slurm", marks=[pytest.mark.slurm, pytest.mark.skipif(
         not test_slurm_real.HAVE_SLURM, reason="no Slurm")], id="slurm"),
 ]
@@ -58,11 +61,15 @@ def _lost(backend: str, step: str) -> int:
     return 3 if backend == "local" and step == ACCEPTED else 0
 
 
-def _killed_launch(project: Path, *, backend: str, step: str) -> None:
-    env = {**os.environ, FAULT_ENV: step}
-    killed = subprocess.run([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml",
-                             "--backend", backend, "--max-running", "4"], cwd=project,
-                            env=env, capture_output=True, text=True, timeout=120, check=False)
+def _mle(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mle_toolbox", *args], cwd=cwd,
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=240, check=False)
+
+
+def _killed_launch(project: Path, *, backend: str, step: str, env: dict[str, str]) -> None:
+    killed = _mle("run", "meta.yaml", "--backend", backend, "--max-running", "4",
+                  cwd=project, env={**env, FAULT_ENV: step})
     # The launcher reached the step and died there (not earlier, not later).
     assert killed.returncode == -9, killed.stdout + killed.stderr
 
@@ -76,7 +83,7 @@ def _rows(exp: Path) -> list[tuple[str, int, str, str | None]]:
 def _nothing_queued(backend: str, name: str, *, within: float = 30) -> bool:
     if backend == "local":
         return True
-    queued = {"sge": test_sge_real._queued, "slurm": test_slurm_real._queued}[backend]
+    queued = test_slurm_real._queued if backend == "slurm" else test_sge_real._queued
     deadline = time.monotonic() + within
     while queued(name):
         if time.monotonic() > deadline:
@@ -94,8 +101,9 @@ def test_a_launcher_killed_at_any_step_of_a_submission_runs_every_job_once(
     write(project / "train.py", LEDGER_TRAIN)
     meta = project / "meta.yaml"
     meta.write_text(meta.read_text().replace("project_name: demo", f"project_name: {name}"))
-    _killed_launch(project, backend=backend, step=step)
-    resumed = run_mle("resume", "out", cwd=project, timeout=240)
+    env = test_sge_real.DRMAA_ENV if backend == "sge-drmaa" else {}
+    _killed_launch(project, backend=backend, step=step, env=env)
+    resumed = _mle("resume", "out", cwd=project, env=env)
     out = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, out
     lost = _lost(backend, step)
@@ -120,10 +128,10 @@ def test_a_launcher_killed_at_any_step_of_a_submission_runs_every_job_once(
     assert all(state in ("completed", "failed") for _, _, state, _ in rows), rows
     assert all(native for _, _, state, native in rows if state == "completed"), rows
     if backend != "local":
-        arrays = list((exp / ".mle" / backend).glob("*.tasks"))
+        arrays = list((exp / ".mle" / backend.removesuffix("-drmaa")).glob("*.tasks"))
         # The cut submission's array, and a second one only for jobs it never queued.
         assert len(arrays) == (2 if step == FILES_WRITTEN else 1), arrays
-    status = run_mle("status", "out", cwd=project)
+    status = _mle("status", "out", cwd=project, env=env)
     assert status.returncode == 0 and "4 jobs: 4 completed" in status.stdout, status.stdout
     report = json.loads((exp / "report.json").read_text())
     assert report["counts"].get("failed", 0) == 0, report

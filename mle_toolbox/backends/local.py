@@ -14,7 +14,7 @@ from typing import IO, ClassVar
 from ..errors import BackendUnavailable
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code
-from ..files.layout import REQUEUE_EXIT
+from ..files.layout import LIVE_LOCK_NAME, REQUEUE_EXIT
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
 
@@ -93,13 +93,14 @@ class LocalBackend:
         followed until the lock is free (``_foreign_status``)."""
         if not jobs:
             return {}
-        pids = _wrapper_pids({os.fsencode(task.job_dir) for task, _ in jobs})
+        dirs = [(task, str(task.job_dir)) for task, _ in jobs]
+        pids = _wrapper_pids({os.fsencode(d) for _, d in dirs})
         found: dict[str, str] = {}
-        for task, _ in jobs:
-            pid = pids.get(os.fsencode(task.job_dir))
+        for task, job_dir in dirs:
+            pid = pids.get(os.fsencode(job_dir))
             if pid is not None:
                 found[task.job_id] = str(pid)
-            elif live_lock_held(task.files.live_lock):
+            elif live_lock_held(f"{job_dir}/{LIVE_LOCK_NAME}"):  # a str: no Path per job
                 found[task.job_id] = f"{LOCK_ID_PREFIX}{task.job_id}"
         return found
 

@@ -33,7 +33,7 @@ def read_exit_code(path: str | Path) -> int | None:
     return int(text) if text.lstrip("-").isdigit() else None
 
 
-def live_lock_held(path: Path) -> bool:
+def live_lock_held(path: str | Path) -> bool:
     """True while a run of the job holds its ``.live`` lock (the wrapper's flock).
 
     Probed with a shared lock, released at once: a wrapper that starts in that instant

@@ -136,30 +136,26 @@ def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | Non
             if job.job_id in records and records[job.job_id].live]
     _check_backend(rows, backend=backend, layout=layout)
     natives = {job.job_id: r.native_id for job, r in rows if r.native_id is not None}
-    natives.update(_find_cut_short(plan, layout=layout, backend=backend,
-                                   cut=[(job, r) for job, r in rows if r.native_id is None]))
+    cut = [(job, r) for job, r in rows if r.native_id is None]
+    # Tasks of every live row, built once: the lookup and the re-attach share them.
+    tasks = {t.job_id: t for t in make_tasks(plan, layout=layout,
+                                             jobs=tuple(job for job, _ in rows))}
+    if cut:
+        natives.update(backend.find_submitted([(tasks[job.job_id], r.token)
+                                               for job, r in cut]))
     codes = {job.job_id: read_exit_code(layout.job(job.run_id, job.seed).exit_code)
              for job in plan.jobs if old.get(job.job_id) == job.config_hash}
     # Live in the table (or found), and not completed by its own exit code.
-    live = [job for job, _ in rows if job.job_id in natives and codes.get(job.job_id) != 0]
+    live = [tasks[job.job_id] for job, _ in rows
+            if job.job_id in natives and codes.get(job.job_id) != 0]
     if not live:
         return Facts(old_hashes=old, exit_codes=codes, records=records, code_changed=changed)
-    tasks = make_tasks(plan, layout=layout, jobs=tuple(live))
-    handles = backend.attach([(t, natives[t.job_id]) for t in tasks])
+    handles = backend.attach([(t, natives[t.job_id]) for t in live])
     statuses = backend.status(handles)
     followed = {h.job_id: Followed(handle=h, task=t, status=statuses[h])
-                for h, t in zip(handles, tasks, strict=True)}
+                for h, t in zip(handles, live, strict=True)}
     return Facts(old_hashes=old, exit_codes=codes, records=records, followed=followed,
                  code_changed=changed)
-
-
-def _find_cut_short(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
-                    cut: Sequence[tuple[JobSpec, JobRecord]]) -> dict[str, str]:
-    """Native ids of the ``submitting`` rows' jobs that their submission started."""
-    if not cut:
-        return {}
-    tasks = make_tasks(plan, layout=layout, jobs=tuple(job for job, _ in cut))
-    return backend.find_submitted([(t, r.token) for t, (_, r) in zip(tasks, cut, strict=True)])
 
 
 def decide(plan: Plan, *, facts: Facts, flags: ResumeFlags) -> Decision:
