@@ -129,10 +129,12 @@ def test_a_cut_submission_is_found_by_its_token_and_task_list(
         backend = SlurmBackend(options=SlurmOptions(), run=queue, sleep=lambda _: None,
                                retry=RetryPolicy(attempts=1))
         expected = {"run-seed1": "21_0", "run-seed2": "21_1"}
-    found = backend.find_submitted([(t, "ab12cd") for t in tasks])
+    internal = tmp_path / "exp" / ".mle"
+    found = backend.find_submitted([(t, "ab12cd") for t in tasks], internal_dir=internal)
     assert found == expected  # seed 0 was never queued by this submission: absent
     assert len(queue.calls) == 1  # one query for all of them
-    assert backend.find_submitted([(t, None) for t in tasks]) == {}  # no token recorded
+    assert backend.find_submitted([(t, None) for t in tasks],
+                                  internal_dir=internal) == {}  # no token recorded
     assert len(queue.calls) == 1  # ... and then no query at all
 
 

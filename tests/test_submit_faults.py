@@ -103,10 +103,16 @@ def test_a_launcher_killed_at_any_step_of_a_submission_runs_every_job_once(
     meta.write_text(meta.read_text().replace("project_name: demo", f"project_name: {name}"))
     env = test_sge_real.DRMAA_ENV if backend == "sge-drmaa" else {}
     _killed_launch(project, backend=backend, step=step, env=env)
+    # Before any resume, `mle status` shows what the cut submission started as such: only
+    # the jobs nothing runs are still "submitting".
+    before = _mle("status", "out", cwd=project, env=env)
+    assert before.returncode == 0, before.stdout + before.stderr
+    lost = _lost(backend, step)
+    assert (f"{lost} submitting" in before.stdout) == bool(lost), before.stdout
+    assert ("submitting" in before.stdout) == bool(lost), before.stdout
     resumed = _mle("resume", "out", cwd=project, env=env)
     out = resumed.stdout + resumed.stderr
     assert resumed.returncode == 0, out
-    lost = _lost(backend, step)
     if lost:
         assert f"mle: {lost} job(s) were lost" in resumed.stdout, out
     else:

@@ -252,7 +252,8 @@ class ArrayBackend:
         """The native id of the ``index``-th (0-based) task of array ``array_id``."""
         raise NotImplementedError
 
-    def find_submitted(self, jobs: Sequence[tuple[JobTask, str | None]]) -> dict[str, str]:
+    def find_submitted(self, jobs: Sequence[tuple[FollowedJob, str | None]], *,
+                       internal_dir: Path) -> dict[str, str]:
         """Tasks of the arrays a submission cut short put in the queue (one queue query).
 
         An array is this submission's when its name ends with the recorded token and its
@@ -262,15 +263,15 @@ class ArrayBackend:
         tokens = {token for _, token in jobs if token}
         if not tokens:
             return {}
-        found: dict[str, str] = {}
-        wanted = {task.job_dir: task for task, token in jobs if token}
+        wanted = {job.files.job_dir: job for job, token in jobs if token}
         # The folder whose task lists name this backend's arrays (orphan_folder's meaning).
-        folder = backend_folder(list(wanted.values()), scheduler=str(self.orphan_folder))
+        folder = scheduler_dir(internal_dir, str(self.orphan_folder))
+        found: dict[str, str] = {}
         for name, array_id in self._queued_arrays().items():
             if name.rsplit("_", 1)[-1] not in tokens:
                 continue
             for index, job_dir in enumerate(read_task_list(ArrayFiles(folder, name).task_list)):
-                task = wanted.get(job_dir)
-                if task is not None:
-                    found[task.job_id] = self._task_id(array_id, index)
+                job = wanted.get(job_dir)
+                if job is not None:
+                    found[job.job_id] = self._task_id(array_id, index)
         return found

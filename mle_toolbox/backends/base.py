@@ -9,6 +9,7 @@ Readers of the files a job leaves (exit_code, status.json, stderr.log) live in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import ClassVar, Protocol
 
 from ..spec import FollowedJob, JobHandle, JobStatus, JobTask, Resources
@@ -51,12 +52,14 @@ class Backend(Protocol):
         """
         ...
 
-    def find_submitted(self, jobs: Sequence[tuple[JobTask, str | None]]) -> dict[str, str]:
+    def find_submitted(self, jobs: Sequence[tuple[FollowedJob, str | None]], *,
+                       internal_dir: Path) -> dict[str, str]:
         """Native ids of the jobs a submission cut short started, by job id.
 
-        ``jobs``: (job, token of its submission, None when not recorded). One scheduler
-        query at most: cluster backends look for the arrays named with the token, the
-        local backend for the jobs' wrapper processes. Jobs not found are absent.
+        ``jobs``: (job, token of its submission, None when not recorded);
+        ``internal_dir``: the experiment's ``.mle/``. One scheduler query at most:
+        cluster backends look for the arrays named with the token, the local backend
+        for the jobs' wrapper processes. Jobs not found are absent.
         """
         ...
 

@@ -87,21 +87,22 @@ class LocalBackend:
         """
         return [self._start(task) for task in tasks]
 
-    def find_submitted(self, jobs: Sequence[tuple[JobTask, str | None]]) -> dict[str, str]:
+    def find_submitted(self, jobs: Sequence[tuple[FollowedJob, str | None]], *,
+                       internal_dir: Path | None = None) -> dict[str, str]:
         """Wrappers an earlier launcher started for ``jobs`` (one pass over /proc), by pid;
         else, while anything of a run still holds the job's ``.live`` lock, a lock id:
         followed until the lock is free (``_foreign_status``)."""
         if not jobs:
             return {}
-        dirs = [(task, str(task.job_dir)) for task, _ in jobs]
+        dirs = [(job, str(job.files.job_dir)) for job, _ in jobs]
         pids = _wrapper_pids({os.fsencode(d) for _, d in dirs})
         found: dict[str, str] = {}
-        for task, job_dir in dirs:
+        for job, job_dir in dirs:
             pid = pids.get(os.fsencode(job_dir))
             if pid is not None:
-                found[task.job_id] = str(pid)
+                found[job.job_id] = str(pid)
             elif live_lock_held(f"{job_dir}/{LIVE_LOCK_NAME}"):  # a str: no Path per job
-                found[task.job_id] = f"{LOCK_ID_PREFIX}{task.job_id}"
+                found[job.job_id] = f"{LOCK_ID_PREFIX}{job.job_id}"
         return found
 
     def _start(self, task: JobTask) -> JobHandle:

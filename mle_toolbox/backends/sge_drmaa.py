@@ -133,9 +133,10 @@ class SgeDrmaaBackend:
         """Follow bulk tasks an earlier launcher submitted (through qstat and qdel)."""
         return [replace(h, backend=self.name) for h in self._qstat().attach(jobs)]
 
-    def find_submitted(self, jobs: Sequence[tuple[JobTask, str | None]]) -> dict[str, str]:
+    def find_submitted(self, jobs: Sequence[tuple[FollowedJob, str | None]], *,
+                       internal_dir: Path) -> dict[str, str]:
         """As the qsub backend: bulk jobs carry the same names and task lists."""
-        return self._qstat().find_submitted(jobs)
+        return self._qstat().find_submitted(jobs, internal_dir=internal_dir)
 
     def _qstat(self) -> SgeBackend:
         if self._earlier is None:

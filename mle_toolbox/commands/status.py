@@ -13,6 +13,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..backends import get_backend
 from ..errors import BackendUnavailable, CommandError, ExperimentDirError
@@ -52,19 +53,32 @@ def planned_jobs(experiment: Experiment) -> list[JobRef]:
             for j in experiment.plan.jobs]
 
 
-def live_statuses(pairs: Sequence[tuple[JobRef, JobRecord]]) -> dict[str, JobStatus]:
-    """One scheduler query per backend for jobs the table says are live, by job id."""
+def live_statuses(pairs: Sequence[tuple[JobRef, JobRecord]], *, internal_dir: Path,
+                  found: dict[str, str] | None = None) -> dict[str, JobStatus]:
+    """One scheduler query per backend for jobs the table says are live, by job id.
+
+    Rows still ``submitting`` (a launcher died mid-submission) are first looked for where
+    their submission put them (``Backend.find_submitted``): a job that runs shows running.
+    The native ids found that way are added to ``found`` (by job id).
+    """
     out: dict[str, JobStatus] = {}
     for name in sorted({r.backend for _, r in pairs}):
-        mine = [(t, str(r.native_id)) for t, r in pairs if r.backend == name and r.native_id]
-        if not mine:
-            continue
+        rows = [(t, r) for t, r in pairs if r.backend == name]
         try:
             backend = get_backend(name)
-            statuses = backend.status(backend.attach(mine))
+            natives = {t.job_id: str(r.native_id) for t, r in rows if r.native_id}
+            cut = [(t, r.token) for t, r in rows if not r.native_id]
+            if cut:
+                located = backend.find_submitted(cut, internal_dir=internal_dir)
+                natives.update(located)
+                if found is not None:
+                    found.update(located)
+            mine = [(t, natives[t.job_id]) for t, _ in rows if t.job_id in natives]
+            statuses = backend.status(backend.attach(mine)) if mine else {}
         except (BackendUnavailable, CommandError) as err:
             why = f"{name} cannot be asked here: {err}"
-            out.update({t.job_id: JobStatus(JobState.UNKNOWN, reason=why) for t, _ in mine})
+            out.update({t.job_id: JobStatus(JobState.UNKNOWN, reason=why)
+                        for t, r in rows if r.native_id})
             continue
         out.update({h.job_id: s for h, s in statuses.items()})
     return out
@@ -80,16 +94,18 @@ def collect(layout: ExperimentLayout, *, jobs: Sequence[JobRef]) -> list[JobView
     codes = {t.job_id: read_exit_code(t.files.exit_code) for t in tasks}  # read once
     live = [(t, records[t.job_id]) for t in tasks
             if t.job_id in records and records[t.job_id].live and codes[t.job_id] is None]
-    polled = live_statuses(live)
+    found: dict[str, str] = {}
+    polled = live_statuses(live, internal_dir=layout.internal_dir, found=found)
     views = [_view(t, records.get(t.job_id), polled, code=codes[t.job_id]) for t in tasks]
-    settle_records(layout, views=views, records=records, codes=codes)
+    settle_records(layout, views=views, records=records, codes=codes, found=found)
     return views
 
 
 def settle_records(layout: ExperimentLayout, *, views: Sequence[JobView],
-                   records: Mapping[str, JobRecord],
-                   codes: Mapping[str, int | None]) -> int:
-    """Write into the job table how jobs it still calls live have ended (their exit_code).
+                   records: Mapping[str, JobRecord], codes: Mapping[str, int | None],
+                   found: Mapping[str, str] | None = None) -> int:
+    """Write into the job table how jobs it still calls live have ended (their exit_code),
+    and the native ids ``found`` for rows a launcher left ``submitting``.
 
     Jobs that finished while no launcher followed them would otherwise stay "pending" in
     the table. Only the job's own exit_code (``codes``, by job id) counts here; on a
@@ -99,13 +115,16 @@ def settle_records(layout: ExperimentLayout, *, views: Sequence[JobView],
     ended = [(v, records[v.job_id], code) for v in views
              if v.job_id in records and records[v.job_id].live
              and (code := codes.get(v.job_id)) is not None]
-    if not ended:
+    located = [(records[j], native) for j, native in (found or {}).items() if j in records]
+    if not ended and not located:
         return 0
     try:
         table = JobTable.open(layout.job_table)
     except ExperimentDirError:
         return 0  # read-only or damaged: reading is all this command promises
     try:
+        for record, native in located:
+            table.found(record, native_id=native)
         for view, record, code in ended:
             table.update(view.job_id, attempt=record.attempt, state=JobState(view.state),
                          exit_code=code, reason=view.reason)

@@ -142,7 +142,8 @@ def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | Non
                                              jobs=tuple(job for job, _ in rows))}
     if cut:
         natives.update(backend.find_submitted([(tasks[job.job_id], r.token)
-                                               for job, r in cut]))
+                                               for job, r in cut],
+                                              internal_dir=layout.internal_dir))
     codes = {job.job_id: read_exit_code(layout.job(job.run_id, job.seed).exit_code)
              for job in plan.jobs if old.get(job.job_id) == job.config_hash}
     # Live in the table (or found), and not completed by its own exit code.
