@@ -25,7 +25,14 @@ from pathlib import Path
 
 import pytest
 
-from mle_toolbox.faults import ACCEPTED, FAULT_ENV, FILES_WRITTEN, ROWS_WRITTEN, STEPS
+from mle_toolbox.faults import (
+    ACCEPTED,
+    FAULT_ENV,
+    FILES_WRITTEN,
+    ROWS_WRITTEN,
+    STEPS,
+    SUBMITTED,
+)
 from tests import test_sge_real, test_slurm_real
 from tests.conftest import write
 
@@ -141,3 +148,45 @@ def test_a_launcher_killed_at_any_step_of_a_submission_runs_every_job_once(
     assert status.returncode == 0 and "4 jobs: 4 completed" in status.stdout, status.stdout
     report = json.loads((exp / "report.json").read_text())
     assert report["counts"].get("failed", 0) == 0, report
+
+
+SLOW_FIRST_ATTEMPT = """\
+import time
+from mle_toolbox import MLExperiment
+mle = MLExperiment()
+with open("ledger.txt", "a") as ledger:
+    ledger.write(f"{mle.train_config.lrate}-{mle.seed_id}-{mle.attempt}\\n")
+time.sleep(60.0 if mle.attempt == 1 else 0.1)
+"""
+
+
+@pytest.mark.timeout(180)
+def test_mle_cancel_stops_the_local_jobs_of_a_cut_submission(project: Path) -> None:
+    """Killed after its 4 wrappers started, before their pids were recorded: `mle cancel`
+    still finds and stops them (by their job dirs), records them cancelled, and a plain
+    rerun runs them again."""
+    write(project / "train.py", SLOW_FIRST_ATTEMPT)
+    _killed_launch(project, backend="local", step=SUBMITTED, env={})
+    ledger = project / "ledger.txt"
+    deadline = time.monotonic() + 60
+    while not ledger.exists() or len(ledger.read_text().split()) < 4:
+        assert time.monotonic() < deadline, "the 4 jobs did not start"
+        time.sleep(0.1)
+    exp = project / "out"
+    assert {state for _, _, state, _ in _rows(exp)} == {"submitting"}
+    cancel = _mle("cancel", "out", cwd=project, env={})
+    assert cancel.returncode == 0, cancel.stdout + cancel.stderr
+    assert "mle: cancelled 4 job(s) recorded in" in cancel.stdout
+    deadline = time.monotonic() + 30
+    while len(list(exp.glob("*/jobs/seed_*/exit_code"))) < 4:  # each wrapper recorded its end
+        assert time.monotonic() < deadline, "the jobs were not stopped"
+        time.sleep(0.1)
+    codes = sorted(p.read_text() for p in exp.glob("*/jobs/seed_*/exit_code"))
+    assert codes == ["143\n"] * 4  # SIGTERM, not a run to the end
+    rows = _rows(exp)
+    assert [(state, native is not None) for _, _, state, native in rows] == [
+        ("cancelled", True)] * 4, rows
+    rerun = _mle("run", "meta.yaml", cwd=project, env={})
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert sorted(ledger.read_text().split()) == sorted(
+        [f"{job}-1" for job in JOBS] + [f"{job}-2" for job in JOBS])

@@ -64,13 +64,21 @@ def cancel_recorded(experiment: Experiment, *, force: bool) -> int:
                 and read_exit_code(t.files.exit_code) is None]
         count = 0
         for name in sorted({r.backend for _, r in live}):
-            mine = [(t, str(r.native_id)) for t, r in live if r.backend == name and r.native_id]
             backend = get_backend(name)
+            natives = {t.job_id: str(r.native_id) for t, r in live
+                       if r.backend == name and r.native_id}
+            # Rows a launcher left "submitting": stop what that submission started too.
+            cut = [(t, r.token) for t, r in live if r.backend == name and not r.native_id]
+            if cut:
+                natives.update(backend.find_submitted(cut, internal_dir=layout.internal_dir))
+            mine = [(t, natives[t.job_id]) for t, _ in live if t.job_id in natives]
             for task, _ in mine:  # before the stop: a running launcher then reads it
                 write_text_atomic(task.files.cancelled, "cancelled with mle cancel\n")
             backend.cancel(backend.attach(mine), force=force)
-            for task, _ in mine:
+            for task, native in mine:
                 record = records[task.job_id]
+                if record.native_id is None:
+                    table.found(record, native_id=native)
                 table.update(task.job_id, attempt=record.attempt, state=JobState.CANCELLED,
                              reason="cancelled with mle cancel")
             count += len(mine)
