@@ -19,8 +19,9 @@ from types import SimpleNamespace
 import pytest
 
 from mle_toolbox.backends.arrays import write_task_files
+from mle_toolbox.backends.base import lock_id
 from mle_toolbox.backends.commands import Output, RetryPolicy
-from mle_toolbox.backends.local import LOCK_ID_PREFIX, LocalBackend
+from mle_toolbox.backends.local import LocalBackend
 from mle_toolbox.backends.sge import SgeBackend
 from mle_toolbox.backends.sge_script import SgeOptions
 from mle_toolbox.backends.slurm import SlurmBackend
@@ -160,7 +161,8 @@ def test_a_local_wrapper_is_found_by_its_job_dir_and_followed_to_its_end(
                                start_new_session=True)
     try:
         _wait_for(started)
-        found = LocalBackend().find_submitted([(running, None), (idle, None)])
+        found = LocalBackend().find_submitted([(running, None), (idle, None)],
+                                              internal_dir=tmp_path / "exp" / ".mle")
         assert found == {"run-seed0": str(wrapper.pid)}
         later = LocalBackend()  # the resuming launcher follows it by that pid
         [handle] = later.attach([(running, found["run-seed0"])])
@@ -173,24 +175,42 @@ def test_a_local_wrapper_is_found_by_its_job_dir_and_followed_to_its_end(
         wrapper.wait(timeout=20)
 
 
+def _lock_holder(task: JobTask, *, gate: Path, held: Path) -> subprocess.Popen[bytes]:
+    """A run of ``task`` with no wrapper left: it holds the lock, then writes exit code 0."""
+    return subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, pathlib, time\n"
+        f"f = open({str(task.files.live_lock)!r}, 'a'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+        f"pathlib.Path({str(held)!r}).write_text('1')\n"
+        f"while not pathlib.Path({str(gate)!r}).exists(): time.sleep(0.02)\n"
+        f"pathlib.Path({str(task.files.exit_code)!r}).write_text('0\\n')\n")])
+
+
+@pytest.mark.parametrize("backend_name", ["local", "sge", "slurm"])
 def test_a_run_holding_the_live_lock_without_its_wrapper_is_followed_by_the_lock(
-        tmp_path: Path) -> None:
+        tmp_path: Path, backend_name: str) -> None:
     task = _task(tmp_path, 0)
     task.job_dir.mkdir(parents=True)
     lock, gate, held = task.files.live_lock, tmp_path / "gate", tmp_path / "held"
     assert not live_lock_held(lock)  # no lock file: no run ever started
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, pathlib, time\n"
-        f"f = open({str(lock)!r}, 'a'); fcntl.flock(f, fcntl.LOCK_EX)\n"
-        f"pathlib.Path({str(held)!r}).write_text('1')\n"
-        f"while not pathlib.Path({str(gate)!r}).exists(): time.sleep(0.02)\n"
-        f"pathlib.Path({str(task.files.exit_code)!r}).write_text('0\\n')\n")])
+    holder = _lock_holder(task, gate=gate, held=held)
+    internal = tmp_path / "exp" / ".mle"
+
+    def make() -> LocalBackend | SgeBackend | SlurmBackend:
+        # Cluster backends whose queue is empty and which have no qdel / scancel to run.
+        if backend_name == "sge":
+            return SgeBackend(options=SgeOptions(), run=Queue({"qstat": _qstat()}))
+        if backend_name == "slurm":
+            return SlurmBackend(options=SlurmOptions(), run=Queue({"squeue": ""}),
+                                sleep=lambda _: None, retry=RetryPolicy(attempts=1))
+        return LocalBackend()
+
     try:
         _wait_for(held)
         assert live_lock_held(lock)
-        found = LocalBackend().find_submitted([(task, None)])
-        assert found == {"run-seed0": f"{LOCK_ID_PREFIX}run-seed0"}
-        backend = LocalBackend()
+        # No token recorded (a table of an older version): only the lock says it runs.
+        found = make().find_submitted([(task, None)], internal_dir=internal)
+        assert found == {"run-seed0": lock_id("run-seed0")}
+        backend = make()
         [handle] = backend.attach([(task, found["run-seed0"])])
         assert backend.status([handle])[handle].state is JobState.RUNNING
         backend.cancel([handle])  # no process to signal: a no-op, never an error
@@ -202,7 +222,7 @@ def test_a_run_holding_the_live_lock_without_its_wrapper_is_followed_by_the_lock
     finally:
         gate.write_text("go")
         holder.wait(timeout=20)
-    assert LocalBackend().find_submitted([(task, None)]) == {}  # over: nothing to attach
+    assert make().find_submitted([(task, None)], internal_dir=internal) == {}  # over
 
 
 # --- decide: each kind of submitting row ----------------------------------------------

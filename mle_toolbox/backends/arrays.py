@@ -15,10 +15,11 @@ from typing import ClassVar
 
 from ..errors import ConfigError
 from ..files.atomic import write_text_atomic
-from ..files.jobfiles import read_exit_code, status_from_exit_code
+from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code
 from ..files.layout import STDERR_NAME, STDOUT_NAME, ArrayFiles, scheduler_dir
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import read_template, template_path
+from .base import lock_id
 from .commands import RetryPolicy, Runner, run_command
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -163,8 +164,12 @@ class Tracked:
         """Not listed and no exit code yet: RUNNING within the grace, then FAILED.
 
         The grace allows for the lag of shared file systems between the node
-        writing exit_code and this machine seeing it.
+        writing exit_code and this machine seeing it. A run that still holds the
+        job's ``.live`` lock is running, listed or not.
         """
+        if live_lock_held(self.task.files.live_lock):
+            self.missing_since = now  # the grace counts from the end of the run
+            return JobStatus(JobState.RUNNING)
         if self.missing_since is None:
             self.missing_since = now
         elif now - self.missing_since > grace_s:
@@ -260,18 +265,22 @@ class ArrayBackend:
         task list sits in this experiment's folder; the list says which task runs which
         job dir. A job whose array already left the queue has written its exit code.
         """
-        tokens = {token for _, token in jobs if token}
-        if not tokens:
-            return {}
-        wanted = {job.files.job_dir: job for job, token in jobs if token}
-        # The folder whose task lists name this backend's arrays (orphan_folder's meaning).
-        folder = scheduler_dir(internal_dir, str(self.orphan_folder))
         found: dict[str, str] = {}
-        for name, array_id in self._queued_arrays().items():
-            if name.rsplit("_", 1)[-1] not in tokens:
-                continue
-            for index, job_dir in enumerate(read_task_list(ArrayFiles(folder, name).task_list)):
-                job = wanted.get(job_dir)
-                if job is not None:
-                    found[job.job_id] = self._task_id(array_id, index)
+        tokens = {token for _, token in jobs if token}
+        if tokens:
+            wanted = {job.files.job_dir: job for job, token in jobs if token}
+            # The folder whose task lists name this backend's arrays (orphan_folder).
+            folder = scheduler_dir(internal_dir, str(self.orphan_folder))
+            for name, array_id in self._queued_arrays().items():
+                if name.rsplit("_", 1)[-1] not in tokens:
+                    continue
+                task_list = read_task_list(ArrayFiles(folder, name).task_list)
+                for index, job_dir in enumerate(task_list):
+                    job = wanted.get(job_dir)
+                    if job is not None:
+                        found[job.job_id] = self._task_id(array_id, index)
+        # Not in the queue (or no token to look for) but a run holds its lock: follow that.
+        for job, _ in jobs:
+            if job.job_id not in found and live_lock_held(job.files.live_lock):
+                found[job.job_id] = lock_id(job.job_id)
         return found

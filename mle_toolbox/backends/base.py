@@ -14,6 +14,21 @@ from typing import ClassVar, Protocol
 
 from ..spec import FollowedJob, JobHandle, JobStatus, JobTask, Resources
 
+# Native id of a job found only by its held ``JOB_DIR/.live`` lock (a submission cut short
+# whose run is not otherwise visible: no token recorded, or its wrapper gone while its
+# command still runs): followed until the lock is free, then by its exit code.
+LOCK_ID_PREFIX = "live-lock:"
+
+
+def lock_id(job_id: str) -> str:
+    """The native id of a job followed by its ``.live`` lock."""
+    return f"{LOCK_ID_PREFIX}{job_id}"
+
+
+def is_lock_id(native_id: str) -> bool:
+    """True for a native id made by ``lock_id``: no scheduler knows it."""
+    return native_id.startswith(LOCK_ID_PREFIX)
+
 
 class Backend(Protocol):
     """What the runner needs from a way of running jobs."""

@@ -17,10 +17,7 @@ from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_co
 from ..files.layout import LIVE_LOCK_NAME, REQUEUE_EXIT
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
-
-# Native id of a job found only by its held ``.live`` lock (its wrapper is gone, the
-# command it started still runs): followed until the lock is free.
-LOCK_ID_PREFIX = "live-lock:"
+from .base import is_lock_id, lock_id
 
 
 @dataclass
@@ -102,7 +99,7 @@ class LocalBackend:
             if pid is not None:
                 found[job.job_id] = str(pid)
             elif live_lock_held(f"{job_dir}/{LIVE_LOCK_NAME}"):  # a str: no Path per job
-                found[job.job_id] = f"{LOCK_ID_PREFIX}{job.job_id}"
+                found[job.job_id] = lock_id(job.job_id)
         return found
 
     def _start(self, task: JobTask) -> JobHandle:
@@ -152,7 +149,7 @@ class LocalBackend:
         return [JobHandle(backend=self.name, job_id=t.job_id, native_id=n) for t, n in jobs]
 
     def _foreign_status(self, native: str, task: FollowedJob) -> JobStatus:
-        if _runs_job(native, task) or (native.startswith(LOCK_ID_PREFIX)
+        if _runs_job(native, task) or (is_lock_id(native)
                                        and live_lock_held(task.files.live_lock)):
             return JobStatus(JobState.RUNNING)
         code = read_exit_code(task.files.exit_code)  # read after the process is gone

@@ -18,6 +18,7 @@ from typing import ClassVar
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend, Tracked
+from .base import is_lock_id
 from .commands import (
     Output,
     Runner,
@@ -144,7 +145,9 @@ class SgeBackend(ArrayBackend):
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         """qdel every handle (chunked); jobs already gone are fine."""
-        qdel([h.native_id for h in handles], force=force, run=self.run)
+        # A run followed by its lock only has no id the scheduler knows: nothing to send.
+        qdel([h.native_id for h in handles if not is_lock_id(h.native_id)], force=force,
+             run=self.run)
 
     @classmethod
     def cancel_orphans(cls, names: set[str], *, force: bool) -> int:

@@ -19,6 +19,7 @@ from typing import ClassVar
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend
+from .base import is_lock_id
 from .commands import (
     Output,
     Runner,
@@ -139,7 +140,7 @@ class SlurmBackend(ArrayBackend):
         if ended is not None:
             return ended
         if queued is None:
-            if tracked.missing_since is None:
+            if tracked.missing_since is None and not is_lock_id(handle.native_id):
                 tracked.final = self._never_started(handle)
                 if tracked.final is not None:
                     return tracked.final
@@ -179,7 +180,9 @@ class SlurmBackend(ArrayBackend):
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         """scancel every handle (chunked); jobs already gone are fine."""
-        scancel([h.native_id for h in handles], force=force, run=self.run)
+        # A run followed by its lock only has no id the scheduler knows: nothing to send.
+        scancel([h.native_id for h in handles if not is_lock_id(h.native_id)], force=force,
+                run=self.run)
 
     @classmethod
     def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
