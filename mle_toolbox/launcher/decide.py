@@ -134,9 +134,9 @@ def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | Non
     changed = code_changed(previous, plan=plan)
     rows = [(job, records[job.job_id]) for job in plan.jobs
             if job.job_id in records and records[job.job_id].live]
-    _check_backend(rows, backend=backend, layout=layout)
     natives = {job.job_id: r.native_id for job, r in rows if r.native_id is not None}
-    cut = [(job, r) for job, r in rows if r.native_id is None]
+    # Cut short on this backend (on another one such a row is only lost, as before).
+    cut = [(job, r) for job, r in rows if r.native_id is None and r.backend == backend.name]
     # Tasks of every live row, built once: the lookup and the re-attach share them.
     tasks = {t.job_id: t for t in make_tasks(plan, layout=layout,
                                              jobs=tuple(job for job, _ in rows))}
@@ -147,8 +147,10 @@ def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | Non
     codes = {job.job_id: read_exit_code(layout.job(job.run_id, job.seed).exit_code)
              for job in plan.jobs if old.get(job.job_id) == job.config_hash}
     # Live in the table (or found), and not completed by its own exit code.
-    live = [tasks[job.job_id] for job, _ in rows
-            if job.job_id in natives and codes.get(job.job_id) != 0]
+    running = [(job, r) for job, r in rows
+               if job.job_id in natives and codes.get(job.job_id) != 0]
+    _check_backend(running, backend=backend, layout=layout)
+    live = [tasks[job.job_id] for job, _ in running]
     if not live:
         return Facts(old_hashes=old, exit_codes=codes, records=records, code_changed=changed)
     handles = backend.attach([(t, natives[t.job_id]) for t in live])
