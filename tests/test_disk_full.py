@@ -192,6 +192,9 @@ def test_a_disk_that_fills_right_before_a_launcher_step_stops_cleanly_and_recove
     _assert_nothing_half_written(sweep / "out")
     if step == "finished":  # the first job completed; its row could not be made final
         assert _lines(runs) == [("a-seed0", "start", 1), ("a-seed0", "end", 1)]
+        status = run_mle("status", "out", cwd=sweep)  # reading works on the full disk
+        assert status.returncode == 0 and status.stderr == "", status.stderr
+        assert "1 completed" in status.stdout, status.stdout
     _recover_and_check(sweep, runs)
 
 
