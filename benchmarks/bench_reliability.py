@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -129,12 +130,24 @@ def _timed(func: Callable[[], object]) -> Sample:
 
 
 def _mle_sweep(root: Path) -> Sample:
+    """Wall time, and CPU time of the launcher with everything it ran (wait4)."""
     shutil.rmtree(root / "out", ignore_errors=True)
-    sample = _timed(lambda: subprocess.run(
+    start = time.perf_counter()
+    proc = subprocess.Popen(
         [sys.executable, "-m", "mle_toolbox", "run", "meta.yaml", "--no-report",
-         "--max-running", str(PARALLEL)], cwd=root, check=True, capture_output=True))
+         "--max-running", str(PARALLEL)], cwd=root, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, f"mle run exited {proc.returncode}"
     shutil.rmtree(root / "out")
-    return sample
+    return Sample(wall=elapsed, cpu=usage.ru_utime + usage.ru_stime)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _direct_sweep(root: Path, jobs: int) -> Sample:
@@ -143,11 +156,13 @@ def _direct_sweep(root: Path, jobs: int) -> Sample:
     commands = [[sys.executable, "train.py", "-config", f"{config}.json", "-seed", str(seed),
                  "-exp_dir", str(out / config / str(seed))]
                 for config in ("a", "b") for seed in range(jobs // 2)]
+    cpu = _children_cpu()
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         sample = _timed(lambda: list(pool.map(lambda argv: subprocess.run(
             argv, cwd=root, check=True, capture_output=True), commands)))
+    cpu = _children_cpu() - cpu
     shutil.rmtree(out)
-    return sample
+    return Sample(wall=sample.wall, cpu=cpu)
 
 
 def bench_overhead(repeats: int) -> dict[str, tuple[list[Sample], list[Sample]]]:
@@ -172,12 +187,13 @@ def bench_overhead(repeats: int) -> dict[str, tuple[list[Sample], list[Sample]]]
     bare = kept["bare"]
 
     def per_job(mle: str, direct: str, jobs: int) -> list[Sample]:
-        return [Sample(wall=(m.wall - d.wall) / jobs)
+        return [Sample(wall=(m.wall - d.wall) / jobs, cpu=(m.cpu - d.cpu) / jobs)
                 for m, d in zip(kept[mle], kept[direct], strict=True)]
 
     over_small = per_job("mle_small", "direct_small", small)
     over_large = per_job("mle_large", "direct_large", large)
-    marginal = [Sample(wall=(big.wall * large - little.wall * small) / (large - small))
+    marginal = [Sample(wall=(big.wall * large - little.wall * small) / (large - small),
+                       cpu=(big.cpu * large - little.cpu * small) / (large - small))
                 for little, big in zip(over_small, over_large, strict=True)]
     return {f"sweep_{large}_jobs": (kept["mle_large"], bare),
             f"direct_{large}_jobs": (kept["direct_large"], bare),
@@ -293,19 +309,26 @@ def _in_ms(name: str, runs: list[Sample], bare: list[Sample]) -> str:
 
 
 def _judge_overhead(figures: dict[str, object]) -> int:
-    """Misses among the per-job overhead targets (judged on a quiet machine only)."""
+    """Misses among the per-job overhead targets.
+
+    Wall time is judged on a quiet machine only; CPU time (launcher, wrappers and jobs
+    minus the jobs run directly: what the launcher makes the machine do per job) always,
+    as waiting for a core of a shared machine does not count in it (bench_planning.py).
+    """
     missed = 0
     for name in (f"overhead_per_job_{SIZES[1]}_jobs", "overhead_marginal_per_job"):
         figure = figures[name]
         assert isinstance(figure, dict)
-        value_ms = figure["wall_median_s"] * 1000
         quiet = figure["bare_median_s"] <= QUIET_BARE_S
-        for target in OVERHEAD_TARGETS_MS:
-            verdict = ("ok" if value_ms <= target else "MISSED") if quiet else "not judged"
-            missed += verdict == "MISSED"
-            print(f"{name:<28} {value_ms:7.1f} ms per job  target <= {target:g} ms  {verdict}"
-                  + ("" if quiet else f" (busy machine: bare start "
-                                      f"{figure['bare_median_s'] * 1000:.0f} ms)"))
+        for kind, value_ms, judged in (("wall", figure["wall_median_s"] * 1000, quiet),
+                                       ("CPU", figure["cpu_median_s"] * 1000, True)):
+            for target in OVERHEAD_TARGETS_MS:
+                verdict = ("ok" if value_ms <= target else "MISSED") if judged else "not judged"
+                missed += verdict == "MISSED"
+                busy = ("" if judged else f" (busy machine: bare start "
+                        f"{figure['bare_median_s'] * 1000:.0f} ms)")
+                print(f"{name:<28} {kind:<4} {value_ms:7.1f} ms per job  "
+                      f"target <= {target:g} ms  {verdict}{busy}")
     return missed
 
 
