@@ -54,21 +54,23 @@ with open(RUNS, "a") as runs:
 """
 
 
-def _need_root() -> None:
-    required = os.environ.get("MLE_REQUIRE_ROOT") == "1" or os.environ.get("CI") == "true"
-    if os.geteuid() != 0:
-        if required:
-            raise RuntimeError("MLE_REQUIRE_ROOT=1 (CI) but not root: cannot mount a tmpfs")
-        pytest.skip("needs root to mount a small tmpfs (CI runs as root and never skips)")
+def _cannot_mount(why: str) -> None:
+    """Skip, except where a small disk must be testable (CI: MLE_REQUIRE_ROOT=1)."""
+    if os.environ.get("MLE_REQUIRE_ROOT") == "1" or os.environ.get("CI") == "true":
+        raise RuntimeError(f"MLE_REQUIRE_ROOT=1 (CI), but {why}")
+    pytest.skip(f"{why} (CI runs as root and never skips these tests)")
 
 
 @pytest.fixture
 def small_disk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A tmpfs of DISK_BYTES, unmounted after the test."""
-    _need_root()
+    if os.geteuid() != 0:
+        _cannot_mount("mounting a small tmpfs needs root")
     where = tmp_path_factory.mktemp("disk")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "none", str(where)],
-                   check=True, capture_output=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES}", "none",
+                              str(where)], capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        _cannot_mount(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     try:
         yield where
     finally:
