@@ -23,8 +23,10 @@ from pathlib import Path
 import pytest
 
 from mle_toolbox.errors import EXIT_DISK_FULL
+from tests import test_sge_real, test_slurm_real
 from tests.conftest import run_mle, write
 from tests.disk_full_hooks import STEPS, fill
+from tests.test_exit_99 import _gone
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -139,11 +141,12 @@ def _wait_until_no_job_runs(exp: Path) -> None:
         time.sleep(0.05)
 
 
-def _recover_and_check(sweep: Path, runs: Path) -> None:
+def _recover_and_check(sweep: Path, runs: Path, *, backend: str = "local") -> None:
     """Free the space, run again: every job completed exactly once, the table agrees."""
     _filler(sweep).unlink(missing_ok=True)
     _wait_until_no_job_runs(sweep / "out")
-    again = run_mle("run", "meta.yaml", "--max-running", "1", "--no-report", cwd=sweep)
+    again = run_mle("run", "meta.yaml", "--max-running", "1", "--no-report",
+                    "--backend", backend, cwd=sweep, timeout=150)
     assert again.returncode == 0, again.stdout + again.stderr
     ends = Counter(job for job, what, _ in _lines(runs) if what == "end")
     assert ends == Counter(JOBS), _lines(runs)  # each job completed once, none twice
@@ -216,3 +219,30 @@ def test_a_job_that_fills_the_disk_stops_the_run_with_one_line_and_the_next_run_
     assert [(j, a) for j, what, a in _lines(runs) if what == "start"] == [
         ("a-seed0", 1), ("a-seed0", 2), ("a-seed1", 1), ("b-seed0", 1), ("b-seed1", 1)]
     assert (sweep / "out" / "a" / "jobs" / "seed_0" / "attempts" / "1").is_dir()
+
+
+CLUSTERS = [
+    pytest.param("sge", marks=[pytest.mark.sge, pytest.mark.skipif(
+        not test_sge_real.HAVE_SGE, reason="no Grid Engine")], id="sge"),
+    pytest.param("slurm", marks=[pytest.mark.slurm, pytest.mark.skipif(
+        not test_slurm_real.HAVE_SLURM, reason="no Slurm")], id="slurm"),
+]
+
+
+@pytest.mark.parametrize("backend", CLUSTERS)
+def test_a_cluster_submission_the_table_cannot_record_is_cancelled(
+        sweep: Path, project: Path, backend: str) -> None:
+    """The scheduler accepted the array, then the disk filled before its ids were recorded:
+    the array is cancelled (nothing runs that the table cannot name), and the next run
+    completes every job exactly once."""
+    name = f"dfull{backend}"
+    meta = sweep / "meta.yaml"
+    meta.write_text(meta.read_text().replace("project_name: demo", f"project_name: {name}"))
+    result = subprocess.run(
+        [sys.executable, str(HOOKS), "submitted", str(_filler(sweep)),
+         "run", "meta.yaml", "--backend", backend, "--no-report"],
+        cwd=sweep, capture_output=True, text=True, timeout=150, check=False)
+    _assert_one_disk_full_line(result, sweep.parent)
+    assert _gone(backend, name), "the array the table could not record still runs"
+    _assert_nothing_half_written(sweep / "out")
+    _recover_and_check(sweep, project / "runs.txt", backend=backend)
