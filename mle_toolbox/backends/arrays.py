@@ -129,6 +129,12 @@ def shared_value(tasks: Sequence[JobTask], what: str) -> object:
     return values.pop()
 
 
+# Exit codes from 128 up name the signal that stopped a job (143: SIGTERM). Such a stop
+# may be a scheduler's requeue (Slurm's `scontrol requeue` or preemption, Grid Engine's
+# `qmod -rj`), after which the same task runs again: not final while it is still listed.
+KILLED_FROM = 128
+
+
 @dataclass
 class Tracked:
     """What a cluster backend remembers of one submitted job."""
@@ -136,14 +142,47 @@ class Tracked:
     task: FollowedJob
     missing_since: float | None = None
     final: JobStatus | None = None
+    # Exit code of a run the scheduler still lists (it may run again: see ``ended``), and
+    # since when the task has been in its present unsettled state.
+    killed: int | None = None
+    unsettled: tuple[str, float] | None = None
 
-    def ended(self) -> JobStatus | None:
-        """The final status: remembered, or read from the job's exit_code file."""
-        if self.final is None:
-            code = read_exit_code(self.task.files.exit_code)
-            if code is not None:
-                self.final = status_from_exit_code(code)
+    def ended(self, *, queued: JobState | None = None, now: float = 0.0,
+              grace_s: float = 0.0) -> JobStatus | None:
+        """The final status: remembered, or read from the job's exit_code file.
+
+        ``queued`` is the task's state in the scheduler's queue (None: not listed). An
+        exit code while the task is listed pending is not final: the scheduler requeued
+        the run and will start it again (``killed`` holds the code; None is returned).
+        A killed run's exit code (128 and up) while the task is listed running is either
+        being cleaned up or already running again (the new run archives the old
+        exit_code as it starts), so it is trusted only after ``grace_s`` seconds.
+        Otherwise the exit code is final as before: the common path (an ordinary exit,
+        the task running or gone) reads one file and asks nothing more.
+        """
+        if self.final is not None:
+            return self.final
+        code = read_exit_code(self.task.files.exit_code)
+        self.killed = None
+        if code is None:
+            self.unsettled = None
+            return None
+        if queued is JobState.PENDING or (code >= KILLED_FROM and queued is not None):
+            self.killed = code
+            if queued is JobState.PENDING:
+                if self.unsettled is not None and self.unsettled[0] == "killed":
+                    self.unsettled = None  # requeued: the next run's grace starts afresh
+                return None
+            if self.waited("killed", now=now) <= grace_s:
+                return None
+        self.final = status_from_exit_code(code)
         return self.final
+
+    def waited(self, what: str, *, now: float) -> float:
+        """Seconds the task has been unsettled in the same way ``what`` (0 the first time)."""
+        if self.unsettled is None or self.unsettled[0] != what:
+            self.unsettled = (what, now)
+        return now - self.unsettled[1]
 
     def seen(self) -> None:
         """The scheduler lists the job: it is not missing."""

@@ -3,7 +3,9 @@
 A sweep goes in as array jobs (``qsub -t 1-N -tc M``), one rendered script per
 array; task k finds its job directory in a task list written at submit. Status
 comes from one ``qstat -xml`` per poll plus each job's own ``exit_code`` file,
-which is the truth about success. No loops over time and no sleeps here, except
+which is the truth about success; a killed run's exit code while qstat still lists
+the task (``qmod -rj`` reschedules it: state Rq) is not final, and the task is
+followed until its last run ends. No loops over time and no sleeps here, except
 the bounded back-off of a retried submission.
 """
 
@@ -110,13 +112,35 @@ class SgeBackend(ArrayBackend):
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return JobStatus(JobState.FAILED, reason="not submitted by this launcher")
-        ended = tracked.ended()
+        letters = queue.get(handle.native_id)
+        listed = None if letters is None else (
+            JobState.RUNNING if is_running_state(letters) else JobState.PENDING)
+        ended = tracked.ended(queued=listed, now=now, grace_s=self.options.vanish_grace_s)
         if ended is not None:
             return ended
-        if handle.native_id in queue:
+        if letters is not None:
             tracked.seen()
-            return self._queued_status(handle, tracked, queue[handle.native_id])
+            if tracked.killed is not None and listed is JobState.PENDING and "E" not in letters:
+                return self._rescheduled(handle, tracked, letters, now=now)
+            return self._queued_status(handle, tracked, letters)
         return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
+
+    def _rescheduled(self, handle: JobHandle, tracked: Tracked, letters: str, *,
+                     now: float) -> JobStatus:
+        # Killed (exit code `killed`, e.g. 140 for -notify's SIGUSR2) and pending again:
+        # `qmod -rj` rescheduled it (state Rq). Followed until its last run ends; held
+        # (h) past the grace it is deleted, so that no run of it goes on unobserved.
+        why = f"rescheduled by Grid Engine after exit code {tracked.killed}"
+        if "h" not in letters:
+            return JobStatus(JobState.PENDING, reason=why)
+        grace = self.options.vanish_grace_s
+        if tracked.waited("held", now=now) <= grace:
+            return JobStatus(JobState.PENDING, reason=f"{why}, state {letters}")
+        self.cancel([handle], force=True)
+        tracked.final = JobStatus(JobState.FAILED, exit_code=tracked.killed, reason=(
+            f"{why} and left in state {letters} for over {grace:g}s: deleted, so that no "
+            "run of it goes on unobserved (mle run --rerun-failed runs it again)"))
+        return tracked.final
 
     def _queued_status(self, handle: JobHandle, tracked: Tracked, state: str) -> JobStatus:
         if "E" in state:

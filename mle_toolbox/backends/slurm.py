@@ -5,8 +5,11 @@ array; task k finds its job directory in a task list written at submit. Native i
 are Slurm's own ``<array_id>_<task>``, so status and cancel work from handles
 alone. Status comes from one ``squeue`` per poll plus each job's own ``exit_code``
 file, which is the truth about success; ``scontrol show job`` is asked only about
-jobs that left the queue without one. No loops over time and no sleeps here,
-except the bounded back-off of a retried submission.
+jobs that left the queue without one. A killed run's exit code (143) while squeue
+still lists the task is not final: Slurm requeued it (``scontrol requeue``,
+preemption) and the task is followed until its last run ends (squeue alone tells:
+the task goes back to PENDING under the same id). No loops over time and no sleeps
+here, except the bounded back-off of a retried submission.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend
+from .arrays import ArrayBackend, Tracked
 from .commands import (
     Output,
     Runner,
@@ -31,6 +34,7 @@ from .slurm_parse import (
     STUCK_REASONS,
     EndedJob,
     QueuedJob,
+    is_held,
     parse_max_array_size,
     parse_sbatch_parsable,
     parse_scontrol_job,
@@ -120,7 +124,9 @@ class SlurmBackend(ArrayBackend):
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return self._untracked_status(handle, queued)
-        ended = tracked.ended()
+        grace = self.options.vanish_grace_s
+        ended = tracked.ended(queued=queued.job_state if queued else None, now=now,
+                              grace_s=grace)
         if ended is not None:
             return ended
         if queued is None:
@@ -130,12 +136,38 @@ class SlurmBackend(ArrayBackend):
                     return tracked.final
             return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
         tracked.seen()
+        return self._queued_status(handle, tracked, queued, now=now)
+
+    def _queued_status(self, handle: JobHandle, tracked: Tracked, queued: QueuedJob, *,
+                       now: float) -> JobStatus:
+        if tracked.killed is not None and queued.job_state is JobState.PENDING:
+            return self._requeued(handle, tracked, queued, now=now)
         if queued.job_state is JobState.PENDING and queued.reason in STUCK_REASONS:
             self.cancel([handle])
             tracked.final = JobStatus(JobState.FAILED, reason=(
                 f"Slurm cannot run it: pending with reason {queued.reason}"))
             return tracked.final
         return JobStatus(queued.job_state or JobState.RUNNING)
+
+    def _requeued(self, handle: JobHandle, tracked: Tracked, queued: QueuedJob, *,
+                  now: float) -> JobStatus:
+        # Killed (exit code `killed`) and back in the queue: `scontrol requeue`, or
+        # preemption with requeue. Followed until its last run ends. Held there
+        # (`scontrol requeuehold`, or held by Slurm after a failed launch) it runs only
+        # if someone releases it: after the grace it is cancelled, so that no run of it
+        # goes on unobserved, and recorded failed with the killed run's exit code.
+        code = tracked.killed
+        why = f"requeued by Slurm after exit code {code}"
+        if not is_held(queued):
+            return JobStatus(JobState.PENDING, reason=why)
+        grace = self.options.vanish_grace_s
+        if tracked.waited("held", now=now) <= grace:
+            return JobStatus(JobState.PENDING, reason=f"{why}, held ({queued.reason})")
+        self.cancel([handle])
+        tracked.final = JobStatus(JobState.FAILED, exit_code=code, reason=(
+            f"{why} and held ({queued.reason}) for over {grace:g}s: cancelled, so that "
+            "no run of it goes on unobserved (mle run --rerun-failed runs it again)"))
+        return tracked.final
 
     def _never_started(self, handle: JobHandle) -> JobStatus | None:
         # A job that ended without ever running (cancelled while pending) will write no

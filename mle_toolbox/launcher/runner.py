@@ -288,6 +288,12 @@ def _collect(loop: _Loop) -> bool:
     changed = False
     for handle, status in statuses.items():
         live = loop.live[handle]
+        if status.state is JobState.PENDING and live.running_since is not None:
+            # Back in the queue after it ran: the scheduler requeued it (Slurm requeue,
+            # preemption, SGE reschedule). Its time limit counts from its next start.
+            live.running_since = None
+            _say(loop, f"{live.task.job_id}: {status.reason or 'back in the queue'}; "
+                       "followed until its last run ends")
         if status.state is JobState.RUNNING and live.running_since is None:
             live.running_since = now
             if loop.hooks.on_start is not None:
