@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,10 +31,13 @@ from mle_toolbox.backends.sge_script import SgeOptions
 from mle_toolbox.backends.slurm import SlurmBackend
 from mle_toolbox.backends.slurm_script import SlurmOptions
 from mle_toolbox.launcher.jobtable import JobTable, TableJournal
-from mle_toolbox.spec import JobHandle, JobResult, JobState
+from mle_toolbox.launcher.runner import Hooks, run_jobs
+from mle_toolbox.spec import JobHandle, JobResult, JobState, JobStatus, Resources
 from mle_toolbox.templates import template_path
 from tests import test_slurm_real
 from tests.conftest import write
+from tests.test_runner_policy import DONE, FAST, Scripted
+from tests.test_runner_policy import _task as scripted_task
 from tests.test_sge_unit import ScriptedQueue, _out, _task
 
 SLURM_DATA = Path(__file__).parent / "data" / "slurm"
@@ -400,3 +404,23 @@ def _table(project: Path) -> list[tuple[object, ...]]:
             "SELECT attempt, native_id, state, exit_code, reason FROM jobs ORDER BY attempt")]
     finally:
         db.close()
+
+
+def test_the_runner_says_once_that_a_job_was_requeued_and_restarts_its_time_limit(
+        tmp_path: Path) -> None:
+    """Figure: a job with a 10 s limit runs 8 s, is requeued (pending 30 s), runs 8 s
+    again: not timed out (the limit counts from its second start), 1 submission, and
+    the requeue is told once."""
+    running, back = JobStatus(JobState.RUNNING), JobStatus(
+        JobState.PENDING, reason="requeued by Slurm after exit code 143")
+    backend = Scripted(script={"r-seed0": [running, running, back, back, running, running,
+                                           DONE]})
+    at_poll = [0.0, 0.0, 8.0, 9.0, 39.0, 40.0, 48.0, 48.0]  # the time of each poll
+    told: list[str] = []
+    task = replace(scripted_task(tmp_path, 0), resources=Resources(time_limit_s=10))
+    report = run_jobs([task], backend=backend, max_running=1, poll=FAST,
+                      clock=lambda: at_poll[backend.polls], hooks=Hooks(notify=told.append))
+    assert [(r.state, r.exit_code) for r in report.results] == [(JobState.COMPLETED, 0)]
+    assert backend.submissions == ["r-seed0"] and backend.cancelled == []
+    assert told == ["r-seed0: requeued by Slurm after exit code 143; followed until its "
+                    "last run ends"]
