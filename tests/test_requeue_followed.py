@@ -253,13 +253,18 @@ def test_sge_follows_a_task_that_qmod_rj_rescheduled(tmp_path: Path) -> None:
     assert backend.status([handle])[handle].state is JobState.COMPLETED
 
 
-def test_the_job_table_records_each_run_the_scheduler_started(tmp_path: Path) -> None:
+@pytest.mark.parametrize("followed_by", ["its launcher", "a resumed launcher"])
+def test_the_job_table_records_each_run_the_scheduler_started(
+        tmp_path: Path, followed_by: str) -> None:
     table = JobTable.open(tmp_path / "jobs.sqlite")
     journal = TableJournal(table, backend="slurm")
     task = _task(tmp_path)
     task.job_dir.mkdir(parents=True)
     journal.submitting([task])
     journal.submitted([JobHandle(backend="slurm", job_id=task.job_id, native_id="3_0")])
+    if followed_by == "a resumed launcher":  # re-attached by recorded native id
+        journal = TableJournal(table, backend="slurm")
+        journal.adopt(table.latest().values(), job_dirs={task.job_id: task.job_dir})
     # What the wrapper leaves after a requeue: run 1 archived, run 2's exit code.
     (task.job_dir / "attempts" / "1").mkdir(parents=True)
     (task.job_dir / "attempts" / "1" / "exit_code").write_text("143\n")

@@ -11,7 +11,7 @@ transaction. ``sqlite3`` is imported only when a table is opened.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,9 +237,12 @@ class TableJournal:
         self._attempts: dict[str, int] = {}
         self._dirs: dict[str, Path] = {}
 
-    def adopt(self, records: Iterable[JobRecord]) -> None:
-        """Jobs re-attached from an earlier launch keep their recorded attempt."""
+    def adopt(self, records: Iterable[JobRecord], *,
+              job_dirs: Mapping[str, Path] | None = None) -> None:
+        """Jobs re-attached from an earlier launch keep their recorded attempt; with their
+        ``job_dirs`` (job id -> dir) a scheduler's rerun of them is recorded too."""
         self._attempts.update({r.job_id: r.attempt for r in records})
+        self._dirs.update(job_dirs or {})
 
     def submitting(self, tasks: Sequence[JobTask]) -> None:
         """Rows in state ``submitting``, attempt numbers counted from the job dirs."""
