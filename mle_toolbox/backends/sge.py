@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked
+from .arrays import ArrayBackend, Tracked, jobs_per_task, member_ids, task_count, task_of
 from .commands import (
     Output,
     Runner,
@@ -78,14 +78,15 @@ class SgeBackend(ArrayBackend):
         argv = [*qsub_argv(chunk), str(script)]
         output = run_with_retry(
             lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
-            before_retry=lambda: self._already_queued(name, count=len(chunk)),
+            before_retry=lambda: self._already_queued(name, count=task_count(chunk)),
             policy=self.retry, sleep=self.sleep,
         )
         if output.returncode != 0:
             raise output.error("qsub refused the job")
         number = parse_qsub_terse(output.stdout).job_number
-        return self.attach([(task, f"{number}.{index}")
-                            for index, task in enumerate(chunk, start=1)])
+        tasks = [f"{number}.{index}" for index in range(1, task_count(chunk) + 1)]
+        natives = member_ids(tasks, jobs=len(chunk), size=jobs_per_task(chunk))
+        return self.attach(list(zip(chunk, natives, strict=True)))
 
     def _already_queued(self, name: str, *, count: int) -> Output | None:
         # qsub may have failed after the qmaster accepted the job: never submit twice.
@@ -113,17 +114,18 @@ class SgeBackend(ArrayBackend):
         ended = tracked.ended()
         if ended is not None:
             return ended
-        if handle.native_id in queue:
+        task = task_of(handle.native_id)
+        if task in queue:
             tracked.seen()
-            return self._queued_status(handle, tracked, queue[handle.native_id])
+            return tracked.in_task(self._queued_status(task, tracked, queue[task]))
         return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
 
-    def _queued_status(self, handle: JobHandle, tracked: Tracked, state: str) -> JobStatus:
+    def _queued_status(self, task: str, tracked: Tracked, state: str) -> JobStatus:
         if "E" in state:
-            job_number = handle.native_id.split(".")[0]
+            job_number = task.split(".", maxsplit=1)[0]
             detail = self.run(["qstat", "-j", job_number])
             why = parse_error_reason(detail.stdout) or "no reason given by qstat -j"
-            self.cancel([handle], force=True)
+            qdel([task], force=True, run=self.run)  # the task: no job of it can run
             tracked.final = JobStatus(JobState.FAILED, reason=f"SGE error state {state}: {why}")
             return tracked.final
         if is_running_state(state):
@@ -131,8 +133,9 @@ class SgeBackend(ArrayBackend):
         return JobStatus(JobState.PENDING)
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
-        """qdel every handle (chunked); jobs already gone are fine."""
-        qdel([h.native_id for h in handles], force=force, run=self.run)
+        """qdel every handle (chunked); jobs already gone are fine. A packed job cancelled
+        without the rest of its task is asked to stop alone (arrays.Siblings)."""
+        qdel(self._to_cancel(handles), force=force, run=self.run)
 
     @classmethod
     def cancel_orphans(cls, names: set[str], *, force: bool) -> int:

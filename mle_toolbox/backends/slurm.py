@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend
+from .arrays import ArrayBackend, jobs_per_task, member_ids, task_count, task_of
 from .commands import (
     Output,
     Runner,
@@ -87,7 +87,9 @@ class SlurmBackend(ArrayBackend):
         if output.returncode != 0:
             raise output.error("sbatch refused the job")
         array_id = parse_sbatch_parsable(output.stdout)
-        return self.attach([(task, f"{array_id}_{index}") for index, task in enumerate(chunk)])
+        tasks = [f"{array_id}_{index}" for index in range(task_count(chunk))]
+        natives = member_ids(tasks, jobs=len(chunk), size=jobs_per_task(chunk))
+        return self.attach(list(zip(chunk, natives, strict=True)))
 
     def _already_queued(self, name: str) -> Output | None:
         # sbatch may have failed after slurmctld accepted the job: never submit twice.
@@ -116,7 +118,8 @@ class SlurmBackend(ArrayBackend):
 
     def _status_of(self, handle: JobHandle, queue: Mapping[str, QueuedJob], *,
                    now: float) -> JobStatus:
-        queued = queue.get(handle.native_id)
+        task = task_of(handle.native_id)
+        queued = queue.get(task)
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return self._untracked_status(handle, queued)
@@ -131,11 +134,11 @@ class SlurmBackend(ArrayBackend):
             return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
         tracked.seen()
         if queued.job_state is JobState.PENDING and queued.reason in STUCK_REASONS:
-            self.cancel([handle])
+            scancel([task], force=False, run=self.run)  # the task: no job of it can run
             tracked.final = JobStatus(JobState.FAILED, reason=(
                 f"Slurm cannot run it: pending with reason {queued.reason}"))
             return tracked.final
-        return JobStatus(queued.job_state or JobState.RUNNING)
+        return tracked.in_task(JobStatus(queued.job_state or JobState.RUNNING))
 
     def _never_started(self, handle: JobHandle) -> JobStatus | None:
         # A job that ended without ever running (cancelled while pending) will write no
@@ -147,7 +150,7 @@ class SlurmBackend(ArrayBackend):
             f"Slurm ended it before it started (state {ended.state}, reason {ended.reason})"))
 
     def _scontrol_job(self, handle: JobHandle) -> EndedJob | None:
-        detail = self.run(["scontrol", "show", "job", handle.native_id])
+        detail = self.run(["scontrol", "show", "job", task_of(handle.native_id)])
         return parse_scontrol_job(detail.stdout) if detail.returncode == 0 else None
 
     def _untracked_status(self, handle: JobHandle, queued: QueuedJob | None) -> JobStatus:
@@ -163,8 +166,9 @@ class SlurmBackend(ArrayBackend):
                          reason=f"Slurm state {ended.state} (reason {ended.reason})")
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
-        """scancel every handle (chunked); jobs already gone are fine."""
-        scancel([h.native_id for h in handles], force=force, run=self.run)
+        """scancel every handle (chunked); jobs already gone are fine. A packed job
+        cancelled without the rest of its task is asked to stop alone (arrays.Siblings)."""
+        scancel(self._to_cancel(handles), force=force, run=self.run)
 
     @classmethod
     def cancel_orphans(cls, names: set[str], *, force: bool) -> int:

@@ -73,6 +73,12 @@ SCHEDULER_LOG_DIR_NAME = "out"
 # names it too): a second run of the same job folder exits 75 at once.
 LIVE_LOCK_NAME = ".live"
 DUPLICATE_RUN_EXIT = 75
+# A packed array task (templates/pack_task.sh) runs several jobs one after another: it
+# writes .started into a job dir as it starts that job (its siblings still waiting read
+# as pending), and skips a job whose dir holds .stop (the launcher stopped that job only).
+# Both are removed when the job is submitted again.
+STARTED_NAME = ".started"
+STOP_NAME = ".stop"
 CHECKPOINT_INDEX_NAME = "index.json"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
@@ -164,6 +170,16 @@ class JobFiles(_Frozen):
     def attempts_dir(self) -> Path:
         """Where the files of earlier attempts are kept."""
         return self.job_dir / ATTEMPTS_DIR_NAME
+
+    @property
+    def started(self) -> Path:
+        """Written by a packed array task when it starts this job."""
+        return self.job_dir / STARTED_NAME
+
+    @property
+    def stop(self) -> Path:
+        """Written by the launcher to stop this job only, not its packed siblings."""
+        return self.job_dir / STOP_NAME
 
 
 class ArrayFiles(_Frozen):
