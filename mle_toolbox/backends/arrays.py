@@ -61,8 +61,11 @@ def task_shape(tasks: Sequence[JobTask], *, max_running: int | None,
     if size == 1:
         return resources, len(tasks), max_running
     limit = resources.time_limit_s
+    # As many at once as jobs (the default): no throttle, as unpacked.
+    at_once = None if max_running is None or max_running >= len(tasks) else (
+        max(1, max_running // size))
     return (replace(resources, time_limit_s=limit * size if limit else None),
-            task_count(tasks), None if max_running is None else max(1, max_running // size))
+            task_count(tasks), at_once)
 
 
 def member_ids(task_ids: Sequence[str], *, jobs: int, size: int) -> list[str]:
