@@ -7,5 +7,6 @@ $directives
 set -u
 $exports
 cd $workdir || { echo "mle_toolbox: cannot cd to the working directory" >&2; exit 1; }
-# Task k (from 1) runs the jobs k*N-N .. k*N-1 (from 0) of the task list.
-exec bash $packer $task_list "$$(( (SGE_TASK_ID - 1) * $jobs_per_task ))" $jobs_per_task $job_limit $wrapper
+# Task k (from 1) runs the jobs of command file k-1 (of the jobs k*N-N .. k*N-1 of the
+# task list $task_list).
+exec bash $packer $commands/"$$(( SGE_TASK_ID - 1 ))" $job_limit $wrapper

@@ -8,5 +8,5 @@ $exports
 cd $workdir || { echo "mle_toolbox: cannot cd to the working directory" >&2; exit 1; }
 # A job that asks to be requeued ends its run (the wrapper exits 99): the task's other jobs
 # go on, and the next mle run or mle resume runs it again. Task k (from 0) runs the jobs
-# k*N .. k*N+N-1 (from 0) of the task list.
-exec bash $packer $task_list "$$(( $${SLURM_ARRAY_TASK_ID:-0} * $jobs_per_task ))" $jobs_per_task $job_limit $wrapper
+# of command file k (the jobs k*N .. k*N+N-1 of the task list $task_list).
+exec bash $packer $commands/"$${SLURM_ARRAY_TASK_ID:-0}" $job_limit $wrapper

@@ -30,6 +30,8 @@ from mle_toolbox.files.layout import ExperimentLayout
 from mle_toolbox.launcher.jobtable import JobTable
 from mle_toolbox.launcher.packing import (
     MAX_AUTO,
+    MIN_TASKS,
+    STARTUP_S,
     UNKNOWN_JOBS_PER_TASK,
     choose_jobs_per_task,
     completed_durations,
@@ -99,17 +101,24 @@ def test_the_keys_are_read_into_the_meta_config(tmp_path: Path) -> None:
 
 
 def test_auto_aims_at_30_second_tasks_within_the_time_limit() -> None:
-    assert choose_jobs_per_task(durations=[], hint_s=None, time_limit_s=None) == \
-        UNKNOWN_JOBS_PER_TASK == 1
-    assert choose_jobs_per_task(durations=[], hint_s=3.0, time_limit_s=None) == 10
-    assert choose_jobs_per_task(durations=[0.5, 0.5, 0.6], hint_s=60.0,
-                                time_limit_s=None) == 60  # measured beats the hint
-    assert choose_jobs_per_task(durations=[45.0], hint_s=None, time_limit_s=None) == 1
-    assert choose_jobs_per_task(durations=[0.001], hint_s=None, time_limit_s=None) == MAX_AUTO
+    def choose(durations: list[float], hint: float | None, limit: int | None,
+               jobs: int = 100_000) -> int:
+        return choose_jobs_per_task(durations=durations, hint_s=hint, time_limit_s=limit,
+                                    jobs=jobs)
+
+    assert choose([], None, None) == UNKNOWN_JOBS_PER_TASK == 1
+    assert choose([], 3.0, None) == 10
+    assert choose([0.5, 0.5, 0.6], 60.0, None) == 60  # measured beats the hint
+    assert choose([45.0], None, None) == 1
+    assert choose([0.001], None, None) == MAX_AUTO
     # N x the longest job fits into one job's time limit
-    assert choose_jobs_per_task(durations=[0.5, 1.0, 4.0], hint_s=None, time_limit_s=20) == 5
-    assert choose_jobs_per_task(durations=[], hint_s=2.0, time_limit_s=7) == 3
-    assert choose_jobs_per_task(durations=[], hint_s=100.0, time_limit_s=60) == 1
+    assert choose([0.5, 1.0, 4.0], None, 20) == 5
+    assert choose([], 2.0, 7) == 3
+    assert choose([], 100.0, 60) == 1
+    # never fewer than MIN_TASKS tasks: 1,000 jobs of 0.1 s make 16 tasks of 62, not 4 of 300
+    assert MIN_TASKS == 16
+    assert choose([], 0.1, None, jobs=1000) == 62
+    assert choose([], 0.1, None, jobs=20) == 1
 
 
 def test_auto_reads_the_durations_of_completed_jobs(tmp_path: Path) -> None:
@@ -128,15 +137,24 @@ def test_auto_reads_the_durations_of_completed_jobs(tmp_path: Path) -> None:
         status.parent.mkdir(parents=True, exist_ok=True)
         status.write_text(json.dumps({"start": start, "end": start + 2.0 + seed}))
     table.close()
-    assert sorted(completed_durations(layout)) == [2.0, 3.0]  # the failed one is not used
+    # status.json sees the script after its interpreter started: STARTUP_S is added
+    assert sorted(completed_durations(layout)) == [2.0 + STARTUP_S, 3.0 + STARTUP_S]
+    # a packed task's start mark to the exit code: the whole run (the failed job: unused)
+    started = layout.job("run", 1).files.started
+    started.write_text("")
+    layout.job("run", 1).exit_code.write_text("0\n")
+    os.utime(started, (5000.0, 5000.0))
+    os.utime(layout.job("run", 1).exit_code, (5002.5, 5002.5))
+    assert sorted(completed_durations(layout)) == [2.0 + STARTUP_S, 2.5]
 
     from mle_toolbox.config.base_configs import load_configs
     from mle_toolbox.config.expand import expand
     from mle_toolbox.launcher.packing import packed
 
     meta = load_meta(meta_path)
-    plan = packed(expand(meta, configs=load_configs(meta.config_files)), layout=layout)
-    # median 2.5 s -> 12 for 30 s, but 12 s / 3 s (the longest) allows 4
+    plan = packed(expand(meta, configs=load_configs(meta.config_files)), layout=layout,
+                  jobs=1000)
+    # median 2.3 s -> 13 for 30 s, but 12 s / 2.5 s (the longest) allows 4
     assert plan.meta.resources.jobs_per_task == 4
 
 
@@ -163,11 +181,11 @@ def test_packed_scripts_count_tasks_and_multiply_the_time_limit(tmp_path: Path) 
     assert "#$ -t 1-3\n" in sge  # 7 jobs, 3 per task
     assert "#$ -tc 1\n" in sge  # at most 4 jobs at once: one task of 3
     assert "#$ -l h_rt=00:04:30\n" in sge  # 3 x 90 s
-    assert ('"$(( (SGE_TASK_ID - 1) * 3 ))" 3 90 ') in sge
+    assert ('/p/.mle/sge/s_1.jobs/"$(( SGE_TASK_ID - 1 ))" 90 ') in sge
     slurm = render_slurm(tasks, task_list=Path("/p/.mle/slurm/s_1.tasks"), name="s_1",
                          max_running=None, options=SlurmOptions())
     assert "#SBATCH --array=0-2\n" in slurm and "#SBATCH --time=00:04:30\n" in slurm
-    assert '"$(( ${SLURM_ARRAY_TASK_ID:-0} * 3 ))" 3 90 ' in slurm
+    assert '/p/.mle/slurm/s_1.jobs/"${SLURM_ARRAY_TASK_ID:-0}" 90 ' in slurm
     one = render_sge([dataclasses.replace(t, resources=Resources(time_limit_s=90))
                       for t in tasks], task_list=Path("/p/t"), name="s_1", max_running=None,
                      options=SgeOptions())
@@ -195,7 +213,7 @@ def test_a_packed_task_runs_its_jobs_in_turn_and_a_failure_stops_none(
     tasks = [_task(tmp_path, seed=s, resources=res,
                    argv=tuple(_script_job(tmp_path, s, body)))
              for s, body in enumerate(bodies)]
-    for task in tasks:
+    for task in tasks[3:5]:
         task.job_dir.mkdir(parents=True)
     tasks[3].files.exit_code.write_text("0\n")  # finished in an earlier task: skipped
     task_list = tmp_path / ".mle" / scheduler / "s_1.tasks"
@@ -250,6 +268,9 @@ def test_packed_jobs_are_pending_until_their_task_starts_them(tmp_path: Path) ->
     handles = backend.submit(tasks)
     assert [h.native_id for h in handles] == ["8.1@1", "8.1@2", "8.2@1", "8.2@2",
                                               "8.3@1", "8.3@2", "8.4@1", "8.4@2"]
+    assert not tasks[0].job_dir.exists()  # packed: the task makes the job dirs
+    for task in tasks[:2]:
+        task.job_dir.mkdir(parents=True)
     # qstat_array.xml: tasks 8.1 and 8.2 run, 8.3 .. 8.6 wait.
     tasks[0].files.started.write_text("")
     tasks[0].files.exit_code.write_text("0\n")
@@ -266,6 +287,8 @@ def test_cancelling_some_jobs_of_a_task_stops_only_them(tmp_path: Path) -> None:
     calls = Calls()
     backend = SgeBackend(options=SgeOptions(), run=calls)
     handles = backend.submit(tasks)
+    for task in tasks:
+        task.job_dir.mkdir(parents=True)
     backend.cancel([handles[1]], force=True)  # a time limit: one job of task 8.1
     assert not [c for c in calls.calls if c[0] == "qdel"]  # its sibling runs on
     assert tasks[1].files.stop.exists() and not tasks[0].files.stop.exists()

@@ -1,8 +1,8 @@
 """What cluster backends share: array chunks, task lists and scheduler-safe names.
 
 Packing (``single_job_args.jobs_per_task`` N > 1): array task k runs the jobs N(k-1)+1
-.. Nk of the array's task list one after another (templates/pack_task.sh), each in its
-own job folder. A packed job's native id is its task's id, ``@`` and its place in the
+.. Nk of the array's task list one after another (templates/pack_task.sh, reading their
+commands from the task's own file, ``packed_commands``), each in its own job folder. A packed job's native id is its task's id, ``@`` and its place in the
 task (``123.4@2``): status comes from its exit_code and its task's place in the queue,
 and cancelling it alone stops only it (``JOB_DIR/.stop``), not its siblings.
 """
@@ -23,7 +23,13 @@ from typing import ClassVar
 from ..errors import ConfigError
 from ..files.atomic import write_text_atomic
 from ..files.jobfiles import read_exit_code, status_from_exit_code
-from ..files.layout import STDERR_NAME, STDOUT_NAME, ArrayFiles, scheduler_dir
+from ..files.layout import (
+    STDERR_NAME,
+    STDOUT_NAME,
+    ArrayFiles,
+    packed_commands,
+    scheduler_dir,
+)
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import read_template, template_path
 from .commands import RetryPolicy, Runner, run_command
@@ -86,23 +92,38 @@ def is_packed(native_id: str) -> bool:
 
 
 def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:
-    """Each job's NUL-separated argv in its job dir, and the array's list of job dirs.
+    """The array's list of job dirs, and how each job's command reaches its task.
 
-    Task ``k`` (1-based) of the array runs the ``k``-th directory of ``task_list``
-    (packed N per task: the ``N(k-1)+1``-th to the ``Nk``-th). NUL separation keeps
-    any byte of a path or argument intact; nothing is parsed by a shell. A stop
-    request or start mark of an earlier submission of the job is removed.
+    Task ``k`` (1-based) of the array runs the ``k``-th directory of ``task_list``,
+    reading the NUL-separated argv the job dir holds. Packed (N jobs per task), the
+    commands go into one file per task instead (``packed_commands``), and the job dirs
+    are made by the task: 10,000 jobs cost a few hundred files at submission, not
+    20,000 (a stop request or start mark of an earlier submission is removed). NUL
+    separation keeps any byte of a path or argument intact; nothing is parsed by a shell.
     """
-    packed = jobs_per_task(tasks) > 1
-    for task in tasks:
-        task.job_dir.mkdir(parents=True, exist_ok=True)
-        argv_file = task.files.argv
-        write_text_atomic(argv_file, "".join(f"{arg}\0" for arg in task.argv))
-        if packed:
-            task.files.stop.unlink(missing_ok=True)
-            task.files.started.unlink(missing_ok=True)
+    size = jobs_per_task(tasks)
+    if size > 1:
+        _write_packed_commands(tasks, folder=packed_commands(task_list), size=size)
+    else:
+        for task in tasks:
+            task.job_dir.mkdir(parents=True, exist_ok=True)
+            argv_file = task.files.argv
+            write_text_atomic(argv_file, "".join(f"{arg}\0" for arg in task.argv))
     task_list.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(task_list, "".join(f"{task.job_dir}\0" for task in tasks))
+
+
+def _write_packed_commands(tasks: Sequence[JobTask], *, folder: Path, size: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, start in enumerate(range(0, len(tasks), size)):
+        records = []
+        for task in tasks[start:start + size]:
+            task.files.stop.unlink(missing_ok=True)
+            task.files.started.unlink(missing_ok=True)
+            records += [str(task.job_dir), str(len(task.argv)), *task.argv]
+        # Read only after the submission that follows: no temp file and rename needed.
+        (folder / str(number)).write_text("".join(f"{r}\0" for r in records),
+                                          encoding="utf-8")
 
 
 def backend_folder(tasks: Sequence[JobTask], *, scheduler: str) -> Path:
@@ -155,6 +176,7 @@ def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
         directives="\n".join(lines), exports="\n".join(exports),
         jobs_per_task=shlex.quote(str(size)), job_limit=shlex.quote(str(limit)),
         packer=shlex.quote(str(template_path("pack_task.sh"))),
+        commands=shlex.quote(str(packed_commands(task_list))),
         task_list=shlex.quote(str(task_list)),
         workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
         wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),

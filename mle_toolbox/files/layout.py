@@ -199,6 +199,12 @@ class ArrayFiles(_Frozen):
         return self.folder / f"{self.name}{TASK_LIST_SUFFIX}"
 
     @property
+    def commands(self) -> Path:
+        """Packed arrays: one file per task (``0``, ``1``, ...) of NUL-separated records,
+        job dir, argument count and arguments of each of its jobs."""
+        return packed_commands(self.task_list)
+
+    @property
     def script(self) -> Path:
         """The rendered job script, as submitted."""
         return self.folder / f"{self.name}.sh"
@@ -207,6 +213,11 @@ class ArrayFiles(_Frozen):
     def log_dir(self) -> Path:
         """Where the scheduler writes its own logs of the array."""
         return scheduler_log_dir(self.folder)
+
+
+def packed_commands(task_list: Path) -> Path:
+    """The folder of a packed array's per-task command files, beside its task list."""
+    return task_list.with_name(task_list.name.removesuffix(TASK_LIST_SUFFIX) + ".jobs")
 
 
 def scheduler_dir(internal_dir: Path, scheduler: str) -> Path:

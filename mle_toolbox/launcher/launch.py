@@ -119,7 +119,7 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     for note in plan.notes:
         print(f"mle: note: {note}")
     print_decision(decision, total=len(plan.jobs))
-    plan = _packing(plan, layout=layout, backend=backend)
+    plan = _packing(plan, layout=layout, backend=backend, jobs=len(decision.todo))
     print(f"mle: running {len(decision.todo)} jobs on {backend.name}, at most {max_running} "
           f"at once; results in {layout.root}", flush=True)
     log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
@@ -169,7 +169,7 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
               "completed jobs are stale and run again (--keep-stale keeps them)")
     if meta.search is not None:
         print(f"search      {describe_search(meta)}")
-    plan = _packing(plan, layout=layout, backend=backend)
+    plan = _packing(plan, layout=layout, backend=backend, jobs=len(todo))
     meta = plan.meta
     line = _describe_packing(meta, jobs=len(todo), backend=backend)
     if line:
@@ -196,11 +196,11 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
         _print_scripts(rendered)
 
 
-def _packing(plan: Plan, *, layout: ExperimentLayout, backend: Backend) -> Plan:
+def _packing(plan: Plan, *, layout: ExperimentLayout, backend: Backend, jobs: int) -> Plan:
     """``jobs_per_task: auto`` resolved (launcher/packing.py) where the backend packs jobs."""
     if not backend.packs_jobs:
         return plan
-    return packed(plan, layout=layout)
+    return packed(plan, layout=layout, jobs=jobs)
 
 
 def _describe_packing(meta: MetaConfig, *, jobs: int, backend: Backend) -> str | None:
