@@ -6,8 +6,8 @@
 1. Wall time of ``mle run`` for ``--jobs`` no-op jobs (a train.py that makes an
    MLExperiment and logs one metric) on each backend, measured in one run on the same
    machine; the clusters with ``single_job_args.jobs_per_task: auto`` and a duration
-   hint (``job_duration_hint``: the seconds one such job takes, measured here on the
-   local run when there is one). Target: each cluster within 2x the local wall time.
+   hint (``job_duration_hint``: the seconds one such job takes, from the local run's
+   wall time when there is one). Target: each cluster within 2x the local wall time.
 2. Seconds to submit ``--submit-jobs`` jobs: ``mle run --detach`` from meta YAML to
    every job queued (validation, planning, job files, task lists, the submit calls),
    then ``mle cancel``. Target: < 5 s.
@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import Sample, bare_start, describe, wall  # noqa: E402
+from timing import Sample, bare_start, describe, wall
 
 TRAIN = """\
 from mle_toolbox import MLExperiment
@@ -53,6 +52,8 @@ single_job_args:
 WALL_RATIO_TARGET = 2.0
 SUBMIT_TARGET_S = 5.0
 CLUSTERS = ("sge", "slurm")
+DEFAULT_HINT_S = 0.2
+LOCAL_PARALLEL = os.cpu_count() or 1  # the local backend's default: one job per core
 
 
 def project(root: Path, *, jobs: int, exp_dir: str, hint_s: float | None) -> Path:
@@ -94,15 +95,6 @@ def run_sweep(root: Path, *, backend: str, jobs: int, hint_s: float | None,
     return wall(launch)
 
 
-def job_seconds(exp_dir: Path) -> float:
-    """Median seconds one job took (status.json start to end), from a finished sweep."""
-    seconds = []
-    for status in exp_dir.glob("*/jobs/seed_*/status.json"):
-        data = json.loads(status.read_text())
-        seconds.append(float(data["end"]) - float(data["start"]))
-    return statistics.median(seconds) if seconds else 0.1
-
-
 def submit_only(root: Path, *, backend: str, jobs: int, hint_s: float,
                 label: str) -> Sample:
     """Seconds of ``mle run --detach`` (every job queued); the jobs are then cancelled."""
@@ -127,6 +119,51 @@ def packing_of(exp_dir: Path, scheduler: str) -> str:
     return f"{len(scripts)} array(s), {', '.join(marks) or '-'}; {per} jobs per task"
 
 
+def wall_figures(root: Path, *, backends: list[str], jobs: int, repeats: int,
+                 hint: float | None) -> tuple[dict[str, dict[str, float]], float]:
+    """Wall time of the sweep on each backend, alternating; (figures, hint used)."""
+    runs: dict[str, list[Sample]] = {b: [] for b in backends}
+    bare: dict[str, list[Sample]] = {b: [] for b in backends}
+    for repeat in range(repeats):  # alternating: local, sge, slurm, local, ...
+        for backend in backends:
+            bare[backend] += bare_samples(3)
+            label = f"{backend}_{repeat}"
+            packed_hint = None if backend == "local" else (hint or DEFAULT_HINT_S)
+            runs[backend].append(run_sweep(root, backend=backend, jobs=jobs,
+                                           hint_s=packed_hint, label=label))
+            if backend == "local" and hint is None:
+                # What one job costs with the interpreter start: the local wall time
+                # spread over the jobs that ran side by side.
+                hint = runs[backend][-1].wall * LOCAL_PARALLEL / jobs
+                print(f"one no-op job takes {hint:.3f} s (local wall x {LOCAL_PARALLEL} "
+                      f"/ {jobs}): the clusters' job_duration_hint", flush=True)
+            if backend in CLUSTERS:
+                print(f"  {backend} packing: {packing_of(root / label / label, backend)}",
+                      flush=True)
+            shutil.rmtree(root / label, ignore_errors=True)
+    figures = {}
+    for backend in backends:
+        line, figures[f"wall_{backend}"] = describe(f"{jobs} jobs {backend}", runs[backend],
+                                                    bare=bare[backend])
+        print(line)
+    return figures, hint or DEFAULT_HINT_S
+
+
+def ratios(figures: dict[str, dict[str, float]], backends: list[str]) -> list[str]:
+    """Print each cluster's wall time over local's; the targets missed."""
+    missed = []
+    local = figures["wall_local"]["wall_median_s"]
+    for backend in (b for b in backends if b != "local"):
+        ratio = figures[f"wall_{backend}"]["wall_median_s"] / local
+        figures[f"wall_{backend}"]["ratio_to_local"] = ratio
+        ok = ratio <= WALL_RATIO_TARGET
+        print(f"{backend} / local wall time: {ratio:.2f}x (target <= {WALL_RATIO_TARGET:g}x) "
+              f"{'ok' if ok else 'MISSED'}")
+        if not ok:
+            missed.append(f"{backend} wall ratio")
+    return missed
+
+
 def main() -> int:
     """Print every figure; 1 if a target was missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -139,50 +176,17 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     backends = args.backends.split(",")
-    figures: dict[str, dict[str, float]] = {}
     missed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench_cluster_") as tmp:
         root = Path(tmp)
-        hint = args.hint
-        local_median = None
-        runs: dict[str, list[Sample]] = {b: [] for b in backends}
-        bare: dict[str, list[Sample]] = {b: [] for b in backends}
-        for repeat in range(args.repeats):  # alternating: local, sge, slurm, local, ...
-            for backend in backends:
-                bare[backend] += bare_samples(3)
-                label = f"{backend}_{repeat}"
-                packed_hint = None if backend == "local" else (hint or 0.1)
-                runs[backend].append(run_sweep(root, backend=backend, jobs=args.jobs,
-                                               hint_s=packed_hint, label=label))
-                if backend == "local" and hint is None:
-                    hint = job_seconds(root / label / label)
-                    print(f"one no-op job takes {hint:.3f} s (median of the local run's "
-                          "status.json): the clusters' job_duration_hint", flush=True)
-                if backend in CLUSTERS:
-                    print(f"  {backend} packing: {packing_of(root / label / label, backend)}",
-                          flush=True)
-                shutil.rmtree(root / label, ignore_errors=True)
-        for backend in backends:
-            line, figure = describe(f"{args.jobs} jobs {backend}", runs[backend],
-                                    bare=bare[backend])
-            figures[f"wall_{backend}"] = figure
-            print(line)
+        figures, hint = wall_figures(root, backends=backends, jobs=args.jobs,
+                                     repeats=args.repeats, hint=args.hint)
         if "local" in backends:
-            local_median = figures["wall_local"]["wall_median_s"]
-            for backend in backends:
-                if backend == "local":
-                    continue
-                ratio = figures[f"wall_{backend}"]["wall_median_s"] / local_median
-                figures[f"wall_{backend}"]["ratio_to_local"] = ratio
-                ok = ratio <= WALL_RATIO_TARGET
-                print(f"{backend} / local wall time: {ratio:.2f}x (target <= "
-                      f"{WALL_RATIO_TARGET:g}x) {'ok' if ok else 'MISSED'}")
-                if not ok:
-                    missed.append(f"{backend} wall ratio")
+            missed += ratios(figures, backends)
         for backend in (b for b in backends if b in CLUSTERS):
             base = bare_samples(3)
-            sample = submit_only(root, backend=backend, jobs=args.submit_jobs,
-                                 hint_s=hint or 0.1, label=f"submit_{backend}")
+            sample = submit_only(root, backend=backend, jobs=args.submit_jobs, hint_s=hint,
+                                 label=f"submit_{backend}")
             line, figure = describe(f"submit {args.submit_jobs} {backend}", [sample], bare=base)
             figures[f"submit_{backend}"] = figure
             ok = sample.wall < SUBMIT_TARGET_S

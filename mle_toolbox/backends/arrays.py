@@ -2,8 +2,9 @@
 
 Packing (``single_job_args.jobs_per_task`` N > 1): array task k runs the jobs N(k-1)+1
 .. Nk of the array's task list one after another (templates/pack_task.sh, reading their
-commands from the task's own file, ``packed_commands``), each in its own job folder. A packed job's native id is its task's id, ``@`` and its place in the
-task (``123.4@2``): status comes from its exit_code and its task's place in the queue,
+commands from the task's own file, ``packed_commands``), each in its own job folder.
+A packed job's native id is its task's id, ``@`` and its place in the task
+(``123.4@2``): status comes from its exit_code and its task's place in the queue,
 and cancelling it alone stops only it (``JOB_DIR/.stop``), not its siblings.
 """
 
