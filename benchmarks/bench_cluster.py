@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,13 +111,13 @@ def submit_only(root: Path, *, backend: str, jobs: int, hint_s: float,
 
 
 def packing_of(exp_dir: Path, scheduler: str) -> str:
-    """How the launch packed: arrays and the tasks of each (from the rendered scripts)."""
-    scripts = sorted((exp_dir / ".mle" / scheduler).glob("*.sh"))
-    marks = [line for s in scripts for line in s.read_text().splitlines()
+    """How the launch packed: arrays, their task ranges, jobs per task (from the scripts)."""
+    texts = [s.read_text() for s in sorted((exp_dir / ".mle" / scheduler).glob("*.sh"))]
+    marks = [line for text in texts for line in text.splitlines()
              if line.startswith(("#$ -t ", "#SBATCH --array="))]
-    per = next((line.split()[-3] for s in scripts for line in s.read_text().splitlines()
-                if "pack_task.sh" in line and line.startswith("exec ")), "1")
-    return f"{len(scripts)} array(s), {', '.join(marks) or '-'}; {per} jobs per task"
+    per = next((m.group(1) for text in texts
+                if (m := re.search(r"each array task runs (\d+) jobs", text))), "1")
+    return f"{len(texts)} array(s), {', '.join(marks) or '-'}; {per} jobs per task"
 
 
 def wall_figures(root: Path, *, backends: list[str], jobs: int, repeats: int,

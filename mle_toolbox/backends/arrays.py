@@ -11,6 +11,7 @@ and cancelling it alone stops only it (``JOB_DIR/.stop``), not its siblings.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import secrets
 import shlex
@@ -25,8 +26,10 @@ from ..errors import ConfigError
 from ..files.atomic import write_text_atomic
 from ..files.jobfiles import read_exit_code, status_from_exit_code
 from ..files.layout import (
+    STARTED_NAME,
     STDERR_NAME,
     STDOUT_NAME,
+    STOP_NAME,
     ArrayFiles,
     packed_commands,
     scheduler_dir,
@@ -47,8 +50,12 @@ def chunks(tasks: Sequence[JobTask], size: int) -> list[list[JobTask]]:
 
 
 def jobs_per_task(tasks: Sequence[JobTask]) -> int:
-    """How many jobs each array task of ``tasks`` runs (1: not packed)."""
-    return resources_of(tasks).jobs_per_task if tasks else 1
+    """How many jobs each array task of ``tasks`` runs (1: not packed).
+
+    Read from the first task: rendering checks that the tasks of an array share their
+    resources (``resources_of``), once, not on every question.
+    """
+    return tasks[0].resources.jobs_per_task if tasks else 1
 
 
 def task_count(tasks: Sequence[JobTask]) -> int:
@@ -119,9 +126,11 @@ def _write_packed_commands(tasks: Sequence[JobTask], *, folder: Path, size: int)
     for number, start in enumerate(range(0, len(tasks), size)):
         records = []
         for task in tasks[start:start + size]:
-            task.files.stop.unlink(missing_ok=True)
-            task.files.started.unlink(missing_ok=True)
-            records += [str(task.job_dir), str(len(task.argv)), *task.argv]
+            job_dir = str(task.job_dir)
+            for mark in (STOP_NAME, STARTED_NAME):  # plain strings: no Path per file
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{job_dir}/{mark}")
+            records += [job_dir, str(len(task.argv)), *task.argv]
         # Read only after the submission that follows: no temp file and rename needed.
         (folder / str(number)).write_text("".join(f"{r}\0" for r in records),
                                           encoding="utf-8")
