@@ -14,12 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mle_toolbox.backends.arrays import (
-    member_ids,
-    task_of,
-    write_task_files,
-)
+from mle_toolbox.backends.arrays import write_task_files
 from mle_toolbox.backends.commands import Output
+from mle_toolbox.backends.packed_ids import member_ids, task_of
 from mle_toolbox.backends.sge import SgeBackend
 from mle_toolbox.backends.sge_script import SgeOptions
 from mle_toolbox.backends.sge_script import render_script as render_sge

@@ -37,10 +37,10 @@ from ..files.layout import (
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import read_template, template_path
 from .commands import RetryPolicy, Runner, run_command
+from .packed_ids import is_packed, task_of
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_NAME = 64
-PACK_SEP = "@"  # <task id>@<k>: the k-th job (from 1) of a packed array task
 
 
 def chunks(tasks: Sequence[JobTask], size: int) -> list[list[JobTask]]:
@@ -80,23 +80,6 @@ def task_shape(tasks: Sequence[JobTask], *, max_running: int | None,
         max(1, max_running // size))
     return (replace(resources, time_limit_s=limit * size if limit else None),
             task_count(tasks), at_once)
-
-
-def member_ids(task_ids: Sequence[str], *, jobs: int, size: int) -> list[str]:
-    """The native id of each of ``jobs`` jobs run ``size`` per task by tasks ``task_ids``."""
-    if size == 1:
-        return list(task_ids[:jobs])
-    return [f"{task_ids[i // size]}{PACK_SEP}{i % size + 1}" for i in range(jobs)]
-
-
-def task_of(native_id: str) -> str:
-    """The scheduler's id of the array task that runs the job ``native_id``."""
-    return native_id.split(PACK_SEP, 1)[0]
-
-
-def is_packed(native_id: str) -> bool:
-    """The job shares its array task with other jobs."""
-    return PACK_SEP in native_id
 
 
 def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:

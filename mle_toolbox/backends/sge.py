@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked, jobs_per_task, member_ids, task_count, task_of
+from .arrays import ArrayBackend, Tracked, jobs_per_task, task_count
 from .commands import (
     Output,
     Runner,
@@ -25,6 +25,7 @@ from .commands import (
     run_in_chunks,
     run_with_retry,
 )
+from .packed_ids import member_ids, task_of
 from .sge_parse import (
     is_running_state,
     parse_error_reason,

@@ -25,14 +25,12 @@ from .arrays import (
     Siblings,
     Tracked,
     array_names,
-    is_packed,
     jobs_per_task,
-    member_ids,
     stop_job,
     task_count,
-    task_of,
     task_shape,
 )
+from .packed_ids import is_packed, member_ids, task_of
 from .sge import SgeBackend
 from .sge_script import SgeOptions, directives, write_array
 
