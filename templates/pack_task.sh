@@ -9,8 +9,9 @@
 # exit_code, logs, status, .live lock, attempts. A failing job never stops the others.
 # Skipped: a job with an exit code (it finished in an earlier task) and a job the
 # launcher stopped alone (JOB_DIR/.stop); a job live in another task is left alone by
-# the wrapper's lock. JOB_DIR/.started tells the launcher the job began (its siblings
-# still waiting read as pending). LIMIT_S > 0 is each job's own time limit.
+# the wrapper's lock. JOB_DIR/.started (the pid that runs the job) tells the launcher the
+# job began (its siblings still waiting read as pending). LIMIT_S > 0 is each job's own
+# time limit.
 set -u
 
 commands=$1 limit=$2 wrapper=$3
@@ -18,6 +19,18 @@ if ! mapfile -d '' -t record < "$commands"; then
     echo "mle_toolbox: cannot read the task's commands $commands" >&2
     exit 1
 fi
+
+# The jobs of this task: their dirs, and where each one's command starts in record.
+dirs=() firsts=() counts=()
+i=0
+while [ "$i" -lt "${#record[@]}" ]; do
+    count=${record[i + 1]:-x}
+    case $count in
+        ''|*[!0-9]*) echo "mle_toolbox: malformed command file $commands" >&2; exit 1 ;;
+    esac
+    dirs+=("${record[i]}") firsts+=($((i + 2))) counts+=("$count")
+    i=$((i + 2 + count))
+done
 
 # The scheduler's signals (cancel, time-limit warning) reach this shell: pass them to
 # the job that runs, and start no further job after a TERM, INT or HUP.
@@ -32,19 +45,32 @@ for sig in TERM INT HUP USR1 USR2; do
     trap "forward $sig" "$sig"
 done
 
+# A job the launcher stops alone while it runs (JOB_DIR/.stop) gets TERM, as a cancelled
+# job does; its siblings run on. .started holds the pid that runs it. Checked every 2 s
+# by one watcher per task (its own streams: it never holds the task's output open).
+task=$$
+(
+    declare -A stopped=()
+    while kill -0 "$task" 2>/dev/null; do
+        sleep 2
+        for dir in "${dirs[@]}"; do
+            if [ -z "${stopped[$dir]:-}" ] && [ -e "$dir/.stop" ] && [ -s "$dir/.started" ] \
+                && [ ! -s "$dir/exit_code" ] && read -r pid < "$dir/.started"; then
+                stopped[$dir]=1
+                kill -s TERM "$pid" 2>/dev/null
+            fi
+        done
+    done
+) </dev/null >/dev/null 2>&1 &
+watcher=$!
+
 failed=0
-i=0
-while [ "$i" -lt "${#record[@]}" ] && [ "$stopping" -eq 0 ]; do
-    dir=${record[i]}
-    count=${record[i + 1]:-x}
-    case $count in
-        ''|*[!0-9]*) echo "mle_toolbox: malformed command file $commands" >&2; exit 1 ;;
-    esac
-    cmd=("${record[@]:i + 2:count}")
-    i=$((i + 2 + count))
+for ((j = 0; j < ${#dirs[@]}; j++)); do
+    [ "$stopping" -eq 0 ] || break
+    dir=${dirs[j]}
+    cmd=("${record[@]:firsts[j]:counts[j]}")
     if [ -s "$dir/exit_code" ] || [ -e "$dir/.stop" ]; then continue; fi
     [ -d "$dir" ] || mkdir -p -- "$dir" || { failed=1; continue; }
-    : >"$dir/.started"
     # In the background so that signals reach this shell while the job runs.
     if [ "$limit" -gt 0 ]; then
         # --foreground: the job stays in the task's process group, which the scheduler's
@@ -55,6 +81,7 @@ while [ "$i" -lt "${#record[@]}" ] && [ "$stopping" -eq 0 ]; do
         bash "$wrapper" "$dir" "${cmd[@]}" >>"$dir/stdout.log" 2>>"$dir/stderr.log" &
     fi
     child=$!
+    printf '%s\n' "$child" >"$dir/.started"
     wait "$child"
     rc=$?
     # wait returns early when a trapped signal arrives; the job may still run.
@@ -68,4 +95,5 @@ while [ "$i" -lt "${#record[@]}" ] && [ "$stopping" -eq 0 ]; do
         *) failed=1 ;;
     esac
 done
+kill "$watcher" 2>/dev/null
 exit "$failed"

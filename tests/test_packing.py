@@ -324,3 +324,32 @@ def test_the_local_backend_names_the_packing_keys_unused(tmp_path: Path) -> None
     assert "\npacking " not in result.stdout  # the local backend runs each job alone
     assert "jobs_per_task, job_duration_hint (for the sge and slurm backends)" in (
         result.stdout + result.stderr)
+
+
+def test_a_running_job_stopped_alone_ends_and_its_siblings_run_on(tmp_path: Path) -> None:
+    (tmp_path / "counts").mkdir()
+    res = Resources(jobs_per_task=3)
+    bodies = ["exit 0", "sleep 60", "exit 0"]
+    tasks = [_task(tmp_path, seed=s, resources=res,
+                   argv=tuple(_script_job(tmp_path, s, body)))
+             for s, body in enumerate(bodies)]
+    task_list = tmp_path / ".mle" / "sge" / "s_1.tasks"
+    write_task_files(tasks, task_list=task_list)
+    script = render_sge(tasks, task_list=task_list, name="s_1", max_running=None,
+                        options=SgeOptions())
+    proc = subprocess.Popen(["bash", "-c", script], cwd=tmp_path,
+                            env={**os.environ, "SGE_TASK_ID": "1"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "counts" / "1").exists():  # the sleeping job has started
+            assert time.monotonic() < deadline, "the second job never started"
+            time.sleep(0.1)
+        tasks[1].files.stop.write_text("stopped by the launcher\n")  # as backend.cancel does
+        _, err = proc.communicate(timeout=30)  # the watcher looks every 2 s
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, err
+    codes = [t.files.exit_code.read_text() for t in tasks]
+    assert codes == ["0\n", "143\n", "0\n"]  # TERM ended it; the third job still ran
+    assert (tmp_path / "counts" / "2").read_text() == "run\n"
