@@ -22,11 +22,13 @@ from . import __version__
 from .backends import BACKEND_NAMES, DEFAULT_BACKEND
 from .errors import (
     ConfigError,
+    DiskFullError,
     Interrupted,
     MleError,
     PreloadNeededError,
     interrupt_name,
     interrupt_signal,
+    is_disk_full,
 )
 
 EXIT_INTERRUPTED = 130
@@ -362,11 +364,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except OSError as err:
-        # A file or folder we were pointed at cannot be read or written (permissions,
-        # a full disk): say which, without a traceback.
-        where = f": {err.filename}" if err.filename else ""
-        print(f"mle: error: {err.strerror or err}{where}", file=sys.stderr)
-        return ConfigError.exit_code
+        return _unreadable_or_unwritable(err)
+
+
+def _unreadable_or_unwritable(err: OSError) -> int:
+    """A file or folder we were pointed at cannot be read or written (permissions, a full
+    disk): one line that says which, without a traceback."""
+    if is_disk_full(err) and err.filename:
+        print(f"mle: error: {DiskFullError(err.filename)}", file=sys.stderr)
+        return DiskFullError.exit_code
+    where = f": {err.filename}" if err.filename else ""
+    print(f"mle: error: {err.strerror or err}{where}", file=sys.stderr)
+    return ConfigError.exit_code
 
 
 if __name__ == "__main__":

@@ -6,8 +6,18 @@ is shown for them.
 
 from __future__ import annotations
 
+import errno
+import os
 import signal
 from collections.abc import Sequence
+from pathlib import Path
+
+# Exit code of a command stopped by a full disk: sysexits.h's EX_IOERR ("an error occurred
+# while doing I/O on some file"), apart from 1 (a job failed) and 2 (bad input).
+EXIT_DISK_FULL = 74
+# ENOSPC: the disk is full; EDQUOT: the user's quota on it is.
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL: "database or disk is full"
 
 
 class Interrupted(KeyboardInterrupt):
@@ -36,6 +46,46 @@ class MleError(Exception):
     """Base class of every error mle_toolbox raises on purpose."""
 
     exit_code = 1
+
+
+class DiskFullError(MleError, OSError):
+    """A write found no space left (disk or quota) at ``path``.
+
+    An OSError too, so code that handles failed writes (a job's own ``except OSError``)
+    still does. The launcher's writes are atomic or transactions, so nothing was left
+    half-written: after freeing space the same command carries on.
+    """
+
+    exit_code = EXIT_DISK_FULL
+
+    def __init__(self, path: str | os.PathLike[str], *, what: str = "cannot write") -> None:
+        super().__init__(errno.ENOSPC, "disk full", str(path))
+        self.path = Path(path)
+        self.what = what
+
+    def __str__(self) -> str:
+        return (f"{self.what} {self.path}: disk full (no space left on the device or quota); "
+                "nothing was half-written: free some space and run the same command again")
+
+
+def is_disk_full(err: BaseException, *, folder: str | os.PathLike[str] | None = None) -> bool:
+    """Whether ``err`` means the disk (or quota) is full.
+
+    An OSError says so by its errno, SQLite by SQLITE_FULL; SQLite may also only say
+    "disk I/O error" (it could not grow its -wal or -shm file), so with ``folder`` a disk
+    that has no block left for us also counts.
+    """
+    if isinstance(err, DiskFullError) or (isinstance(err, OSError)
+                                          and err.errno in _FULL_ERRNOS):
+        return True
+    if getattr(err, "sqlite_errorcode", None) == _SQLITE_FULL:  # without importing sqlite3
+        return True
+    if folder is None:
+        return False
+    try:
+        return os.statvfs(folder).f_bavail == 0
+    except OSError:
+        return False
 
 
 class PreloadNeededError(MleError):

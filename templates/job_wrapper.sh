@@ -21,7 +21,9 @@ finish() {
     # One write(2) of a few bytes into a new file, no temp file and `mv` (a fork per job):
     # a reader that comes between the open and the write sees an empty file, which
     # read_exit_code takes for "no exit code yet", as it took the missing file before.
-    printf '%s\n' "$rc" > "$job_dir/exit_code"
+    # A write that fails (disk full) leaves no empty file behind: the job reads as lost
+    # and the next launch runs it again.
+    printf '%s\n' "$rc" > "$job_dir/exit_code" || rm -f "$job_dir/exit_code"
     # Exit 100 puts an SGE job into error state and exit 99 makes SGE requeue it: a job's
     # own 99 or 100 is an ordinary failure (the exit_code file keeps the real value); only
     # a requeue the job asked for (JOB_DIR/requeue, below) exits 99.

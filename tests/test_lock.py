@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mle_toolbox.errors import ExperimentDirError
+from mle_toolbox.errors import DiskFullError, ExperimentDirError
 from mle_toolbox.launcher import lock as lock_module
 from mle_toolbox.launcher.lock import ExperimentLock
 
@@ -52,9 +52,11 @@ def test_disk_full_while_recording_names_the_path_and_leaves_it_free(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(lock_module.os, "pwrite", full)
-    with pytest.raises(ExperimentDirError) as caught:
+    with pytest.raises(DiskFullError) as caught:
         ExperimentLock(path).acquire()
-    assert str(caught.value) == f"cannot take the lock {path}: disk full"
+    assert str(caught.value).startswith(f"cannot take the lock {path}: disk full")
+    assert caught.value.exit_code == 74
+    assert not path.exists()  # no empty lock left behind
     monkeypatch.undo()
     with ExperimentLock(path):  # the failed attempt holds nothing
         pass

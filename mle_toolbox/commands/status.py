@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..backends import get_backend
-from ..errors import BackendUnavailable, CommandError, ExperimentDirError
+from ..errors import BackendUnavailable, CommandError, DiskFullError, ExperimentDirError
 from ..files.expdir import Experiment, open_experiment
 from ..files.jobfiles import read_exit_code, status_from_exit_code, stderr_tail
 from ..files.layout import ExperimentLayout, attempt_number
@@ -103,14 +103,14 @@ def settle_records(layout: ExperimentLayout, *, views: Sequence[JobView],
         return 0
     try:
         table = JobTable.open(layout.job_table)
-    except ExperimentDirError:
-        return 0  # read-only or damaged: reading is all this command promises
+    except (ExperimentDirError, DiskFullError):
+        return 0  # read-only, damaged or full: reading is all this command promises
     try:
         for view, record, code in ended:
             table.update(view.job_id, attempt=record.attempt, state=JobState(view.state),
                          exit_code=code, reason=view.reason)
-    except sqlite3.OperationalError:
-        return 0  # a read-only database file in a writable folder
+    except (sqlite3.OperationalError, DiskFullError):
+        return 0  # a read-only database file in a writable folder, or a full disk
     finally:
         table.close()
     return len(ended)

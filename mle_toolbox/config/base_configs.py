@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ SECTIONS = ("train_config", "model_config", "net_config", "log_config")
 
 def load_config_file(path: Path) -> dict[str, Any]:
     """Load one base config; its top level must be a mapping with string keys."""
-    suffix = path.suffix.lower()
+    suffix = os.path.splitext(path.name)[1].lower()  # str work: pathlib's is per config
     if suffix in JSON_SUFFIXES:
         data, src = load_json_with_comments(path, what="config file")
     elif suffix in YAML_SUFFIXES:
@@ -28,9 +29,10 @@ def load_config_file(path: Path) -> dict[str, Any]:
             file=display_name(path),
         )
     root = Node.root(data, src=src, what="config file")
-    bad = next((k for k in root.data if not isinstance(k, str)), None)
-    if bad is not None:
-        raise root.error(str(bad), f"config keys must be strings, got {bad!r}")
+    if suffix in YAML_SUFFIXES:  # JSON keys are strings by definition
+        bad = next((k for k in root.data if not isinstance(k, str)), None)
+        if bad is not None:
+            raise root.error(str(bad), f"config keys must be strings, got {bad!r}")
     for section in SECTIONS:
         value = root.data.get(section)
         if value is not None and not isinstance(value, dict):

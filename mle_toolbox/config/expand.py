@@ -92,22 +92,27 @@ def run_ids(paths: tuple[Path, ...], *, meta_display: str | Path) -> list[str]:
                 file=_shown(meta_display), key="multi_config_args.config_fnames",
             )
         seen[path] = index
-    depth = {path: 1 for path in paths}
-    ids = {path: _safe_id(path, 1) for path in paths}
-    for _ in range(max((len(p.parts) for p in paths), default=0)):
-        clashes = _clashing(ids)
-        if not clashes:
-            break
-        for path in clashes:
-            depth[path] += 1
-            ids[path] = _safe_id(path, depth[path])
+    ids = {path: _safe_text(path.stem) for path in paths}
+    clashes = _clashing(ids)
+    if clashes:  # folder names only when stems clash: splitting 20,000 paths costs
+        depth = dict.fromkeys(paths, 1)
+        for _ in range(max(len(p.parts) for p in paths)):
+            for path in clashes:
+                depth[path] += 1
+                ids[path] = _safe_id(path, depth[path])
+            clashes = _clashing(ids)
+            if not clashes:
+                break
     return _number_leftovers([ids[p] for p in paths])
 
 
 def _safe_id(path: Path, depth: int) -> str:
     parts = [*path.parent.parts[max(0, len(path.parent.parts) - depth + 1):], path.stem]
-    text = _UNSAFE.sub("_", "_".join(p for p in parts if p not in ("/", "")))
-    return text.strip("._-") or "config"
+    return _safe_text("_".join(p for p in parts if p not in ("/", "")))
+
+
+def _safe_text(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip("._-") or "config"
 
 
 def _clashing(ids: dict[Path, str]) -> list[Path]:

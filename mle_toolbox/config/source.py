@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import errno
 import json
+import os
 import re
 import stat
 from collections.abc import Iterable
@@ -89,24 +90,47 @@ def display_name(path: Path) -> str:
 
 
 def read_text(path: Path, *, what: str) -> str:
-    """Read a UTF-8 input file, turning OS errors into ConfigError."""
+    """Read a UTF-8 input file, turning OS errors into ConfigError.
+
+    One open and one fstat: non-blocking, so a FIFO given as a config is refused rather
+    than waited on (a sweep opens thousands of configs; a stat before the open doubled
+    the system calls).
+    """
     try:
-        mode = path.stat().st_mode
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise ConfigError(f"{what} not found", file=display_name(path)) from None
     except OSError as err:
         problem = ("is a symlink loop" if err.errno == errno.ELOOP
                    else f"cannot be read: {err.strerror}")
         raise ConfigError(f"{what} {problem}", file=display_name(path)) from None
-    if not stat.S_ISREG(mode):
-        raise ConfigError(f"{what} is not a regular file", file=display_name(path))
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"not UTF-8 text ({err.reason})", file=display_name(path)) from err
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{what} is not a regular file", file=display_name(path))
+        raw = _read_all(fd, size=info.st_size)
     except OSError as err:
         raise ConfigError(f"cannot read {what}: {err.strerror}",
                           file=display_name(path)) from err
+    finally:
+        os.close(fd)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"not UTF-8 text ({err.reason})", file=display_name(path)) from err
+
+
+def _read_all(fd: int, *, size: int) -> bytes:
+    # One os.read of the size fstat gave (one byte more, to see the end): no buffered file
+    # object and no second read per config, of which a sweep reads thousands. A file that
+    # changed size meanwhile is read on to its end.
+    data = os.read(fd, size + 1)
+    if len(data) == size:
+        return data
+    chunks = [data]
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
@@ -117,13 +141,18 @@ def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
     text = read_text(path, what=what)
     # One parse: compose the node graph (lines, aliases checked on it), then build the data
     # from those nodes as yaml.safe_load would; parsing twice doubled the cost of a big file.
-    loader = yaml.SafeLoader(text)
+    # libyaml parses ~12x faster, but its composer recurses in C and crashes the process
+    # (SIGSEGV, measured at 30,000 levels) where the Python one raises RecursionError: it
+    # only gets documents whose nesting is provably shallow. Errors are re-read by the
+    # Python parser, so messages do not depend on which parser read the file first.
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None and nesting_bound(text) <= C_PARSER_MAX_DEPTH:
+        try:
+            return _build(fast(text), src=src, aliases="&" in text), src
+        except yaml.YAMLError:
+            src = Source(path)  # the Python parser below words the message
     try:
-        node = loader.get_single_node()
-        if node is not None:
-            _check_aliases(node, src=src)
-            _record_lines(node, src)
-        data = loader.construct_document(node) if node is not None else None
+        return _build(yaml.SafeLoader(text), src=src, aliases="&" in text), src
     except RecursionError:
         raise ConfigError(TOO_DEEP, file=src.display) from None
     except yaml.MarkedYAMLError as err:
@@ -133,9 +162,46 @@ def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
         raise ConfigError(f"YAML syntax error: {problem}", file=src.display, line=line) from err
     except yaml.YAMLError as err:
         raise ConfigError(f"YAML error: {err}", file=src.display) from err
+
+
+# A depth at which libyaml's recursive composer is known to be safe: a hundredth of the
+# depth that crashed it, on the default 8 MiB stack.
+C_PARSER_MAX_DEPTH = 300
+
+
+def nesting_bound(text: str) -> int:
+    """An upper bound on how deep the collections of a YAML text can nest.
+
+    Flow collections nest one level per ``[`` or ``{``. A nested block collection starts
+    further right on a later line (a sequence under a mapping key may share its column),
+    or on the same line after an indicator (``- ``, ``? ``, ``: ``); so a chain of block
+    levels spans at most 2 x (deepest indent + 1) lines with at most 1 + (indicators on
+    the line) levels each. Counting over-estimates, which only costs the faster parser.
+    """
+    flow = text.count("[") + text.count("{")
+    indent = indicators = 0
+    for line in text.splitlines():
+        body = line.lstrip(" \t")
+        if body and not body.startswith("#"):
+            indent = max(indent, len(line) - len(body))
+            indicators = max(indicators, body.count("- ") + body.count("? ")
+                             + body.count(": ") + body.count("-\t") + body.count(":\t")
+                             + body.count("?\t") + 1)
+    return flow + 2 * (indent + 1) * (indicators + 1)
+
+
+def _build(loader: Any, *, src: Source, aliases: bool) -> Any:
+    """Compose ``loader``'s document, check aliases, record lines, build the data."""
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if aliases:  # no '&' in the text: no anchor, so no alias to expand
+            _check_aliases(node, src=src)
+        _record_lines(node, src)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
-    return data, src
 
 
 # A meta YAML or config is a few hundred values; aliases that expand it past this are a
@@ -207,8 +273,11 @@ def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
     """Parse JSON; on failure retry as JSON with comments (commentjson)."""
     src = Source(path)
     text = read_text(path, what=what)
+    hook = _PairsHook()
     try:
-        return _checked_json(json.loads(text, object_pairs_hook=_pairs), text=text, src=src), src
+        data = json.loads(text, object_pairs_hook=hook)
+        # The walk that locates a duplicate key runs only when there is one.
+        return (_checked_json(data, text=text, src=src) if hook.duplicated else data), src
     except RecursionError:
         raise ConfigError(TOO_DEEP, file=src.display) from None
     except json.JSONDecodeError as plain_err:
@@ -216,7 +285,7 @@ def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
     import commentjson
 
     try:
-        data = commentjson.loads(text, object_pairs_hook=_pairs)
+        data = commentjson.loads(text, object_pairs_hook=_PairsHook())
     except RecursionError:
         raise ConfigError(TOO_DEEP, file=src.display) from None
     except Exception as err:  # commentjson re-raises lark errors of several types
@@ -239,18 +308,27 @@ class _Duplicated(dict[str, Any]):
     duplicate = ""
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) == len(pairs):
-        return out
-    marked = _Duplicated(out)
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            marked.duplicate = key
-            break
-        seen.add(key)
-    return marked
+class _PairsHook:
+    """json's ``object_pairs_hook``: a dict per object, marking one that repeats a key."""
+
+    __slots__ = ("duplicated",)
+
+    def __init__(self) -> None:
+        self.duplicated = False
+
+    def __call__(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(pairs)
+        if len(out) == len(pairs):
+            return out
+        self.duplicated = True
+        marked = _Duplicated(out)
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                marked.duplicate = key
+                break
+            seen.add(key)
+        return marked
 
 
 def _checked_json(data: Any, *, text: str, src: Source) -> Any:

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from ..errors import DiskFullError, is_disk_full
+
 # mkstemp creates files as 0600; give the final file the mode open() would give it,
 # so that colleagues on a shared cluster can read plans, reports and summaries.
 _UMASK = os.umask(0o022)
@@ -24,17 +26,31 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 @contextmanager
 def atomic_binary(path: Path) -> Iterator[IO[bytes]]:
-    """A binary file handle whose contents replace ``path`` only when the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temp_beside(path)
+    """A binary file handle whose contents replace ``path`` only when the block succeeds.
+
+    No space left raises DiskFullError naming ``path`` (a write error names no file).
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _temp_beside(path)
+    except OSError as err:
+        _raise_if_full(err, path)
+        raise
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         # The rename did not happen; leave no temp file behind.
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            _raise_if_full(err, path)
         raise
+
+
+def _raise_if_full(err: OSError, path: Path) -> None:
+    if is_disk_full(err) and not isinstance(err, DiskFullError):
+        raise DiskFullError(path) from err
 
 
 def _temp_beside(path: Path) -> tuple[int, str]:

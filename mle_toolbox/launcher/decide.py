@@ -143,6 +143,9 @@ def decide(plan: Plan, *, facts: Facts, flags: ResumeFlags) -> Decision:
     for job in plan.jobs:
         same = facts.old_hashes.get(job.job_id) == job.config_hash
         if same and not flags.force and facts.exit_codes.get(job.job_id) == 0:
+            record = facts.records.get(job.job_id)
+            if record is not None and record.live:  # its end was never recorded (disk full)
+                groups.record.append((record, JobStatus(JobState.COMPLETED, exit_code=0)))
             if not rerun_stale:
                 groups.done.append(job)
                 continue

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backends.commands import run_command
-from ..errors import MleError
+from ..errors import DiskFullError, MleError, is_disk_full
 from ..files.layout import HISTORY_DB_ENV, history_db
 
 if TYPE_CHECKING:
@@ -289,6 +289,9 @@ class Recording:
                   **{key: value for key, value in known.items() if value is not None})
 
     def _set(self, **fields: Any) -> None:
+        self._write(fields, quiet=False)
+
+    def _write(self, fields: dict[str, Any], *, quiet: bool) -> None:
         if self.entry_id is None:
             return
         import sqlite3
@@ -297,7 +300,8 @@ class Recording:
             with connect(self.path) as conn:
                 update(conn, self.entry_id, ended=time.time(), **fields)
         except (sqlite3.Error, OSError) as err:
-            _warn(self.path, err)
+            if not quiet:
+                _warn(self.path, err)
 
 
 @contextmanager
@@ -308,11 +312,14 @@ def recording(*, path: Path, fields: dict[str, Any]) -> Iterator[Recording]:
 
     row = {"state": "running", "started": time.time(), "host": socket.gethostname(),
            "pid": os.getpid(), **fields}
+    full: Exception | None = None  # a full disk: warned about at the end, if at all
     try:
         with connect(path) as conn:
             entry = Recording(path, insert(conn, **row))
     except (sqlite3.Error, OSError) as err:
-        _warn(path, err)
+        full = err if is_disk_full(err, folder=path.parent) else None
+        if full is None:
+            _warn(path, err)
         entry = Recording(path, None)
     try:
         yield entry
@@ -320,11 +327,18 @@ def recording(*, path: Path, fields: dict[str, Any]) -> Iterator[Recording]:
         if not entry.finished:
             entry._set(state="interrupted")
         raise
-    except BaseException:
+    except BaseException as err:
+        # A launch stopped by a full disk says so in its one error line: no warning on top.
+        quiet = isinstance(err, DiskFullError)
         if not entry.finished:
-            entry._set(state="error")
+            entry._write({"state": "error"}, quiet=quiet)
+        if full is not None and not quiet:
+            _warn(path, full)
         raise
+    if full is not None:
+        _warn(path, full)
 
 
 def _warn(path: Path, err: Exception) -> None:
-    print(f"mle: warning: experiment history {path} not updated: {err}", file=sys.stderr)
+    why = "disk full" if is_disk_full(err, folder=path.parent) else str(err)
+    print(f"mle: warning: experiment history {path} not updated: {why}", file=sys.stderr)

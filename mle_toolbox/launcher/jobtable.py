@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ExperimentDirError
+from ..errors import DiskFullError, ExperimentDirError, is_disk_full
 from ..files.layout import attempt_number
 from ..spec import JobHandle, JobResult, JobState, JobTask
 
@@ -72,13 +72,16 @@ class JobTable:
         """Open (creating if needed) the table at ``path``."""
         import sqlite3
 
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.DatabaseError, OSError) as err:
+            _raise_if_full(path, err)
+            if isinstance(err, OSError):
+                raise
             raise _unusable(path, err) from err
         return cls(db, path)
 
@@ -119,13 +122,22 @@ class JobTable:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         # BEGIN IMMEDIATE: a writer takes the lock up front; readers are never blocked (WAL).
-        self._db.execute("BEGIN IMMEDIATE")
+        # A full disk fails a statement or the COMMIT: the transaction is rolled back, so
+        # the table keeps its last complete state, and DiskFullError names the table.
+        import sqlite3
+
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as err:
+            _raise_if_full(self.path, err)
             raise
-        self._db.execute("COMMIT")
 
     def set_info(self, **values: str) -> None:
         """Remember facts of the launch (backend, ...)."""
@@ -182,6 +194,11 @@ class JobTable:
         rows = self._db.execute("SELECT * FROM jobs WHERE job_id = ? ORDER BY attempt",
                                 (job_id,)).fetchall()
         return [_record(r) for r in rows]
+
+
+def _raise_if_full(path: Path, err: Exception) -> None:
+    if is_disk_full(err, folder=path.parent):
+        raise DiskFullError(path, what="cannot write the job table") from err
 
 
 def _unusable(path: Path, err: Exception) -> ExperimentDirError:

@@ -9,7 +9,6 @@ emulated with POSIX byte-range locks, so the lock also holds across hosts on a s
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
@@ -20,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ..errors import ExperimentDirError
+from ..errors import DiskFullError, ExperimentDirError, is_disk_full
 
 # The file can be unlinked by a releasing holder between our open() and flock(): then we
 # hold a lock on a dead inode and must open the path again. Each retry means another launcher
@@ -128,7 +127,7 @@ def _read_owner(fd: int) -> dict[str, Any]:
     return owner if isinstance(owner, dict) else {}
 
 
-def _os_error(err: OSError, *, path: Path) -> ExperimentDirError:
-    if err.errno == errno.ENOSPC:
-        return ExperimentDirError(f"cannot take the lock {path}: disk full")
+def _os_error(err: OSError, *, path: Path) -> ExperimentDirError | DiskFullError:
+    if is_disk_full(err):  # the half-made lock file was removed by release()
+        return DiskFullError(path, what="cannot take the lock")
     return ExperimentDirError(f"cannot take the lock {path}: {err.strerror or err}")

@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 from ..files.atomic import write_json_atomic
@@ -54,7 +54,7 @@ def locked(layout: ExperimentLayout, *, debug: bool = False) -> Iterator[None]:
 def launcher_log(layout: ExperimentLayout, *, debug: bool = False) -> Iterator[None]:
     """Attach a file handler for launcher.log while a launch runs (-d: at debug level)."""
     layout.launcher_log.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(layout.launcher_log, encoding="utf-8")
+    handler = _LauncherLog(layout.launcher_log, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.DEBUG if debug else logging.INFO)
@@ -63,6 +63,22 @@ def launcher_log(layout: ExperimentLayout, *, debug: bool = False) -> Iterator[N
     finally:
         log.removeHandler(handler)
         handler.close()
+
+
+class _LauncherLog(logging.FileHandler):
+    """launcher.log: a line that cannot be written (disk full) is dropped quietly.
+
+    logging would print a traceback per line to stderr; the launch's own writes (table,
+    plan, status files) report a full disk, once, with the path.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handleError(record)
+
+    def flush(self) -> None:
+        with suppress(OSError):
+            super().flush()
 
 
 def settle(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import Interrupted, interrupt_name, interrupt_signal
+from ..errors import Interrupted, MleError, interrupt_name, interrupt_signal
 from ..files.jobfiles import read_start_time, record_final_state, stderr_tail
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask, hms
 
@@ -247,7 +247,11 @@ def _submit(loop: _Loop, batch: list[JobTask], *,
     else:
         handles = loop.backend.submit(batch, max_running=max_running)
     if journal is not None:
-        journal.submitted(handles)
+        try:
+            journal.submitted(handles)
+        except MleError:  # e.g. a full disk: nothing may run that the table cannot name
+            loop.backend.cancel(handles, force=True)
+            raise
     now = loop.clock()
     for handle, task in zip(handles, batch, strict=True):
         loop.live[handle] = _Live(task=task, submitted=now)
