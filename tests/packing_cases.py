@@ -40,6 +40,15 @@ if mle.seed_id == 1:
         pass
     else:
         os.killpg(os.getpgrp(), signal.SIGKILL)
+# Held: seed 0 waits (at most 120 s) until the test writes counts/release.
+if cfg.get("hold") and mle.seed_id == 0:
+    import time
+
+    deadline = time.monotonic() + 120
+    while not (Path(cfg["counts"]) / "release").exists():
+        if time.monotonic() > deadline:
+            sys.exit(1)
+        time.sleep(0.1)
 if mle.seed_id in cfg.get("fail_seeds", []):
     print("boom: seed", mle.seed_id, "was told to fail", file=sys.stderr)
     sys.exit(3)
@@ -50,14 +59,15 @@ with log.open("a") as out:
 
 
 def packed_project(root: Path, *, seeds: int, per_task: int, fail: list[int] | None = None,
-                   kill: bool = False) -> Path:
+                   kill: bool = False, hold: bool = False) -> Path:
     """train.py, one config and a meta.yaml of ``seeds`` jobs packed ``per_task`` a task."""
     counts = root / "counts"
     counts.mkdir(parents=True)
     if kill:
         (counts / "kill_task_at_seed_1").write_text("")
     write(root / "train.py", TRAIN)
-    config = {"train_config": {"counts": str(counts), "fail_seeds": fail or []}}
+    config = {"train_config": {"counts": str(counts), "fail_seeds": fail or [],
+                               "hold": hold}}
     write(root / "configs" / "a.json", json.dumps(config))
     write(root / "meta.yaml", f"""\
         meta_job_args:
@@ -156,3 +166,34 @@ def check_killed_task_recovers(root: Path, *, backend: str, env: dict[str, str])
     assert exit_codes(root, 6) == ["0"] * 6
     assert runs(root, 6) == [["start", "done"], ["start", "start", "done"], ["start", "done"],
                              ["start", "done"], ["start", "done"], ["start", "done"]]
+
+
+def check_waiting_siblings_are_pending(root: Path, *, backend: str, env: dict[str, str]) -> None:
+    """While the first job of a task runs, the jobs after it are pending (not failed,
+    not "left the queue"), in ``mle status``'s view; then all complete."""
+    import time
+
+    from mle_toolbox.commands.status import collect, planned_jobs
+    from mle_toolbox.files.expdir import open_experiment
+
+    packed_project(root, seeds=3, per_task=3, hold=True)
+    result = mle(root, "run", "meta.yaml", "--backend", backend, "--detach", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    experiment = open_experiment(str(root / "out"))
+    deadline = time.monotonic() + 90
+    while True:
+        states = [v.state for v in collect(experiment.layout, jobs=planned_jobs(experiment))]
+        if states[0] == "running":
+            break
+        assert states == ["pending"] * 3, states  # the task waits in the queue
+        assert time.monotonic() < deadline, "the packed task never started"
+        time.sleep(0.5)
+    assert states == ["running", "pending", "pending"]
+    (root / "counts" / "release").write_text("")
+    deadline = time.monotonic() + 90
+    while exit_codes(root, 3) != ["0", "0", "0"]:
+        assert time.monotonic() < deadline, exit_codes(root, 3)
+        time.sleep(0.5)
+    states = [v.state for v in collect(experiment.layout, jobs=planned_jobs(experiment))]
+    assert states == ["completed"] * 3
+    assert runs(root, 3) == [["start", "done"]] * 3

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.packing_cases import check_failing_job, check_killed_task_recovers, mle, packed_project
+from tests.packing_cases import (
+    check_failing_job,
+    check_killed_task_recovers,
+    check_waiting_siblings_are_pending,
+    mle,
+    packed_project,
+)
 
 HAVE_SGE = shutil.which("qstat") is not None and bool(os.environ.get("SGE_ROOT"))
 if not HAVE_SGE and os.environ.get("MLE_REQUIRE_SGE") == "1":
@@ -53,3 +59,7 @@ def test_dry_run_shows_jobs_per_task_tasks_and_arrays(tmp_path: Path) -> None:
     assert "arrays      1 array job(s), 3 task(s) in all\n" in result.stdout
     assert "#$ -t 1-3\n" in result.stdout and "pack_task.sh" in result.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_jobs_a_running_task_has_not_reached_are_pending(tmp_path: Path) -> None:
+    check_waiting_siblings_are_pending(tmp_path, backend="sge", env=GRACE)

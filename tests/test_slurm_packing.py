@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.packing_cases import check_failing_job, check_killed_task_recovers, mle, packed_project
+from tests.packing_cases import (
+    check_failing_job,
+    check_killed_task_recovers,
+    check_waiting_siblings_are_pending,
+    mle,
+    packed_project,
+)
 
 HAVE_SLURM = shutil.which("sbatch") is not None and shutil.which("squeue") is not None
 if not HAVE_SLURM and os.environ.get("MLE_REQUIRE_SLURM") == "1":
@@ -40,3 +46,7 @@ def test_dry_run_shows_jobs_per_task_tasks_and_arrays(tmp_path: Path) -> None:
     assert "arrays      1 array job(s), 3 task(s) in all\n" in result.stdout
     assert "#SBATCH --array=0-2\n" in result.stdout
     assert not (tmp_path / "out").exists()
+
+
+def test_jobs_a_running_task_has_not_reached_are_pending(tmp_path: Path) -> None:
+    check_waiting_siblings_are_pending(tmp_path, backend="slurm", env=GRACE)
