@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked
+from .arrays import ArrayBackend, Tracked, jobs_per_task, task_count
 from .commands import (
     Output,
     Runner,
@@ -27,6 +27,7 @@ from .commands import (
     run_in_chunks,
     run_with_retry,
 )
+from .packed_ids import member_ids, task_of
 from .sge_parse import (
     is_running_state,
     parse_error_reason,
@@ -80,14 +81,15 @@ class SgeBackend(ArrayBackend):
         argv = [*qsub_argv(chunk), str(script)]
         output = run_with_retry(
             lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
-            before_retry=lambda: self._already_queued(name, count=len(chunk)),
+            before_retry=lambda: self._already_queued(name, count=task_count(chunk)),
             policy=self.retry, sleep=self.sleep,
         )
         if output.returncode != 0:
             raise output.error("qsub refused the job")
         number = parse_qsub_terse(output.stdout).job_number
-        return self.attach([(task, f"{number}.{index}")
-                            for index, task in enumerate(chunk, start=1)])
+        tasks = [f"{number}.{index}" for index in range(1, task_count(chunk) + 1)]
+        natives = member_ids(tasks, jobs=len(chunk), size=jobs_per_task(chunk))
+        return self.attach(list(zip(chunk, natives, strict=True)))
 
     def _already_queued(self, name: str, *, count: int) -> Output | None:
         # qsub may have failed after the qmaster accepted the job: never submit twice.
@@ -112,7 +114,8 @@ class SgeBackend(ArrayBackend):
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return JobStatus(JobState.FAILED, reason="not submitted by this launcher")
-        letters = queue.get(handle.native_id)
+        task = task_of(handle.native_id)  # a packed job's task: its array task
+        letters = queue.get(task)
         listed = None if letters is None else (
             JobState.RUNNING if is_running_state(letters) else JobState.PENDING)
         ended = tracked.ended(queued=listed, now=now, grace_s=self.options.vanish_grace_s)
@@ -121,33 +124,33 @@ class SgeBackend(ArrayBackend):
         if letters is not None:
             tracked.seen()
             if tracked.killed is not None and listed is JobState.PENDING and "E" not in letters:
-                return self._rescheduled(handle, tracked, letters, now=now)
-            return self._queued_status(handle, tracked, letters)
+                return self._rescheduled(task, tracked, letters, now=now)
+            return tracked.in_task(self._queued_status(task, tracked, letters))
         return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
 
-    def _rescheduled(self, handle: JobHandle, tracked: Tracked, letters: str, *,
+    def _rescheduled(self, task: str, tracked: Tracked, letters: str, *,
                      now: float) -> JobStatus:
         # Killed (exit code `killed`, e.g. 140 for -notify's SIGUSR2) and pending again:
         # `qmod -rj` rescheduled it (state Rq). Followed until its last run ends; held
-        # (h) past the grace it is deleted, so that no run of it goes on unobserved.
+        # (h) past the grace its task is deleted, so that no run goes on unobserved.
         why = f"rescheduled by Grid Engine after exit code {tracked.killed}"
         if "h" not in letters:
             return JobStatus(JobState.PENDING, reason=why)
         grace = self.options.vanish_grace_s
         if tracked.waited("held", now=now) <= grace:
             return JobStatus(JobState.PENDING, reason=f"{why}, state {letters}")
-        self.cancel([handle], force=True)
+        qdel([task], force=True, run=self.run)  # the held task: no job of it can run
         tracked.final = JobStatus(JobState.FAILED, exit_code=tracked.killed, reason=(
             f"{why} and left in state {letters} for over {grace:g}s: deleted, so that no "
             "run of it goes on unobserved (mle run --rerun-failed runs it again)"))
         return tracked.final
 
-    def _queued_status(self, handle: JobHandle, tracked: Tracked, state: str) -> JobStatus:
+    def _queued_status(self, task: str, tracked: Tracked, state: str) -> JobStatus:
         if "E" in state:
-            job_number = handle.native_id.split(".")[0]
+            job_number = task.split(".", maxsplit=1)[0]
             detail = self.run(["qstat", "-j", job_number])
             why = parse_error_reason(detail.stdout) or "no reason given by qstat -j"
-            self.cancel([handle], force=True)
+            qdel([task], force=True, run=self.run)  # the task: no job of it can run
             tracked.final = JobStatus(JobState.FAILED, reason=f"SGE error state {state}: {why}")
             return tracked.final
         if is_running_state(state):
@@ -155,8 +158,9 @@ class SgeBackend(ArrayBackend):
         return JobStatus(JobState.PENDING)
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
-        """qdel every handle (chunked); jobs already gone are fine."""
-        qdel([h.native_id for h in handles], force=force, run=self.run)
+        """qdel every handle (chunked); jobs already gone are fine. A packed job cancelled
+        without the rest of its task is asked to stop alone (arrays.Siblings)."""
+        qdel(self._to_cancel(handles), force=force, run=self.run)
 
     @classmethod
     def cancel_orphans(cls, names: set[str], *, force: bool) -> int:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked
+from .arrays import ArrayBackend, Tracked, jobs_per_task, task_count
 from .commands import (
     Output,
     Runner,
@@ -29,6 +29,7 @@ from .commands import (
     run_in_chunks,
     run_with_retry,
 )
+from .packed_ids import member_ids, task_of
 from .slurm_parse import (
     SQUEUE_FORMAT,
     STUCK_REASONS,
@@ -91,7 +92,9 @@ class SlurmBackend(ArrayBackend):
         if output.returncode != 0:
             raise output.error("sbatch refused the job")
         array_id = parse_sbatch_parsable(output.stdout)
-        return self.attach([(task, f"{array_id}_{index}") for index, task in enumerate(chunk)])
+        tasks = [f"{array_id}_{index}" for index in range(task_count(chunk))]
+        natives = member_ids(tasks, jobs=len(chunk), size=jobs_per_task(chunk))
+        return self.attach(list(zip(chunk, natives, strict=True)))
 
     def _already_queued(self, name: str) -> Output | None:
         # sbatch may have failed after slurmctld accepted the job: never submit twice.
@@ -120,7 +123,8 @@ class SlurmBackend(ArrayBackend):
 
     def _status_of(self, handle: JobHandle, queue: Mapping[str, QueuedJob], *,
                    now: float) -> JobStatus:
-        queued = queue.get(handle.native_id)
+        task = task_of(handle.native_id)
+        queued = queue.get(task)
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return self._untracked_status(handle, queued)
@@ -143,11 +147,12 @@ class SlurmBackend(ArrayBackend):
         if tracked.killed is not None and queued.job_state is JobState.PENDING:
             return self._requeued(handle, tracked, queued, now=now)
         if queued.job_state is JobState.PENDING and queued.reason in STUCK_REASONS:
-            self.cancel([handle])
+            # The task: no job of it can run.
+            scancel([task_of(handle.native_id)], force=False, run=self.run)
             tracked.final = JobStatus(JobState.FAILED, reason=(
                 f"Slurm cannot run it: pending with reason {queued.reason}"))
             return tracked.final
-        return JobStatus(queued.job_state or JobState.RUNNING)
+        return tracked.in_task(JobStatus(queued.job_state or JobState.RUNNING))
 
     def _requeued(self, handle: JobHandle, tracked: Tracked, queued: QueuedJob, *,
                   now: float) -> JobStatus:
@@ -163,7 +168,7 @@ class SlurmBackend(ArrayBackend):
         grace = self.options.vanish_grace_s
         if tracked.waited("held", now=now) <= grace:
             return JobStatus(JobState.PENDING, reason=f"{why}, held ({queued.reason})")
-        self.cancel([handle])
+        scancel([task_of(handle.native_id)], force=False, run=self.run)  # the held task
         tracked.final = JobStatus(JobState.FAILED, exit_code=code, reason=(
             f"{why} and held ({queued.reason}) for over {grace:g}s: cancelled, so that "
             "no run of it goes on unobserved (mle run --rerun-failed runs it again)"))
@@ -179,7 +184,7 @@ class SlurmBackend(ArrayBackend):
             f"Slurm ended it before it started (state {ended.state}, reason {ended.reason})"))
 
     def _scontrol_job(self, handle: JobHandle) -> EndedJob | None:
-        detail = self.run(["scontrol", "show", "job", handle.native_id])
+        detail = self.run(["scontrol", "show", "job", task_of(handle.native_id)])
         return parse_scontrol_job(detail.stdout) if detail.returncode == 0 else None
 
     def _untracked_status(self, handle: JobHandle, queued: QueuedJob | None) -> JobStatus:
@@ -195,8 +200,9 @@ class SlurmBackend(ArrayBackend):
                          reason=f"Slurm state {ended.state} (reason {ended.reason})")
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
-        """scancel every handle (chunked); jobs already gone are fine."""
-        scancel([h.native_id for h in handles], force=force, run=self.run)
+        """scancel every handle (chunked); jobs already gone are fine. A packed job
+        cancelled without the rest of its task is asked to stop alone (arrays.Siblings)."""
+        scancel(self._to_cancel(handles), force=force, run=self.run)
 
     @classmethod
     def cancel_orphans(cls, names: set[str], *, force: bool) -> int:
