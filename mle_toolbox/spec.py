@@ -56,11 +56,28 @@ class Resources:
     modules: tuple[str, ...] = ()  # modules_to_load: `module load` before the job
     log_file: str | None = None  # name of the scheduler's stdout log of each task
     err_file: str | None = None  # name of the scheduler's stderr log of each task
+    # Jobs one array task runs one after another (single_job_args.jobs_per_task; "auto"
+    # is resolved by the launcher, launcher/packing.py). time_limit_s stays per job.
+    jobs_per_task: int = 1
 
 
 def hms(seconds: int) -> str:
     """A time limit as schedulers and messages write it: ``HH:MM:SS`` (hours may exceed 24)."""
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Packing:
+    """``single_job_args.jobs_per_task`` as written: a number, or ``auto`` (``size`` None)
+    with ``single_job_args.job_duration_hint`` (seconds) for when no job has finished."""
+
+    size: int | None = 1
+    duration_hint_s: float | None = None
+
+    @property
+    def auto(self) -> bool:
+        """The launcher picks the number (launcher/packing.py)."""
+        return self.size is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,38 @@ finish() {
     exit "$rc"
 }
 
+archive_earlier_run() {
+    local dir=${job_dir%/} archive="$job_dir/attempts/$attempt" name run
+    local seed=${dir##*/} jobs=${dir%/*}
+    local -a files=()
+    for name in stdout.log stderr.log exit_code status.json cancelled; do
+        if [ -e "$job_dir/$name" ]; then files+=("$job_dir/$name"); fi
+    done
+    # The seed's metrics log, RUN_DIR/logs/seed_<s>.jsonl, beside RUN_DIR/jobs/seed_<s>/
+    # (files/layout.py: JobLayout.attempt_files archives the same files).
+    case $jobs in
+        */jobs) run=${jobs%/jobs} ;;
+        jobs) run=. ;;
+        *) run= ;;
+    esac
+    if [ -n "$run" ] && [ -e "$run/logs/$seed.jsonl" ]; then files+=("$run/logs/$seed.jsonl"); fi
+    # The job script opened stdout.log / stderr.log before it started this wrapper:
+    # after the move those descriptors would write into the archive; reopen them.
+    local reopen_out=0 reopen_err=0
+    if [ /dev/stdout -ef "$job_dir/stdout.log" ]; then reopen_out=1; fi
+    if [ /dev/stderr -ef "$job_dir/stderr.log" ]; then reopen_err=1; fi
+    mkdir -p "$archive" && mv -f -- "${files[@]}" "$archive/" || {
+        echo "mle_toolbox: cannot archive the earlier run to $archive" >&2
+        finish 2
+    }
+    if [ "$reopen_out" -eq 1 ]; then exec >>"$job_dir/stdout.log"; fi
+    if [ "$reopen_err" -eq 1 ]; then exec 2>>"$job_dir/stderr.log"; fi
+    echo "mle_toolbox: an earlier run of this job ended without asking to be requeued" \
+        "(run again by the scheduler); its files are in $archive" >&2
+    attempt=$((attempt + 1))
+    export MLE_ATTEMPT=$attempt
+}
+
 # Attempt number: one more than the attempts archived in JOB_DIR/attempts/ (the
 # launcher counts the same way); MLExperiment exposes it as mle.attempt.
 attempt=1
@@ -80,6 +112,17 @@ if command -v flock >/dev/null 2>&1; then
         echo "mle_toolbox: another run of this job is live (lock $job_dir/.live); this one exits" >&2
         exit 75
     fi
+fi
+
+# A run that finds the files of an earlier run that did not ask to be requeued (its
+# exit_code, or the status.json that MLExperiment writes) was started again by the
+# scheduler: Slurm's `scontrol requeue` or preemption, Grid Engine's `qmod -rj`. Those
+# files move to attempts/<k>/ and this run starts afresh, its metrics log included: a
+# metrics log never holds two runs. A requeue the job asked for (JOB_DIR/requeue, below)
+# leaves neither file behind, so it keeps its metrics log and checkpoints. Only tests
+# (no forks) on the common path: the wrapper runs before every job.
+if [ -e "$job_dir/exit_code" ] || [ -e "$job_dir/status.json" ]; then
+    archive_earlier_run
 fi
 
 # Run in the background so that signals reach the wrapper while it waits and can

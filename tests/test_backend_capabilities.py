@@ -29,7 +29,7 @@ SCHEDULER_WORDS = {*BACKEND_NAMES, *RESOURCE_NAMES, "drmaa", "qsub", "sbatch", "
 def test_every_backend_declares_its_capabilities(name: str) -> None:
     cls = backend_class(name)
     assert cls.name == name
-    for flag in ("throttles", "jobs_outlive_launcher", "shows_scripts_in_dry_run"):
+    for flag in ("throttles", "jobs_outlive_launcher", "shows_scripts_in_dry_run", "packs_jobs"):
         assert isinstance(getattr(cls, flag), bool), flag
     assert cls.orphan_folder is None or isinstance(cls.orphan_folder, str)
     assert callable(cls.cancel_orphans) and callable(cls.scripts)
@@ -39,6 +39,8 @@ def test_the_capabilities_say_what_each_scheduler_does() -> None:
     assert detachable_backends() == ("sge", "sge-drmaa", "slurm")
     assert [backend_class(n).shows_scripts_in_dry_run for n in BACKEND_NAMES] == [
         False, True, False, True]
+    # single_job_args.jobs_per_task: array tasks run several jobs; local runs each alone.
+    assert [backend_class(n).packs_jobs for n in BACKEND_NAMES] == [False, True, True, True]
     # DRMAA submits the same arrays as qsub: mle cancel looks in one folder for both.
     assert [backend_class(n).orphan_folder for n in BACKEND_NAMES] == [
         None, "sge", "sge", "slurm"]

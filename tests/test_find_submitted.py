@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -137,6 +138,18 @@ def test_a_cut_submission_is_found_by_its_token_and_task_list(
     assert backend.find_submitted([(t, None) for t in tasks],
                                   internal_dir=internal) == {}  # no token recorded
     assert len(queue.calls) == 1  # ... and then no query at all
+
+
+def test_packed_jobs_of_a_cut_submission_get_their_places_in_their_tasks(
+        tmp_path: Path) -> None:
+    """jobs_per_task 2: jobs 1-2 run in task 1, job 3 in task 2 (ids as packed_ids makes)."""
+    tasks = [replace(_task(tmp_path, s), resources=Resources(jobs_per_task=2))
+             for s in range(3)]
+    write_task_files(tasks, task_list=tmp_path / "exp" / ".mle" / "sge" / "sweep_1_ab12cd.tasks")
+    queue = Queue({"qstat": _qstat(("21", "sweep_1_ab12cd", "1-2:1"))})
+    found = SgeBackend(options=SgeOptions(), run=queue).find_submitted(
+        [(t, "ab12cd") for t in tasks], internal_dir=tmp_path / "exp" / ".mle")
+    assert found == {"run-seed0": "21.1@1", "run-seed1": "21.1@2", "run-seed2": "21.2@1"}
 
 
 # --- local lookups: the wrapper by its job dir, else a held .live lock ---------------

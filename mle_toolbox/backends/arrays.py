@@ -1,14 +1,23 @@
-"""What cluster backends share: array chunks, task lists and scheduler-safe names."""
+"""What cluster backends share: array chunks, task lists and scheduler-safe names.
+
+Packing (``single_job_args.jobs_per_task`` N > 1): array task k runs the jobs N(k-1)+1
+.. Nk of the array's task list one after another (templates/pack_task.sh, reading their
+commands from the task's own file, ``packed_commands``), each in its own job folder.
+A packed job's native id is its task's id, ``@`` and its place in the task
+(``123.4@2``): status comes from its exit_code and its task's place in the queue,
+and cancelling it alone stops only it (``JOB_DIR/.stop``), not its siblings.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from string import Template
 from typing import ClassVar
@@ -16,11 +25,20 @@ from typing import ClassVar
 from ..errors import ConfigError
 from ..files.atomic import write_text_atomic
 from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code
-from ..files.layout import STDERR_NAME, STDOUT_NAME, ArrayFiles, scheduler_dir
+from ..files.layout import (
+    STARTED_NAME,
+    STDERR_NAME,
+    STDOUT_NAME,
+    STOP_NAME,
+    ArrayFiles,
+    packed_commands,
+    scheduler_dir,
+)
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import read_template, template_path
 from .base import lock_id
 from .commands import RetryPolicy, Runner, run_command
+from .packed_ids import PACK_SEP, is_packed, task_of
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_NAME = 64
@@ -32,17 +50,57 @@ def chunks(tasks: Sequence[JobTask], size: int) -> list[list[JobTask]]:
     return [list(tasks[i:i + size]) for i in range(0, len(tasks), size)]
 
 
-def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:
-    """Each job's NUL-separated argv in its job dir, and the array's list of job dirs.
+def jobs_per_task(tasks: Sequence[JobTask]) -> int:
+    """How many jobs each array task of ``tasks`` runs (1: not packed).
 
-    Task ``k`` (1-based) of the array runs the ``k``-th directory of ``task_list``.
-    NUL separation keeps any byte of a path or argument intact; nothing is parsed
-    by a shell.
+    Read from the first task: rendering checks that the tasks of an array share their
+    resources (``resources_of``), once, not on every question.
     """
-    for task in tasks:
-        task.job_dir.mkdir(parents=True, exist_ok=True)
-        argv_file = task.files.argv
-        write_text_atomic(argv_file, "".join(f"{arg}\0" for arg in task.argv))
+    return tasks[0].resources.jobs_per_task if tasks else 1
+
+
+def task_count(tasks: Sequence[JobTask]) -> int:
+    """How many array tasks run ``tasks``."""
+    size = jobs_per_task(tasks)
+    return -(-len(tasks) // size)
+
+
+def task_shape(tasks: Sequence[JobTask], *, max_running: int | None,
+               ) -> tuple[Resources, int, int | None]:
+    """(resources, number of tasks, tasks at once) of the array that runs ``tasks``.
+
+    Packed, a task's time limit is N times a job's (each job keeps its own inside the
+    task) and at most ``max_running // N`` tasks run at once, so never more jobs.
+    """
+    resources, size = resources_of(tasks), jobs_per_task(tasks)
+    if size == 1:
+        return resources, len(tasks), max_running
+    limit = resources.time_limit_s
+    # As many at once as jobs (the default): no throttle, as unpacked.
+    at_once = None if max_running is None or max_running >= len(tasks) else (
+        max(1, max_running // size))
+    return (replace(resources, time_limit_s=limit * size if limit else None),
+            task_count(tasks), at_once)
+
+
+def write_task_files(tasks: Sequence[JobTask], *, task_list: Path) -> None:
+    """The array's list of job dirs, and how each job's command reaches its task.
+
+    Task ``k`` (1-based) of the array runs the ``k``-th directory of ``task_list``,
+    reading the NUL-separated argv the job dir holds. Packed (N jobs per task), the
+    commands go into one file per task instead (``packed_commands``), and the job dirs
+    are made by the task: 10,000 jobs cost a few hundred files at submission, not
+    20,000 (a stop request or start mark of an earlier submission is removed). NUL
+    separation keeps any byte of a path or argument intact; nothing is parsed by a shell.
+    """
+    size = jobs_per_task(tasks)
+    if size > 1:
+        _write_packed_commands(tasks, folder=packed_commands(task_list), size=size)
+    else:
+        for task in tasks:
+            task.job_dir.mkdir(parents=True, exist_ok=True)
+            argv_file = task.files.argv
+            write_text_atomic(argv_file, "".join(f"{arg}\0" for arg in task.argv))
     task_list.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(task_list, "".join(f"{task.job_dir}\0" for task in tasks))
 
@@ -54,6 +112,35 @@ def read_task_list(path: Path) -> list[Path]:
     except OSError:
         return []
     return [Path(os.fsdecode(entry)) for entry in data.split(b"\0") if entry]
+
+
+def packed_size(task_list: Path) -> int:
+    """Jobs per task of the array of ``task_list``, from the commands its first task runs
+    (``_write_packed_commands``): 1 when the array is not packed."""
+    try:
+        records = (packed_commands(task_list) / "0").read_bytes().split(b"\0")
+    except OSError:
+        return 1
+    jobs, index = 0, 0
+    while index + 1 < len(records) and records[index + 1].isdigit():
+        jobs += 1
+        index += 2 + int(records[index + 1])  # job dir, argc, the argv
+    return max(1, jobs)
+
+
+def _write_packed_commands(tasks: Sequence[JobTask], *, folder: Path, size: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for number, start in enumerate(range(0, len(tasks), size)):
+        records = []
+        for task in tasks[start:start + size]:
+            job_dir = str(task.job_dir)
+            for mark in (STOP_NAME, STARTED_NAME):  # plain strings: no Path per file
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{job_dir}/{mark}")
+            records += [job_dir, str(len(task.argv)), *task.argv]
+        # Read only after the submission that follows: no temp file and rename needed.
+        (folder / str(number)).write_text("".join(f"{r}\0" for r in records),
+                                          encoding="utf-8")
 
 
 def backend_folder(tasks: Sequence[JobTask], *, scheduler: str) -> Path:
@@ -77,6 +164,9 @@ def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
                         directives: Sequence[str], task_list: Path) -> str:
     """Fill a job script template: ``prefix`` directives, exports and quoted paths.
 
+    Packed (N > 1 jobs per task), ``<scheduler>_job.sh`` becomes ``<scheduler>_pack.sh``,
+    which hands its share of the task list to templates/pack_task.sh.
+
     ``directives`` arrive rendered and quoted; the user's ``extra_directives`` are
     added verbatim after them (but never a line break, which would start a command).
     """
@@ -95,8 +185,15 @@ def render_array_script(tasks: Sequence[JobTask], *, template: str, prefix: str,
         name = shlex.quote(module)
         exports.append(f"module load {name} || {{ printf 'mle_toolbox: module load %s "
                        f"failed\\n' {name} >&2; exit 1; }}")
+    size = jobs_per_task(tasks)
+    if size > 1:
+        template = template.replace("_job.sh", "_pack.sh")
+    limit = resources_of(tasks).time_limit_s or 0
     return Template(read_template(template)).substitute(
         directives="\n".join(lines), exports="\n".join(exports),
+        jobs_per_task=shlex.quote(str(size)), job_limit=shlex.quote(str(limit)),
+        packer=shlex.quote(str(template_path("pack_task.sh"))),
+        commands=shlex.quote(str(packed_commands(task_list))),
         task_list=shlex.quote(str(task_list)),
         workdir=shlex.quote(str(shared_value(tasks, "cwd"))),
         wrapper=shlex.quote(str(template_path("job_wrapper.sh"))),
@@ -140,6 +237,12 @@ def shared_value(tasks: Sequence[JobTask], what: str) -> object:
     return values.pop()
 
 
+# Exit codes from 128 up name the signal that stopped a job (143: SIGTERM). Such a stop
+# may be a scheduler's requeue (Slurm's `scontrol requeue` or preemption, Grid Engine's
+# `qmod -rj`), after which the same task runs again: not final while it is still listed.
+KILLED_FROM = 128
+
+
 @dataclass
 class Tracked:
     """What a cluster backend remembers of one submitted job."""
@@ -147,25 +250,72 @@ class Tracked:
     task: FollowedJob
     missing_since: float | None = None
     final: JobStatus | None = None
+    packed: bool = False  # runs in an array task with other jobs
+    # Exit code of a run the scheduler still lists (it may run again: see ``ended``), and
+    # since when the task has been in its present unsettled state.
+    killed: int | None = None
+    unsettled: tuple[str, float] | None = None
 
-    def ended(self) -> JobStatus | None:
-        """The final status: remembered, or read from the job's exit_code file."""
-        if self.final is None:
-            code = read_exit_code(self.task.files.exit_code)
-            if code is not None:
-                self.final = status_from_exit_code(code)
+    def ended(self, *, queued: JobState | None = None, now: float = 0.0,
+              grace_s: float = 0.0) -> JobStatus | None:
+        """The final status: remembered, or read from the job's exit_code file.
+
+        ``queued`` is the task's state in the scheduler's queue (None: not listed). An
+        exit code while the task is listed pending is not final: the scheduler requeued
+        the run and will start it again (``killed`` holds the code; None is returned).
+        A killed run's exit code (128 and up) while the task is listed running is either
+        being cleaned up or already running again (the new run archives the old
+        exit_code as it starts), so it is trusted only after ``grace_s`` seconds.
+        Otherwise the exit code is final as before: the common path (an ordinary exit,
+        the task running or gone) reads one file and asks nothing more.
+        """
+        if self.final is not None:
+            return self.final
+        code = read_exit_code(self.task.files.exit_code)
+        self.killed = None
+        if code is None:
+            self.unsettled = None
+            return None
+        # A packed job's task runs its other jobs on after this one ended, and a requeued
+        # packed task skips jobs that have an exit code: only pending matters for it.
+        killed_listed = code >= KILLED_FROM and queued is not None and not self.packed
+        if queued is JobState.PENDING or killed_listed:
+            self.killed = code
+            if queued is JobState.PENDING:
+                if self.unsettled is not None and self.unsettled[0] == "killed":
+                    self.unsettled = None  # requeued: the next run's grace starts afresh
+                return None
+            if self.waited("killed", now=now) <= grace_s:
+                return None
+        self.final = status_from_exit_code(code)
         return self.final
+
+    def waited(self, what: str, *, now: float) -> float:
+        """Seconds the task has been unsettled in the same way ``what`` (0 the first time)."""
+        if self.unsettled is None or self.unsettled[0] != what:
+            self.unsettled = (what, now)
+        return now - self.unsettled[1]
 
     def seen(self) -> None:
         """The scheduler lists the job: it is not missing."""
         self.missing_since = None
 
+    def in_task(self, status: JobStatus) -> JobStatus:
+        """The job's status from its task's: a packed job of a running task is pending
+        until the task starts it (JOB_DIR/.started)."""
+        if (self.packed and status.state is JobState.RUNNING
+                and not self.task.files.started.exists()):
+            return JobStatus(JobState.PENDING)
+        return status
+
     def missing(self, *, now: float, grace_s: float) -> JobStatus:
         """Not listed and no exit code yet: RUNNING within the grace, then FAILED.
 
         The grace allows for the lag of shared file systems between the node
-        writing exit_code and this machine seeing it. A run that still holds the
-        job's ``.live`` lock is running, listed or not.
+        writing exit_code and this machine seeing it. A packed job is then lost, not
+        failed: its task was killed, preempted or lost its node while it ran or
+        before it started, and the next ``mle run`` or ``mle resume`` runs it again.
+        A run that still holds the job's ``.live`` lock is running, listed or not.
         """
         if live_lock_held(self.task.files.live_lock):
             self.missing_since = now  # the grace counts from the end of the run
@@ -173,10 +323,55 @@ class Tracked:
         if self.missing_since is None:
             self.missing_since = now
         elif now - self.missing_since > grace_s:
-            self.final = JobStatus(JobState.FAILED, reason=(
-                "left the queue without writing its exit code (killed by the scheduler, "
-                f"or the node failed); see {self.task.files.stderr}"))
+            reason = ("left the queue without writing its exit code (killed by the scheduler, "
+                      f"or the node failed); see {self.task.files.stderr}")
+            if self.packed:
+                reason = ("lost: its array task left the queue before the job wrote its exit "
+                          "code (the task was killed or preempted, or its node failed); the "
+                          "next mle run or mle resume runs it again")
+            self.final = JobStatus(JobState.FAILED, reason=reason)
         return self.final or JobStatus(JobState.RUNNING)
+
+
+def stop_job(task: FollowedJob) -> None:
+    """Ask the packed task of ``task`` to skip it (it has not started) or let it be."""
+    with contextlib.suppress(OSError):  # its folder gone: nothing left to stop
+        write_text_atomic(task.files.stop, "stopped by the launcher\n")
+
+
+@dataclass
+class Siblings:
+    """The jobs of each packed array task a backend follows (task id -> native ids)."""
+
+    by_task: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, native_id: str) -> None:
+        """Remember a packed job under its task."""
+        if is_packed(native_id):
+            self.by_task.setdefault(task_of(native_id), []).append(native_id)
+
+    def split(self, native_ids: Sequence[str], *, jobs: dict[str, Tracked],
+              ) -> tuple[list[str], list[Tracked]]:
+        """(ids of whole tasks or unpacked jobs to stop, packed jobs to stop alone).
+
+        A packed task is stopped as a whole only when every one of its jobs that has
+        not ended is among ``native_ids``; otherwise its siblings run on.
+        """
+        whole: list[str] = []
+        alone: list[Tracked] = []
+        asked: dict[str, set[str]] = {}
+        for native in native_ids:
+            if is_packed(native):
+                asked.setdefault(task_of(native), set()).add(native)
+            else:
+                whole.append(native)
+        for task, mine in asked.items():
+            open_jobs = {n for n in self.by_task.get(task, ()) if n in jobs
+                         and jobs[n].ended() is None}
+            if open_jobs <= mine:
+                whole.append(task)
+            alone += [jobs[n] for n in sorted(mine) if n in jobs]
+        return whole, alone
 
 
 @dataclass
@@ -192,6 +387,7 @@ class ArrayBackend:
     throttles: ClassVar[bool] = True
     jobs_outlive_launcher: ClassVar[bool] = True
     shows_scripts_in_dry_run: ClassVar[bool] = True
+    packs_jobs: ClassVar[bool] = True
     orphan_folder: ClassVar[str | None]
 
     run: Runner = field(default=run_command)
@@ -200,14 +396,24 @@ class ArrayBackend:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     _jobs: dict[str, Tracked] = field(default_factory=dict)
     _max_tasks: int | None = None
+    _siblings: Siblings = field(default_factory=Siblings)
 
     def attach(self, jobs: Sequence[tuple[FollowedJob, str]]) -> list[JobHandle]:
         """Follow array tasks an earlier launcher submitted, by their recorded native ids."""
         handles = []
         for task, native in jobs:
-            self._jobs[native] = Tracked(task=task)
+            self._jobs[native] = Tracked(task=task, packed=is_packed(native))
+            self._siblings.add(native)
             handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
         return handles
+
+    def _to_cancel(self, handles: Sequence[JobHandle]) -> list[str]:
+        """Scheduler ids to cancel for ``handles``; packed jobs cancelled alone are asked to
+        stop (JOB_DIR/.stop) instead, so their task's other jobs run on."""
+        whole, alone = self._siblings.split([h.native_id for h in handles], jobs=self._jobs)
+        for tracked in alone:
+            stop_job(tracked.task)
+        return whole
 
     def default_max_running(self, resources: Resources, *, jobs: int) -> int:
         """The scheduler decides; no cap unless the user asks for one."""
@@ -237,15 +443,17 @@ class ArrayBackend:
     def scripts(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
                 ) -> list[tuple[list[str], str]]:
         """(submit argv, script text) of every array the tasks would be submitted as."""
+        size = self.max_array_tasks() * jobs_per_task(tasks)
         return [self._script(chunk, name=name, max_running=max_running)
-                for name, chunk in array_names(tasks, self.max_array_tasks(), token="XXXXXX")]
+                for name, chunk in array_names(tasks, size, token="XXXXXX")]
 
     def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
                token: str | None = None) -> list[JobHandle]:
         """Submit the tasks as few array jobs, named with ``token``; one handle per task,
         same order."""
         handles: list[JobHandle] = []
-        for name, chunk in array_names(tasks, self.max_array_tasks(), token=token):
+        size = self.max_array_tasks() * jobs_per_task(tasks)
+        for name, chunk in array_names(tasks, size, token=token):
             handles += self._submit_array(chunk, name=name, max_running=max_running)
         return handles
 
@@ -274,11 +482,16 @@ class ArrayBackend:
             for name, array_id in self._queued_arrays().items():
                 if name.rsplit("_", 1)[-1] not in tokens:
                     continue
-                task_list = read_task_list(ArrayFiles(folder, name).task_list)
-                for index, job_dir in enumerate(task_list):
+                files = ArrayFiles(folder, name)
+                size = packed_size(files.task_list)
+                for index, job_dir in enumerate(read_task_list(files.task_list)):
                     job = wanted.get(job_dir)
-                    if job is not None:
-                        found[job.job_id] = self._task_id(array_id, index)
+                    if job is None:
+                        continue
+                    task = self._task_id(array_id, index // size)
+                    # Packed, the job is the (index % size + 1)-th of its task (packed_ids).
+                    found[job.job_id] = task if size == 1 else (
+                        f"{task}{PACK_SEP}{index % size + 1}")
         # Not in the queue (or no token to look for) but a run holds its lock: follow that.
         for job, _ in jobs:
             if job.job_id not in found and live_lock_held(job.files.live_lock):

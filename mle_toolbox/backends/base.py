@@ -42,6 +42,8 @@ class Backend(Protocol):
     jobs_outlive_launcher: ClassVar[bool]
     # A dry run renders the script of every job (``scripts``) and prints it.
     shows_scripts_in_dry_run: ClassVar[bool]
+    # Runs resources.jobs_per_task jobs in one array task (single_job_args.jobs_per_task).
+    packs_jobs: ClassVar[bool]
     # The backend's folder in an experiment's .mle/ whose task lists name the arrays it
     # submitted (``mle cancel`` finds them by name when the job table missed them); None
     # when it leaves none.

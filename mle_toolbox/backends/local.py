@@ -36,6 +36,7 @@ class LocalBackend:
     throttles: ClassVar[bool] = False
     jobs_outlive_launcher: ClassVar[bool] = False  # a Ctrl+C or --detach would stop them
     shows_scripts_in_dry_run: ClassVar[bool] = False
+    packs_jobs: ClassVar[bool] = False  # every job is its own process: nothing to pack
     orphan_folder: ClassVar[str | None] = None
 
     @classmethod

@@ -3,7 +3,9 @@
 A sweep goes in as array jobs (``qsub -t 1-N -tc M``), one rendered script per
 array; task k finds its job directory in a task list written at submit. Status
 comes from one ``qstat -xml`` per poll plus each job's own ``exit_code`` file,
-which is the truth about success. No loops over time and no sleeps here, except
+which is the truth about success; a killed run's exit code while qstat still lists
+the task (``qmod -rj`` reschedules it: state Rq) is not final, and the task is
+followed until its last run ends. No loops over time and no sleeps here, except
 the bounded back-off of a retried submission.
 """
 
@@ -17,7 +19,7 @@ from typing import ClassVar
 
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked
+from .arrays import ArrayBackend, Tracked, jobs_per_task, task_count
 from .base import is_lock_id
 from .commands import (
     Output,
@@ -27,6 +29,7 @@ from .commands import (
     run_in_chunks,
     run_with_retry,
 )
+from .packed_ids import member_ids, task_of
 from .sge_parse import (
     is_running_state,
     parse_error_reason,
@@ -81,15 +84,16 @@ class SgeBackend(ArrayBackend):
         argv = [*qsub_argv(chunk), str(script)]
         output = run_with_retry(
             lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
-            before_retry=lambda: self._already_queued(name, count=len(chunk)),
+            before_retry=lambda: self._already_queued(name, count=task_count(chunk)),
             policy=self.retry, sleep=self.sleep,
         )
         if output.returncode != 0:
             raise output.error("qsub refused the job")
         number = parse_qsub_terse(output.stdout).job_number
         fault_point(ACCEPTED)
-        return self.attach([(task, f"{number}.{index}")
-                            for index, task in enumerate(chunk, start=1)])
+        tasks = [f"{number}.{index}" for index in range(1, task_count(chunk) + 1)]
+        natives = member_ids(tasks, jobs=len(chunk), size=jobs_per_task(chunk))
+        return self.attach(list(zip(chunk, natives, strict=True)))
 
     def _already_queued(self, name: str, *, count: int) -> Output | None:
         # qsub may have failed after the qmaster accepted the job: never submit twice.
@@ -123,20 +127,43 @@ class SgeBackend(ArrayBackend):
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return JobStatus(JobState.FAILED, reason="not submitted by this launcher")
-        ended = tracked.ended()
+        task = task_of(handle.native_id)  # a packed job's task: its array task
+        letters = queue.get(task)
+        listed = None if letters is None else (
+            JobState.RUNNING if is_running_state(letters) else JobState.PENDING)
+        ended = tracked.ended(queued=listed, now=now, grace_s=self.options.vanish_grace_s)
         if ended is not None:
             return ended
-        if handle.native_id in queue:
+        if letters is not None:
             tracked.seen()
-            return self._queued_status(handle, tracked, queue[handle.native_id])
+            if tracked.killed is not None and listed is JobState.PENDING and "E" not in letters:
+                return self._rescheduled(task, tracked, letters, now=now)
+            return tracked.in_task(self._queued_status(task, tracked, letters))
         return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
 
-    def _queued_status(self, handle: JobHandle, tracked: Tracked, state: str) -> JobStatus:
+    def _rescheduled(self, task: str, tracked: Tracked, letters: str, *,
+                     now: float) -> JobStatus:
+        # Killed (exit code `killed`, e.g. 140 for -notify's SIGUSR2) and pending again:
+        # `qmod -rj` rescheduled it (state Rq). Followed until its last run ends; held
+        # (h) past the grace its task is deleted, so that no run goes on unobserved.
+        why = f"rescheduled by Grid Engine after exit code {tracked.killed}"
+        if "h" not in letters:
+            return JobStatus(JobState.PENDING, reason=why)
+        grace = self.options.vanish_grace_s
+        if tracked.waited("held", now=now) <= grace:
+            return JobStatus(JobState.PENDING, reason=f"{why}, state {letters}")
+        qdel([task], force=True, run=self.run)  # the held task: no job of it can run
+        tracked.final = JobStatus(JobState.FAILED, exit_code=tracked.killed, reason=(
+            f"{why} and left in state {letters} for over {grace:g}s: deleted, so that no "
+            "run of it goes on unobserved (mle run --rerun-failed runs it again)"))
+        return tracked.final
+
+    def _queued_status(self, task: str, tracked: Tracked, state: str) -> JobStatus:
         if "E" in state:
-            job_number = handle.native_id.split(".")[0]
+            job_number = task.split(".", maxsplit=1)[0]
             detail = self.run(["qstat", "-j", job_number])
             why = parse_error_reason(detail.stdout) or "no reason given by qstat -j"
-            self.cancel([handle], force=True)
+            qdel([task], force=True, run=self.run)  # the task: no job of it can run
             tracked.final = JobStatus(JobState.FAILED, reason=f"SGE error state {state}: {why}")
             return tracked.final
         if is_running_state(state):
@@ -144,9 +171,10 @@ class SgeBackend(ArrayBackend):
         return JobStatus(JobState.PENDING)
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
-        """qdel every handle (chunked); jobs already gone are fine."""
-        # A run followed by its lock only has no id the scheduler knows: nothing to send.
-        qdel([h.native_id for h in handles if not is_lock_id(h.native_id)], force=force,
+        """qdel every handle (chunked); jobs already gone are fine. A packed job cancelled
+        without the rest of its task is asked to stop alone (arrays.Siblings). A run
+        followed by its lock only has no id the scheduler knows: nothing to send."""
+        qdel([n for n in self._to_cancel(handles) if not is_lock_id(n)], force=force,
              run=self.run)
 
     @classmethod

@@ -22,7 +22,16 @@ from ..errors import BackendUnavailable, MleError, PreloadNeededError
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..files.layout import scheduler_log_dir
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
-from .arrays import Tracked, array_names
+from .arrays import (
+    Siblings,
+    Tracked,
+    array_names,
+    jobs_per_task,
+    stop_job,
+    task_count,
+    task_shape,
+)
+from .packed_ids import is_packed, member_ids, task_of
 from .sge import SgeBackend
 from .sge_script import SgeOptions, directives, write_array
 
@@ -106,6 +115,7 @@ class SgeDrmaaBackend:
     throttles: ClassVar[bool] = True
     jobs_outlive_launcher: ClassVar[bool] = True
     shows_scripts_in_dry_run: ClassVar[bool] = False  # bulk jobs: rendered at submit
+    packs_jobs: ClassVar[bool] = True
     orphan_folder: ClassVar[str | None] = SgeBackend.orphan_folder  # the same arrays
 
     @classmethod
@@ -125,6 +135,7 @@ class SgeDrmaaBackend:
         self.clock = clock
         self.session = _process_session(self.drmaa)
         self._jobs: dict[str, Tracked] = {}
+        self._siblings = Siblings()
         # A DRMAA session cannot see the jobs of another session: jobs of an earlier
         # launcher are followed and cancelled with qstat / qdel instead.
         self._earlier: SgeBackend | None = None
@@ -159,7 +170,7 @@ class SgeDrmaaBackend:
                token: str | None = None) -> list[JobHandle]:
         """Submit the tasks as bulk jobs named with ``token``; one handle per task."""
         handles: list[JobHandle] = []
-        for name, chunk in array_names(tasks, MAX_BULK, token=token):
+        for name, chunk in array_names(tasks, MAX_BULK * jobs_per_task(tasks), token=token):
             handles += self._submit_bulk(chunk, name=name, max_running=max_running)
         return handles
 
@@ -179,13 +190,15 @@ class SgeDrmaaBackend:
             res = chunk[0].resources  # log_file / err_file name the scheduler's logs
             template.outputPath = f":{logs / (res.log_file or name)}.o{index}"
             template.errorPath = f":{logs / (res.err_file or name)}.e{index}"
-            ids = self.session.runBulkJobs(template, 1, len(chunk), 1)
+            ids = self.session.runBulkJobs(template, 1, task_count(chunk), 1)
         finally:
             self.session.deleteJobTemplate(template)
         fault_point(ACCEPTED)
         handles = []
-        for native, task in zip(ids, chunk, strict=True):
-            self._jobs[native] = Tracked(task=task)
+        natives = member_ids(list(ids), jobs=len(chunk), size=jobs_per_task(chunk))
+        for native, task in zip(natives, chunk, strict=True):
+            self._jobs[native] = Tracked(task=task, packed=is_packed(native))
+            self._siblings.add(native)
             handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
         return handles
 
@@ -207,10 +220,11 @@ class SgeDrmaaBackend:
 
     def _scheduler_status(self, handle: JobHandle, tracked: Tracked, *,
                           now: float) -> JobStatus:
-        state = self._drmaa_state(handle.native_id)
+        state = self._drmaa_state(task_of(handle.native_id))
         if state in PENDING_STATES or state in RUNNING_STATES:
             tracked.seen()
-            return JobStatus(JobState.PENDING if state in PENDING_STATES else JobState.RUNNING)
+            return tracked.in_task(JobStatus(
+                JobState.PENDING if state in PENDING_STATES else JobState.RUNNING))
         if state == "failed":
             tracked.final = JobStatus(JobState.FAILED, reason=(
                 "DRMAA reports the job failed before it wrote an exit code; "
@@ -230,19 +244,21 @@ class SgeDrmaaBackend:
         mine, earlier = self._split(handles)
         if earlier and self._earlier is not None:
             self._earlier.cancel(earlier, force=force)
-        for handle in mine:
+        whole, alone = self._siblings.split([h.native_id for h in mine], jobs=self._jobs)
+        for tracked in alone:  # packed jobs cancelled without their siblings
+            stop_job(tracked.task)
+        for native in whole:
             # InvalidJobException: already finished and gone, nothing to stop.
             with contextlib.suppress(self.drmaa.errors.InvalidJobException):
-                self.session.control(handle.native_id,
-                                     self.drmaa.JobControlAction.TERMINATE)
+                self.session.control(native, self.drmaa.JobControlAction.TERMINATE)
 
 
 def native_specification(tasks: Sequence[JobTask], *, name: str, max_running: int | None,
                          options: SgeOptions) -> str:
     """The qsub options of the array except name and range, which DRMAA sets itself."""
-    resources = tasks[0].resources
-    args = [arg for arg in directives(resources, name=name, tasks=len(tasks),
-                                      max_running=max_running, options=options)
+    resources, count, at_once = task_shape(tasks, max_running=max_running)
+    args = [arg for arg in directives(resources, name=name, tasks=count,
+                                      max_running=at_once, options=options)
             if arg[0] not in ("-N", "-t")]
     parts = [shlex.join(arg) for arg in args] + list(resources.extra_directives)
     return " ".join(["-b y", *parts])

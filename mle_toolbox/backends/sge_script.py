@@ -18,7 +18,13 @@ from ..config.schema import env_seconds, env_word
 from ..errors import ConfigError
 from ..files.layout import ArrayFiles, scheduler_log_dir
 from ..spec import JobTask, Resources, hms
-from .arrays import backend_folder, render_array_script, resources_of, write_array_files
+from .arrays import (
+    backend_folder,
+    render_array_script,
+    resources_of,
+    task_shape,
+    write_array_files,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +89,8 @@ def _memory_per_slot(resources: Resources) -> int | None:
 def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
                   max_running: int | None, options: SgeOptions) -> str:
     """The job script of one array of ``tasks``."""
-    flags = directives(resources_of(tasks), name=name, tasks=len(tasks),
-                       max_running=max_running, options=options)
+    resources, count, at_once = task_shape(tasks, max_running=max_running)
+    flags = directives(resources, name=name, tasks=count, max_running=at_once, options=options)
     return render_array_script(tasks, template="sge_job.sh", prefix="#$",
                                directives=[shlex.join(args) for args in flags],
                                task_list=task_list)

@@ -5,8 +5,11 @@ array; task k finds its job directory in a task list written at submit. Native i
 are Slurm's own ``<array_id>_<task>``, so status and cancel work from handles
 alone. Status comes from one ``squeue`` per poll plus each job's own ``exit_code``
 file, which is the truth about success; ``scontrol show job`` is asked only about
-jobs that left the queue without one. No loops over time and no sleeps here,
-except the bounded back-off of a retried submission.
+jobs that left the queue without one. A killed run's exit code (143) while squeue
+still lists the task is not final: Slurm requeued it (``scontrol requeue``,
+preemption) and the task is followed until its last run ends (squeue alone tells:
+the task goes back to PENDING under the same id). No loops over time and no sleeps
+here, except the bounded back-off of a retried submission.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import ClassVar
 
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend
+from .arrays import ArrayBackend, Tracked, jobs_per_task, task_count
 from .base import is_lock_id
 from .commands import (
     Output,
@@ -28,11 +31,13 @@ from .commands import (
     run_in_chunks,
     run_with_retry,
 )
+from .packed_ids import member_ids, task_of
 from .slurm_parse import (
     SQUEUE_FORMAT,
     STUCK_REASONS,
     EndedJob,
     QueuedJob,
+    is_held,
     parse_max_array_size,
     parse_sbatch_parsable,
     parse_scontrol_job,
@@ -91,7 +96,9 @@ class SlurmBackend(ArrayBackend):
             raise output.error("sbatch refused the job")
         array_id = parse_sbatch_parsable(output.stdout)
         fault_point(ACCEPTED)
-        return self.attach([(task, f"{array_id}_{index}") for index, task in enumerate(chunk)])
+        tasks = [f"{array_id}_{index}" for index in range(task_count(chunk))]
+        natives = member_ids(tasks, jobs=len(chunk), size=jobs_per_task(chunk))
+        return self.attach(list(zip(chunk, natives, strict=True)))
 
     def _already_queued(self, name: str) -> Output | None:
         # sbatch may have failed after slurmctld accepted the job: never submit twice.
@@ -132,11 +139,14 @@ class SlurmBackend(ArrayBackend):
 
     def _status_of(self, handle: JobHandle, queue: Mapping[str, QueuedJob], *,
                    now: float) -> JobStatus:
-        queued = queue.get(handle.native_id)
+        task = task_of(handle.native_id)
+        queued = queue.get(task)
         tracked = self._jobs.get(handle.native_id)
         if tracked is None:
             return self._untracked_status(handle, queued)
-        ended = tracked.ended()
+        grace = self.options.vanish_grace_s
+        ended = tracked.ended(queued=queued.job_state if queued else None, now=now,
+                              grace_s=grace)
         if ended is not None:
             return ended
         if queued is None:
@@ -146,12 +156,39 @@ class SlurmBackend(ArrayBackend):
                     return tracked.final
             return tracked.missing(now=now, grace_s=self.options.vanish_grace_s)
         tracked.seen()
+        return self._queued_status(handle, tracked, queued, now=now)
+
+    def _queued_status(self, handle: JobHandle, tracked: Tracked, queued: QueuedJob, *,
+                       now: float) -> JobStatus:
+        if tracked.killed is not None and queued.job_state is JobState.PENDING:
+            return self._requeued(handle, tracked, queued, now=now)
         if queued.job_state is JobState.PENDING and queued.reason in STUCK_REASONS:
-            self.cancel([handle])
+            # The task: no job of it can run.
+            scancel([task_of(handle.native_id)], force=False, run=self.run)
             tracked.final = JobStatus(JobState.FAILED, reason=(
                 f"Slurm cannot run it: pending with reason {queued.reason}"))
             return tracked.final
-        return JobStatus(queued.job_state or JobState.RUNNING)
+        return tracked.in_task(JobStatus(queued.job_state or JobState.RUNNING))
+
+    def _requeued(self, handle: JobHandle, tracked: Tracked, queued: QueuedJob, *,
+                  now: float) -> JobStatus:
+        # Killed (exit code `killed`) and back in the queue: `scontrol requeue`, or
+        # preemption with requeue. Followed until its last run ends. Held there
+        # (`scontrol requeuehold`, or held by Slurm after a failed launch) it runs only
+        # if someone releases it: after the grace it is cancelled, so that no run of it
+        # goes on unobserved, and recorded failed with the killed run's exit code.
+        code = tracked.killed
+        why = f"requeued by Slurm after exit code {code}"
+        if not is_held(queued):
+            return JobStatus(JobState.PENDING, reason=why)
+        grace = self.options.vanish_grace_s
+        if tracked.waited("held", now=now) <= grace:
+            return JobStatus(JobState.PENDING, reason=f"{why}, held ({queued.reason})")
+        scancel([task_of(handle.native_id)], force=False, run=self.run)  # the held task
+        tracked.final = JobStatus(JobState.FAILED, exit_code=code, reason=(
+            f"{why} and held ({queued.reason}) for over {grace:g}s: cancelled, so that "
+            "no run of it goes on unobserved (mle run --rerun-failed runs it again)"))
+        return tracked.final
 
     def _never_started(self, handle: JobHandle) -> JobStatus | None:
         # A job that ended without ever running (cancelled while pending) will write no
@@ -163,7 +200,7 @@ class SlurmBackend(ArrayBackend):
             f"Slurm ended it before it started (state {ended.state}, reason {ended.reason})"))
 
     def _scontrol_job(self, handle: JobHandle) -> EndedJob | None:
-        detail = self.run(["scontrol", "show", "job", handle.native_id])
+        detail = self.run(["scontrol", "show", "job", task_of(handle.native_id)])
         return parse_scontrol_job(detail.stdout) if detail.returncode == 0 else None
 
     def _untracked_status(self, handle: JobHandle, queued: QueuedJob | None) -> JobStatus:
@@ -179,9 +216,10 @@ class SlurmBackend(ArrayBackend):
                          reason=f"Slurm state {ended.state} (reason {ended.reason})")
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
-        """scancel every handle (chunked); jobs already gone are fine."""
-        # A run followed by its lock only has no id the scheduler knows: nothing to send.
-        scancel([h.native_id for h in handles if not is_lock_id(h.native_id)], force=force,
+        """scancel every handle (chunked); jobs already gone are fine. A packed job
+        cancelled without the rest of its task is asked to stop alone (arrays.Siblings). A
+        run followed by its lock only has no id the scheduler knows: nothing to send."""
+        scancel([n for n in self._to_cancel(handles) if not is_lock_id(n)], force=force,
                 run=self.run)
 
     @classmethod

@@ -58,6 +58,13 @@ class QueuedJob:
         return None
 
 
+def is_held(job: QueuedJob) -> bool:
+    """True for a task that waits for someone to release it (``scontrol hold`` /
+    ``requeuehold``, or held by Slurm): squeue shows the state PENDING (22.05) or
+    REQUEUE_HOLD and a reason such as JobHeldAdmin or "job requeued in held state"."""
+    return job.state == "REQUEUE_HOLD" or "held" in job.reason.lower()
+
+
 def parse_squeue(text: str) -> list[QueuedJob]:
     """Every line of ``squeue -h -r -o SQUEUE_FORMAT``; array ranges are expanded.
 

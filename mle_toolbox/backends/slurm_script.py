@@ -19,7 +19,13 @@ from ..config.schema import describe, env_seconds, env_word
 from ..errors import ConfigError
 from ..files.layout import ArrayFiles, scheduler_log_dir
 from ..spec import JobTask, Resources, hms
-from .arrays import backend_folder, render_array_script, resources_of, write_array_files
+from .arrays import (
+    backend_folder,
+    render_array_script,
+    resources_of,
+    task_shape,
+    write_array_files,
+)
 
 SLURM_DIR = "slurm"  # inside the experiment's .mle/: scripts, task lists, scheduler logs
 DEFAULT_SIGNAL = "B:USR1@60"
@@ -79,8 +85,8 @@ def directives(resources: Resources, *, name: str, tasks: int, max_running: int 
 def render_script(tasks: Sequence[JobTask], *, task_list: Path, name: str,
                   max_running: int | None, options: SlurmOptions) -> str:
     """The job script of one array of ``tasks``."""
-    flags = directives(resources_of(tasks), name=name, tasks=len(tasks),
-                       max_running=max_running, options=options)
+    resources, count, at_once = task_shape(tasks, max_running=max_running)
+    flags = directives(resources, name=name, tasks=count, max_running=at_once, options=options)
     return render_array_script(tasks, template="slurm_job.sh", prefix="#SBATCH",
                                directives=[shlex.quote(opt) for opt in flags],
                                task_list=task_list)

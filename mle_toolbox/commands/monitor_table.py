@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from ..backends.packed_ids import task_of
 from ..backends.queue_view import QueueView, scheduler_of
 from ..files.layout import ExperimentLayout
 
@@ -120,8 +121,9 @@ def read_table(layout: ExperimentLayout, queues: dict[str, QueueView]) -> TableS
             if skip:
                 ids = [row for row in ids if row[1] not in skip]
             # comprehensions, not a loop with branches: this runs once per waiting job
+            # a packed job (<task>@k) waits while its array task does
             mine = [rowid for native, rowid in ids
-                    if listing is None or listing.get(native or "") != "queued"]
+                    if listing is None or listing.get(task_of(native or "")) != "queued"]
             queued += len(ids) - len(mine)
             look += mine
         rows = []
@@ -150,7 +152,7 @@ def _place(layout: ExperimentLayout, jobs: Iterable[LiveJob],
     ended: list[tuple[LiveJob, int]] = []
     for job in jobs:
         listing = listings.get(job.backend)
-        if listing is not None and listing.get(job.native_id or "") == "running":
+        if listing is not None and listing.get(task_of(job.native_id or "")) == "running":
             running.append(job)
             continue
         code = read_exit_code(layout.job(job.run_id, job.seed).exit_code)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 
-from ..spec import Resources
-from .schema import Node, describe
+from ..spec import Packing, Resources
+from .schema import Node, describe, finite_number
 
 # A scheduler log name (log_file / err_file): a plain file name inside the experiment.
 _LOG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 # single_job_args keys of mle-toolbox / mle-scheduler, beyond the resources above.
 SCHEDULER_KEYS = ("log_file", "err_file", "gpu_type", "exclude_nodes", "include_nodes",
                   "modules_to_load", "time_between_launch", "remote_exec_dir")
+# Packing several jobs into one array task (not an upstream key; launcher/packing.py).
+PACKING_KEYS = ("jobs_per_task", "job_duration_hint")
+MAX_JOBS_PER_TASK = 10_000
 
 
 def resources(job: Node) -> Resources:
@@ -30,6 +33,36 @@ def resources(job: Node) -> Resources:
         modules=job.str_list("modules_to_load", single_line=True) or (),
         log_file=_log_name(job, "log_file"), err_file=_log_name(job, "err_file"),
     )
+
+
+def packing(job: Node) -> Packing:
+    """``jobs_per_task``: a whole number from 1, or ``auto``; ``job_duration_hint``: seconds
+    (a number, or a duration like ``45s``) one job takes, for ``auto`` before any job ended."""
+    hint = _duration_hint(job)
+    value = job.data.get("jobs_per_task")
+    if value is None:
+        return Packing(size=1, duration_hint_s=hint)
+    if value == "auto":
+        return Packing(size=None, duration_hint_s=hint)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise job.error("jobs_per_task", "expected a whole number of jobs from 1 or 'auto', "
+                        f"got {describe(value)}")
+    if value > MAX_JOBS_PER_TASK:
+        raise job.error("jobs_per_task", f"must be at most {MAX_JOBS_PER_TASK}, got {value}")
+    return Packing(size=value, duration_hint_s=hint)
+
+
+def _duration_hint(job: Node) -> float | None:
+    value = job.data.get("job_duration_hint")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return float(job.time("job_duration_hint") or 0)
+    seconds = None if isinstance(value, bool) else finite_number(value)
+    if seconds is None or seconds <= 0:
+        raise job.error("job_duration_hint", "expected the seconds one job takes (a number "
+                        f"above 0, or a duration like 45s), got {describe(value)}")
+    return seconds
 
 
 def scheduler_settings(job: Node) -> None:

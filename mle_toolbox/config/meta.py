@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..backends import RESOURCE_NAMES
 from ..job.checkpoints import CHECKPOINT_NAME
 from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
 from ..search.registry import lookup, supported
-from ..spec import Environment, ExperimentType, Resources
+from ..spec import Environment, ExperimentType, Packing, Resources
 from .environment import environment
-from .job_args import SCHEDULER_KEYS, extra_args, resources, scheduler_settings
+from .job_args import (
+    PACKING_KEYS,
+    SCHEDULER_KEYS,
+    extra_args,
+    packing,
+    resources,
+    scheduler_settings,
+)
 from .paths import Anchors, Overrides
 from .processing import ProcessingJob, processing_jobs
 from .schema import Node, over_cap
@@ -53,6 +60,7 @@ JOB_KEYS = (
     "job_name", "num_logical_cores", "num_gpus", "memory_per_job", "memory_per_cpu",
     "time_per_job", "queue", "partition", "project", "account", "extra_directives",
     "env_name", "use_conda_venv", "use_venv_venv", "extra_cmd_line_input", *SCHEDULER_KEYS,
+    *PACKING_KEYS,
 )
 MULTI_KEYS = ("config_fnames", "num_seeds", "random_seeds")
 EXPERIMENT_TYPES = {
@@ -124,6 +132,8 @@ class MetaConfig:
     overrides: Overrides = field(default_factory=Overrides)  # -train_fname etc.
     processing: tuple[ProcessingJob, ...] = ()  # pre_/post_processing_args
     job_keys: tuple[str, ...] = ()  # the single_job_args keys given (launcher/job_options)
+    # jobs_per_task / job_duration_hint; a fixed number is in resources.jobs_per_task too.
+    packing: Packing = field(default_factory=Packing)
 
     @property
     def base_dir(self) -> Path:
@@ -158,19 +168,21 @@ def load_meta(path: Path, *, cwd: Path | None = None,
     configs, seeds, search = _runs(root, meta, kind=kind, anchors=anchors,
                                    override=overrides.train_config)
     post_process = _post_process(root, anchors=anchors)
+    pack = packing(job)
     return MetaConfig(
         path=path, project_name=project, experiment_type=kind, train_script=script,
         config_files=configs, seeds=seeds,
         experiment_dir=_experiment_dir(meta, base=base, stem=path.stem,
                                        override=overrides.experiment_dir, cwd=anchors.cwd),
-        job_name=job.string("job_name") or project, resources=resources(job),
+        job_name=job.string("job_name") or project,
+        resources=replace(resources(job), jobs_per_task=pack.size or 1),
         environment=environment(job, anchors=anchors), extra_args=extra_args(job),
         search=search, backend=_backend(root, meta), max_running=_max_running(root, meta),
         warnings=tuple(src.warnings), post_process=post_process,
         max_retries=meta.integer("max_retries", minimum=0, maximum=MAX_RETRIES) or 0,
         project_dir=base, work_dir=anchors.cwd, overrides=overrides,
         processing=processing_jobs(root, anchors=anchors),
-        job_keys=_job_keys(job),
+        job_keys=_job_keys(job), packing=pack,
     )
 
 

@@ -73,6 +73,12 @@ SCHEDULER_LOG_DIR_NAME = "out"
 # names it too): a second run of the same job folder exits 75 at once.
 LIVE_LOCK_NAME = ".live"
 DUPLICATE_RUN_EXIT = 75
+# A packed array task (templates/pack_task.sh) runs several jobs one after another: it
+# writes .started into a job dir as it starts that job (its siblings still waiting read
+# as pending), and skips a job whose dir holds .stop (the launcher stopped that job only).
+# Both are removed when the job is submitted again.
+STARTED_NAME = ".started"
+STOP_NAME = ".stop"
 CHECKPOINT_INDEX_NAME = "index.json"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
@@ -170,6 +176,16 @@ class JobFiles(_Frozen):
         """Where the files of earlier attempts are kept."""
         return self.job_dir / ATTEMPTS_DIR_NAME
 
+    @property
+    def started(self) -> Path:
+        """Written by a packed array task when it starts this job."""
+        return self.job_dir / STARTED_NAME
+
+    @property
+    def stop(self) -> Path:
+        """Written by the launcher to stop this job only, not its packed siblings."""
+        return self.job_dir / STOP_NAME
+
 
 class ArrayFiles(_Frozen):
     """The files of one array a cluster backend submits (in ``.mle/<scheduler>/``)."""
@@ -188,6 +204,12 @@ class ArrayFiles(_Frozen):
         return self.folder / f"{self.name}{TASK_LIST_SUFFIX}"
 
     @property
+    def commands(self) -> Path:
+        """Packed arrays: one file per task (``0``, ``1``, ...) of NUL-separated records,
+        job dir, argument count and arguments of each of its jobs."""
+        return packed_commands(self.task_list)
+
+    @property
     def script(self) -> Path:
         """The rendered job script, as submitted."""
         return self.folder / f"{self.name}.sh"
@@ -196,6 +218,11 @@ class ArrayFiles(_Frozen):
     def log_dir(self) -> Path:
         """Where the scheduler writes its own logs of the array."""
         return scheduler_log_dir(self.folder)
+
+
+def packed_commands(task_list: Path) -> Path:
+    """The folder of a packed array's per-task command files, beside its task list."""
+    return task_list.with_name(task_list.name.removesuffix(TASK_LIST_SUFFIX) + ".jobs")
 
 
 def scheduler_dir(internal_dir: Path, scheduler: str) -> Path:

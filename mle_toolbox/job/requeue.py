@@ -8,7 +8,12 @@
 - A job that gets the scheduler's warning signal (SGE ``-notify``: SIGUSR1 before
   a suspend, SIGUSR2 before a kill; Slurm ``--signal``) can save a checkpoint and
   write ``JOB_DIR/requeue``: the wrapper then exits 99, which Grid Engine answers by
-  queueing the job again, and the launcher by resubmitting it.
+  queueing the job again, and the launcher by resubmitting it. That run keeps its
+  metrics log: the next one appends to it.
+- A run the scheduler kills and starts again on its own (Slurm ``scontrol requeue`` or
+  preemption, Grid Engine ``qmod -f -rj``) wrote no ``JOB_DIR/requeue``: the wrapper of
+  the next run moves the killed run's files, its metrics log included, to
+  ``attempts/<k>/`` and the next run starts a fresh metrics log (checkpoints stay).
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 # Options only a batch scheduler acts on (rendered into the SGE / Slurm job scripts).
 SCHEDULER_ONLY = ("memory_per_job", "memory_per_cpu", "queue", "partition", "project",
                   "account", "extra_directives", "gpu_type", "exclude_nodes",
-                  "include_nodes", "modules_to_load", "log_file", "err_file")
+                  "include_nodes", "modules_to_load", "log_file", "err_file",
+                  "jobs_per_task", "job_duration_hint")
 # Options of mle-toolbox's own launch modes: submission pacing and ssh launches.
 NEVER_USED = ("time_between_launch", "remote_exec_dir")
 

@@ -13,14 +13,15 @@ transaction. ``sqlite3`` is imported only when a table is opened.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DiskFullError, ExperimentDirError, is_disk_full
-from ..files.layout import attempt_number
+from ..files.jobfiles import read_exit_code
+from ..files.layout import EXIT_CODE_NAME, JobFiles, attempt_number
 from ..spec import JobHandle, JobResult, JobState, JobTask
 
 if TYPE_CHECKING:
@@ -192,6 +193,21 @@ class JobTable:
                        "WHERE job_id = ? AND attempt = ?",
                        (state.value, exit_code, reason, ended, job_id, attempt))
 
+    def rerun(self, job_id: str, *, attempt: int, exit_code: int | None, reason: str) -> None:
+        """The scheduler ran attempt ``attempt`` again under the same native id (a requeue
+        it did on its own): that attempt is recorded failed with its exit code and
+        ``reason``, and a row for the next attempt takes over the native id."""
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO jobs (job_id, attempt, run_id, seed, "
+                       "config_hash, backend, native_id, state, submitted) SELECT job_id, "
+                       "?, run_id, seed, config_hash, backend, native_id, ?, submitted "
+                       "FROM jobs WHERE job_id = ? AND attempt = ?",
+                       (attempt + 1, JobState.RUNNING.value, job_id, attempt))
+            db.execute("UPDATE jobs SET state = ?, exit_code = ?, reason = ?, ended = ? "
+                       "WHERE job_id = ? AND attempt = ?",
+                       (JobState.FAILED.value, exit_code, reason, time.time(), job_id,
+                        attempt))
+
     def finished(self, result: JobResult, *, attempt: int) -> None:
         """Record the final state of one attempt."""
         self.update(result.job_id, attempt=attempt, state=result.state,
@@ -242,16 +258,21 @@ class TableJournal:
         self.table = table
         self.backend = backend
         self._attempts: dict[str, int] = {}
+        self._dirs: dict[str, Path] = {}
 
-    def adopt(self, records: Iterable[JobRecord]) -> None:
-        """Jobs re-attached from an earlier launch keep their recorded attempt."""
+    def adopt(self, records: Iterable[JobRecord], *,
+              job_dirs: Mapping[str, Path] | None = None) -> None:
+        """Jobs re-attached from an earlier launch keep their recorded attempt; with their
+        ``job_dirs`` (job id -> dir) a scheduler's rerun of them is recorded too."""
         self._attempts.update({r.job_id: r.attempt for r in records})
+        self._dirs.update(job_dirs or {})
 
     def submitting(self, tasks: Sequence[JobTask], *, token: str | None = None) -> None:
         """Rows in state ``submitting`` with the submission's token, attempt numbers
         counted from the job dirs."""
         attempts = [attempt_number(t.job_dir) for t in tasks]
         self._attempts.update({t.job_id: a for t, a in zip(tasks, attempts, strict=True)})
+        self._dirs.update({t.job_id: t.job_dir for t in tasks})
         self.table.submitting(tasks, backend=self.backend, attempts=attempts, token=token)
 
     def submitted(self, handles: Sequence[JobHandle]) -> None:
@@ -259,5 +280,22 @@ class TableJournal:
         self.table.submitted(handles, attempts=[self._attempts[h.job_id] for h in handles])
 
     def finished(self, result: JobResult) -> None:
-        """The final state of the attempt."""
-        self.table.finished(result, attempt=self._attempts.get(result.job_id, 1))
+        """The final state of the attempt that ended last.
+
+        A scheduler that requeued the job on its own (Slurm ``scontrol requeue``,
+        preemption, SGE ``qmod -rj``) ran it again under the same native id, and the
+        wrapper archived each earlier run to ``attempts/<k>/``: each gets its own row,
+        failed with the exit code it left there, and the result goes to the run that
+        wrote the exit_code now in the job dir.
+        """
+        attempt = self._attempts.get(result.job_id, 1)
+        job_dir = self._dirs.get(result.job_id)
+        if job_dir is not None and JobFiles(job_dir).exit_code.exists():
+            last = attempt_number(job_dir)
+            for earlier in range(attempt, last):
+                archived = JobFiles(job_dir).attempts_dir / str(earlier) / EXIT_CODE_NAME
+                self.table.rerun(result.job_id, attempt=earlier,
+                                 exit_code=read_exit_code(archived),
+                                 reason=f"run again by the scheduler as attempt {earlier + 1}")
+            attempt = self._attempts[result.job_id] = max(attempt, last)
+        self.table.finished(result, attempt=attempt)

@@ -12,6 +12,7 @@ from ..files.layout import ExperimentLayout
 from ..search import is_adaptive
 from ..spec import hms
 from .decide import code_changed
+from .packing import packed
 from .pipeline import (
     close_launch,
     history_row,
@@ -118,6 +119,7 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     for note in plan.notes:
         print(f"mle: note: {note}")
     print_decision(decision, total=len(plan.jobs))
+    plan = _packing(plan, layout=layout, backend=backend, jobs=len(decision.todo))
     print(f"mle: running {len(decision.todo)} jobs on {backend.name}, at most {max_running} "
           f"at once; results in {layout.root}", flush=True)
     log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
@@ -167,6 +169,11 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
               "completed jobs are stale and run again (--keep-stale keeps them)")
     if meta.search is not None:
         print(f"search      {describe_search(meta)}")
+    plan = _packing(plan, layout=layout, backend=backend, jobs=len(todo))
+    meta = plan.meta
+    line = _describe_packing(meta, jobs=len(todo), backend=backend)
+    if line:
+        print(f"packing     {line}")
     for job in meta.processing:
         print(f"processing  {describe_processing(job, meta=meta, layout=layout)}")
     if meta.post_process is not None:
@@ -183,7 +190,29 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
     if shown < len(todo):
         print(f"  ... and {len(todo) - shown} more jobs (--all lists every job)")
     if scripts and tasks:
-        _print_scripts(backend.scripts(tasks, max_running=max_running))
+        rendered = backend.scripts(tasks, max_running=max_running)
+        print(f"arrays      {len(rendered)} array job(s), "
+              f"{-(-len(tasks) // plan.meta.resources.jobs_per_task)} task(s) in all")
+        _print_scripts(rendered)
+
+
+def _packing(plan: Plan, *, layout: ExperimentLayout, backend: Backend, jobs: int) -> Plan:
+    """``jobs_per_task: auto`` resolved (launcher/packing.py) where the backend packs jobs."""
+    if not backend.packs_jobs:
+        return plan
+    return packed(plan, layout=layout, jobs=jobs)
+
+
+def _describe_packing(meta: MetaConfig, *, jobs: int, backend: Backend) -> str | None:
+    """How many jobs each array task runs, and how many tasks that makes (packed only)."""
+    size = meta.resources.jobs_per_task
+    if not backend.packs_jobs or (size == 1 and not meta.packing.auto):
+        return None
+    how = "auto: " if meta.packing.auto else ""
+    limit = meta.resources.time_limit_s
+    each = f"; each job keeps its time limit {hms(limit)}" if limit else ""
+    return (f"{size} jobs per array task ({how}single_job_args.jobs_per_task): "
+            f"{-(-jobs // size)} tasks run {jobs} jobs one after another{each}")
 
 
 def describe_search(meta: MetaConfig) -> str:

@@ -81,7 +81,8 @@ def run_recorded(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_
         table.set_info(backend=backend.name)
         journal = TableJournal(table, backend=backend.name)
         latest = table.latest()
-        journal.adopt(latest[t.job_id] for _, t in decision.attach if t.job_id in latest)
+        journal.adopt((latest[t.job_id] for _, t in decision.attach if t.job_id in latest),
+                      job_dirs={t.job_id: t.job_dir for _, t in decision.attach})
         # The caller's on_result / on_start (progress) with the table's own hooks.
         recorded = Hooks(on_result=hooks.on_result if hooks else None,
                          on_start=hooks.on_start if hooks else None, notify=say,

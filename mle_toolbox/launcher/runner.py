@@ -108,6 +108,7 @@ class _Live:
     task: JobTask
     submitted: float
     running_since: float | None = None
+    said: str = ""  # the last requeue reason told for it (told once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +303,9 @@ def _collect(loop: _Loop) -> bool:
     changed = False
     for handle, status in statuses.items():
         live = loop.live[handle]
+        if status.state is JobState.PENDING and (live.running_since is not None
+                                                 or status.reason):
+            _back_in_queue(loop, live, status)
         if status.state is JobState.RUNNING and live.running_since is None:
             live.running_since = now
             if loop.hooks.on_start is not None:
@@ -310,6 +314,17 @@ def _collect(loop: _Loop) -> bool:
             _finish(loop, handle, status, now=now)
             changed = True
     return changed
+
+
+def _back_in_queue(loop: _Loop, live: _Live, status: JobStatus) -> None:
+    # Pending after it ran, or pending with the reason a backend gives for a requeue (a
+    # short run may end between two polls): the scheduler requeued it (Slurm requeue,
+    # preemption, SGE reschedule). Said once; the time limit counts from its next start.
+    live.running_since = None
+    text = status.reason or "back in the queue"
+    if live.said != text:
+        live.said = text
+        _say(loop, f"{live.task.job_id}: {text}; followed until its last run ends")
 
 
 def _finish(loop: _Loop, handle: JobHandle, status: JobStatus, *, now: float) -> None:
