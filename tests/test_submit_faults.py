@@ -104,10 +104,25 @@ def _nothing_queued(backend: str, name: str, *, within: float = 30) -> bool:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_launcher_killed_at_any_step_of_a_submission_runs_every_job_once(
         project: Path, backend: str, step: str) -> None:
+    _kill_and_resume(project, backend=backend, step=step)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("step", [ACCEPTED, SUBMITTED])
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b.values[0] in ("sge", "slurm")])
+def test_packed_jobs_of_a_cut_submission_are_found_in_their_tasks(
+        project: Path, backend: str, step: str) -> None:
+    """jobs_per_task 2: the 4 jobs run two by two in 2 array tasks (ids <task>@<k>)."""
+    _kill_and_resume(project, backend=backend, step=step,
+                     extra="single_job_args:\n  jobs_per_task: 2\n")
+
+
+def _kill_and_resume(project: Path, *, backend: str, step: str, extra: str = "") -> None:
     name = f"cut{uuid.uuid4().hex[:6]}"
     write(project / "train.py", LEDGER_TRAIN)
     meta = project / "meta.yaml"
-    meta.write_text(meta.read_text().replace("project_name: demo", f"project_name: {name}"))
+    meta.write_text(meta.read_text().replace("project_name: demo", f"project_name: {name}")
+                    + extra)
     env = test_sge_real.DRMAA_ENV if backend == "sge-drmaa" else {}
     _killed_launch(project, backend=backend, step=step, env=env)
     # Before any resume, `mle status` shows what the cut submission started as such: only
