@@ -232,3 +232,34 @@ def test_each_config_file_costs_one_stat_one_open_and_one_read(
     # The meta YAML and train.py add a few calls; per config exactly one of each.
     assert 200 <= used["stat"] <= 205 and 200 <= used["open"] <= 203
     assert 200 <= used["read"] <= 203 and used["walk"] == 0
+
+
+@pytest.mark.parametrize("text", [
+    '{"train_config": {"lrate": 0.1}, "model_config": {"layers": [1, 2]}}',
+    '{"train_config": {"name": "caf\\u00e9 \u00e9t\u00e9", "nested": {"a": {"b": null}}}}',
+    '// a comment\n{"train_config": {"lrate": 0.1}}',
+    '{"train_config": {"a": 1, "a": 2}}',
+    '{"train_config": [1, 2]}',
+    '[1, 2]',
+    'null',
+    '{"train_config": {"lrate": }',
+    '\ufeff{"train_config": {}}',
+    '',
+])
+def test_the_quick_json_path_reads_as_the_general_one(tmp_path: Path, text: str) -> None:
+    # load_configs reads plain JSON without the per-file bookkeeping; whatever it cannot
+    # take goes through load_config_file, so data and messages are the same either way.
+    from mle_toolbox.config.base_configs import load_config_file
+    from mle_toolbox.errors import ConfigError
+
+    path = tmp_path / "c.json"
+    path.write_text(text, encoding="utf-8")
+    try:
+        expected: object = load_config_file(path)
+    except ConfigError as err:
+        expected = str(err)
+    try:
+        got: object = load_configs((path,))[path]
+    except ConfigError as err:
+        got = str(err)
+    assert got == expected

@@ -64,7 +64,7 @@ class Anchors:
             raise src.error(path, f"{what} {display_name(Path(place))!r} is not a file")
         # Found from the working directory only when it was the first of two places.
         anchor = self.cwd if len(places) == 2 and place == places[0] else self.yaml_dir
-        return Path(os.path.abspath(place)), anchor
+        return Path(place if place.startswith("/") else os.path.abspath(place)), anchor
 
     def override(self, name: str, *, flag: str, what: str) -> Path:
         """A path given on the command line: relative to the working directory only."""

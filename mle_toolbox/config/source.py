@@ -90,39 +90,40 @@ def display_name(path: Path) -> str:
 
 
 def read_text(path: Path, *, what: str) -> str:
-    """Read a UTF-8 input file, turning OS errors into ConfigError.
-
-    One open and one fstat: non-blocking, so a FIFO given as a config is refused rather
-    than waited on (a sweep opens thousands of configs; a stat before the open doubled
-    the system calls).
-    """
+    """Read a UTF-8 input file, turning OS errors into ConfigError."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        raw = read_regular(path)
     except FileNotFoundError:
         raise ConfigError(f"{what} not found", file=display_name(path)) from None
     except OSError as err:
         problem = ("is a symlink loop" if err.errno == errno.ELOOP
                    else f"cannot be read: {err.strerror}")
         raise ConfigError(f"{what} {problem}", file=display_name(path)) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{what} is not a regular file", file=display_name(path))
-        raw = _read_all(fd, size=info.st_size)
-    except OSError as err:
-        raise ConfigError(f"cannot read {what}: {err.strerror}",
-                          file=display_name(path)) from err
-    finally:
-        os.close(fd)
+    if raw is None:
+        raise ConfigError(f"{what} is not a regular file", file=display_name(path))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ConfigError(f"not UTF-8 text ({err.reason})", file=display_name(path)) from err
 
 
+def read_regular(path: str | Path) -> bytes | None:
+    """The bytes of a regular file; None for anything else (a folder, a FIFO, a device).
+
+    One open, one fstat and (mostly) one read: non-blocking, so a FIFO given as a config
+    is refused rather than waited on; a sweep opens thousands of configs, and a stat
+    before the open or a buffered file object per config showed in its planning time.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        return _read_all(fd, size=info.st_size) if stat.S_ISREG(info.st_mode) else None
+    finally:
+        os.close(fd)
+
+
 def _read_all(fd: int, *, size: int) -> bytes:
-    # One os.read of the size fstat gave (one byte more, to see the end): no buffered file
-    # object and no second read per config, of which a sweep reads thousands. A file that
+    # One os.read of the size fstat gave (one byte more, to see the end); a file that
     # changed size meanwhile is read on to its end.
     data = os.read(fd, size + 1)
     if len(data) == size:
@@ -273,7 +274,7 @@ def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
     """Parse JSON; on failure retry as JSON with comments (commentjson)."""
     src = Source(path)
     text = read_text(path, what=what)
-    hook = _PairsHook()
+    hook = PairsHook()
     try:
         data = json.loads(text, object_pairs_hook=hook)
         # The walk that locates a duplicate key runs only when there is one.
@@ -285,7 +286,7 @@ def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
     import commentjson
 
     try:
-        data = commentjson.loads(text, object_pairs_hook=_PairsHook())
+        data = commentjson.loads(text, object_pairs_hook=PairsHook())
     except RecursionError:
         raise ConfigError(TOO_DEEP, file=src.display) from None
     except Exception as err:  # commentjson re-raises lark errors of several types
@@ -308,7 +309,7 @@ class _Duplicated(dict[str, Any]):
     duplicate = ""
 
 
-class _PairsHook:
+class PairsHook:
     """json's ``object_pairs_hook``: a dict per object, marking one that repeats a key."""
 
     __slots__ = ("duplicated",)
