@@ -197,3 +197,15 @@ def check_waiting_siblings_are_pending(root: Path, *, backend: str, env: dict[st
     states = [v.state for v in collect(experiment.layout, jobs=planned_jobs(experiment))]
     assert states == ["completed"] * 3
     assert runs(root, 3) == [["start", "done"]] * 3
+
+
+def check_dry_run(root: Path, *, backend: str) -> str:
+    """7 jobs, 3 per task: the dry run names the packing and writes nothing; its output."""
+    packed_project(root, seeds=7, per_task=3)
+    result = mle(root, "run", "meta.yaml", "--backend", backend, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert ("packing     3 jobs per array task (single_job_args.jobs_per_task): 3 tasks run "
+            "7 jobs one after another\n") in result.stdout
+    assert "arrays      1 array job(s), 3 task(s) in all\n" in result.stdout
+    assert not (root / "out").exists()
+    return result.stdout
