@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from mle_toolbox.files.layout import history_db
-from mle_toolbox.launcher import history
+from mle_toolbox.launcher import git_head, history
 from tests.conftest import TRAIN_PY, run_mle, write
 
 pytestmark = pytest.mark.timeout(120)
@@ -170,6 +170,50 @@ def test_git_commit_of_the_train_scripts_repository(project: Path) -> None:
     assert history.git_commit(project) == git("rev-parse", "HEAD")
     assert history.git_commit(project / "configs") == git("rev-parse", "HEAD")
     assert history.git_commit(project / "no_such_folder") is None
+
+
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(folder), "-c", "user.name=t", "-c",
+                           "user.email=t@t", *args], check=True, text=True,
+                          capture_output=True).stdout.strip()
+
+
+def test_git_commit_of_a_plain_checkout_is_read_without_starting_git(
+    project: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _git(project, "init", "-q")
+    assert history.git_commit(project) is None  # unborn branch: git's answer, via git
+    _git(project, "commit", "-q", "--allow-empty", "-m", "x")
+    head = _git(project, "rev-parse", "HEAD")
+
+    def no_git(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"git was started: {args}")
+
+    monkeypatch.setattr(history, "run_command", no_git)
+    assert history.git_commit(project) == head
+    assert history.git_commit(project / "configs") == head
+    _git(project, "checkout", "-q", "--detach")
+    assert history.git_commit(project / "configs") == head  # detached HEAD
+    assert git_head.head_commit(project.parent) is None  # tmp folders are in no repository
+
+
+def test_git_commit_asks_git_where_the_files_do_not_settle_it(
+    project: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "commit", "-q", "--allow-empty", "-m", "x")
+    first = _git(project, "rev-parse", "HEAD")
+    _git(project, "pack-refs", "--all")  # the branch's loose ref file is gone
+    assert git_head.head_commit(project) == git_head.ASK_GIT
+    assert history.git_commit(project) == first
+    linked = tmp_path_factory.mktemp("linked") / "wt"
+    _git(project, "worktree", "add", "-q", "-b", "other", str(linked))
+    _git(linked, "commit", "-q", "--allow-empty", "-m", "y")
+    assert git_head.head_commit(linked) == git_head.ASK_GIT  # .git is a file there
+    assert history.git_commit(linked) == _git(linked, "rev-parse", "HEAD") != first
+    monkeypatch.setenv("GIT_DIR", str(project / ".git"))
+    assert git_head.head_commit(linked) == git_head.ASK_GIT
+    assert history.git_commit(linked) == first  # GIT_DIR wins, as for git itself
 
 
 def test_many_concurrent_writers_lose_nothing(tmp_path: Path) -> None:

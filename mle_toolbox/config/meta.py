@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..backends import RESOURCE_NAMES
-from ..job.checkpoints import CHECKPOINT_NAME
+from ..files.layout import CHECKPOINT_NAME_PATTERN
 from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
 from ..search.registry import lookup, supported
 from ..spec import Environment, ExperimentType, Packing, Resources
@@ -211,7 +211,7 @@ def _post_process(root: Node, *, anchors: Anchors) -> PostProcess | None:
     _warn_ignored(node)
     script = _existing_file(node, "process_fname", anchors=anchors, what="post-process script")
     checkpoint = node.string("checkpoint") or "final"
-    if not CHECKPOINT_NAME.fullmatch(checkpoint):
+    if not re.fullmatch(CHECKPOINT_NAME_PATTERN, checkpoint):
         raise node.error("checkpoint", f"expected final, best, last, step_<k> or a checkpoint "
                          f"file name, got {checkpoint!r}")
     extra = extra_args(node)

@@ -80,6 +80,9 @@ DUPLICATE_RUN_EXIT = 75
 STARTED_NAME = ".started"
 STOP_NAME = ".stop"
 CHECKPOINT_INDEX_NAME = "index.json"
+# What --checkpoint / post_process_args.checkpoint accept: a name or a file name (a
+# pattern string: the meta YAML reader checks it without importing job/checkpoints.py).
+CHECKPOINT_NAME_PATTERN = r"final|best|last|step_\d+|[\w.-]+\.(?:npz|json|pkl|pt)"
 # RUN_DIR/checkpoints/ is the one checkpoint folder of a run: one seed_<s>/ per seed
 # (JobLayout.checkpoints_dir); an adaptive search hands the whole folder to the script
 # (mle_search.checkpoint_dir) and copies it for the runs that continue from it.

@@ -27,12 +27,11 @@ from typing import IO, Any
 
 from ..errors import MleError
 from ..files.atomic import atomic_binary, dumps_json, write_json_atomic
-from ..files.layout import CHECKPOINT_INDEX_NAME
+from ..files.layout import CHECKPOINT_INDEX_NAME, CHECKPOINT_NAME_PATTERN
 
 SUFFIXES = {"npz": ".npz", "json": ".json", "pickle": ".pkl", "torch": ".pt"}
 FINAL = "final"
-# What --checkpoint / post_process_args.checkpoint accept: a name or a file name.
-CHECKPOINT_NAME = re.compile(r"final|best|last|step_\d+|[\w.-]+\.(?:npz|json|pkl|pt)")
+CHECKPOINT_NAME = re.compile(CHECKPOINT_NAME_PATTERN)
 
 
 class CheckpointNotFound(MleError):  # noqa: N818 - reads as the condition it reports

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import hashlib
 import os
+import shutil
 import socket
 import sys
 import time
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.commands import run_command
 from ..errors import DiskFullError, MleError, is_disk_full
 from ..files.layout import HISTORY_DB_ENV, history_db
+from .git_head import ASK_GIT, head_commit
 
 if TYPE_CHECKING:
     import sqlite3
@@ -237,7 +239,16 @@ def file_hash(path: Path) -> str:
 
 
 def git_commit(folder: Path) -> str | None:
-    """HEAD commit of the git repository holding ``folder``; None without git or repo."""
+    """HEAD commit of the git repository holding ``folder``; None without git or repo.
+
+    Read from the repository's files where they settle it (git_head.py): no fork of git
+    for a plain checkout, or for a folder in no repository; else ``git rev-parse``.
+    """
+    if shutil.which("git") is None:
+        return None
+    commit = head_commit(folder)
+    if commit != ASK_GIT:
+        return commit
     try:
         out = run_command(["git", "-C", str(folder), "rev-parse", "--verify", "HEAD"],
                           timeout=GIT_TIMEOUT_S)

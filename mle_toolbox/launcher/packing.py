@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import statistics
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -47,6 +46,8 @@ def choose_jobs_per_task(*, durations: Sequence[float], hint_s: float | None,
                          time_limit_s: int | None, jobs: int) -> int:
     """How many of ``jobs`` jobs one task runs (a pure function of what is known)."""
     if durations:
+        import statistics  # only for jobs_per_task: auto with durations to go by
+
         typical = max(statistics.median(durations), MIN_DURATION_S)
         longest = max(*durations, MIN_DURATION_S)
     elif hint_s is not None:

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from ..files.atomic import write_json_atomic
 from ..files.documents import JobOutcome, PlanDocument, ReportDocument, SummaryDocument
 from ..results.merge import summarize_run
-from ..results.report import report_after_run
 from ..spec import JobResult, JobState
 from .decide import Decision, ResumeFlags, carry_out, decide, gather
 from .history import Recording, database_path, launch_fields, recording
@@ -167,6 +166,9 @@ def close_launch(report: RunReport, *, layout: ExperimentLayout, backend: Backen
     """How to follow detached jobs; else the report (unless ``--no-report`` or interrupted)."""
     print_detached(report, layout=layout, backend=backend)
     if options.write_report and not report.interrupted and not report.detached:
+        # Imported here: a launch with --no-report (or detached) never loads the report code.
+        from ..results.report import report_after_run
+
         report_after_run(layout)
 
 
