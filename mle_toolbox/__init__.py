@@ -9,15 +9,20 @@ from __future__ import annotations
 __version__ = "0.4.0"  # the successor of mle-toolbox 0.3.5 (mle_toolbox>=0.3 is met)
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .job.experiment import MLExperiment, experiment
-from .job.metrics import MetricLogger
-from .job.mle_logger import MLELogger
+if TYPE_CHECKING:
+    from .job.experiment import MLExperiment, experiment
+    from .job.metrics import MetricLogger
+    from .job.mle_logger import MLELogger
 
 # name -> module: imported when first asked for (PEP 562), not at ``import mle_toolbox``.
-# A job imports this package at every start: only what every job uses is loaded eagerly.
+# Every submodule import (the launcher's too) runs this file first, so even the job-side
+# names load on first use: a job's ``from mle_toolbox import MLExperiment`` loads them at
+# once, ``mle run`` never does.
 _LAZY = {
+    "MLExperiment": ".job.experiment", "experiment": ".job.experiment",
+    "MetricLogger": ".job.metrics", "MLELogger": ".job.mle_logger",
     "load_checkpoint": ".job.checkpoints", "load_model": ".job.checkpoints",
     "load_log": ".results.merge", "load_meta_log": ".results.merge",
     "MetaLog": ".results.meta_log", "HyperLog": ".results.hyper_log",

@@ -14,7 +14,6 @@ import dataclasses
 import hashlib
 import os
 import shutil
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -208,7 +207,7 @@ def settle_dead(conn: sqlite3.Connection, entries: list[Entry]) -> list[Entry]:
     """
     import sqlite3
 
-    here = socket.gethostname()
+    here = os.uname().nodename
     dead = {e.id for e in entries
             if e.state == "running" and e.host == here and not _launcher_alive(e.pid)}
     for entry_id in sorted(dead):
@@ -321,7 +320,8 @@ def recording(*, path: Path, fields: dict[str, Any]) -> Iterator[Recording]:
     block raises before ``finish`` was called."""
     import sqlite3
 
-    row = {"state": "running", "started": time.time(), "host": socket.gethostname(),
+    # uname's node name is gethostname()'s answer on Linux, without importing socket.
+    row = {"state": "running", "started": time.time(), "host": os.uname().nodename,
            "pid": os.getpid(), **fields}
     full: Exception | None = None  # a full disk: warned about at the end, if at all
     try:

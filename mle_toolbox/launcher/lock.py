@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -72,7 +71,8 @@ class ExperimentLock:
             print(f"mle: took over the lock {self.path} of launcher pid {previous.get('pid', '?')}"
                   f" on {previous.get('host', '?')}, which is no longer running",
                   file=sys.stderr)
-        owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        # uname's node name is gethostname()'s answer on Linux, without importing socket.
+        owner = {"pid": os.getpid(), "host": os.uname().nodename, "since": time.time()}
         data = json.dumps(owner).encode()
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, data, 0)
