@@ -36,8 +36,12 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `mle ls | head
 MAX_RETRIES = 100  # the same bound as meta.MAX_RETRIES (cli stays free of heavy imports)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser of ``mle``."""
+def build_parser(*, only_run: bool = False) -> argparse.ArgumentParser:
+    """The argparse parser of ``mle``.
+
+    ``only_run``: only the ``run`` subcommand (enough to parse ``mle run ...``, with the
+    same help and error messages): every launch skips building a dozen other parsers.
+    """
     parser = argparse.ArgumentParser(
         prog="mle", description="Launch ML experiment sweeps: configs x seeds x searches.",
     )
@@ -64,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--detach", action="store_true",
                      help="submit every job, record it and return (cluster backends)")
     add_upstream_run_flags(run)
+    if only_run:
+        return parser
     cancel = sub.add_parser("cancel", help="stop an experiment's queued and running jobs",
                             description="Cancel the queued and running jobs (job table; "
                             "Grid Engine and Slurm arrays by name) of an experiment directory.")
@@ -333,7 +339,8 @@ def _restart_with_preload(err: PreloadNeededError, *, argv: Sequence[str] | None
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``mle`` console script; returns the exit code."""
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only_run=words[:1] == ["run"])
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
