@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import Sample, alternate, bare_start, describe, python
+from timing import Sample, alternate, bare_start, bytecode_cached, describe, python
 
 NOOP_TRAIN = ("from mle_toolbox import MLExperiment\nmle = MLExperiment()\n"
               "mle.log.update({'step': 0}, {'loss': 1.0}, save=True)\n")
@@ -226,9 +226,10 @@ def main() -> int:
     repeats = 3 if args.quick else 9
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    results = [*bench_import(repeats * 2), *bench_wrapper(repeats * 2),
-               *bench_sweep(max(3, repeats // 2)),
-               *bench_logging(repeats), *bench_planning(max(3, repeats // 3))]
+    with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
+        results = [*bench_import(repeats * 2), *bench_wrapper(repeats * 2),
+                   *bench_sweep(max(3, repeats // 2)),
+                   *bench_logging(repeats), *bench_planning(max(3, repeats // 3))]
     figures: dict[str, dict[str, float]] = {}
     missed = []
     for name, runs, bare in results:

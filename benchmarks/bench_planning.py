@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import Sample, alternate, describe
+from timing import Sample, alternate, bytecode_cached, describe
 
 GRID_META = """\
 meta_job_args:
@@ -94,7 +94,7 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f}")
     figures: dict[str, object] = {}
     missed: list[str] = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
         root = Path(tmp)
         _project(root, configs=20_000)
         for name, meta in cases.items():

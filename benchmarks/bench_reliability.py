@@ -25,7 +25,6 @@ judged target is missed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import resource
@@ -34,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_foundation import BIG_META as FOUNDATION_META
 from bench_foundation import NOOP_TRAIN, QUIET_BARE_S
-from timing import Sample, alternate, bare_start, describe
+from timing import Sample, alternate, bare_start, bytecode_cached, describe
 
 if TYPE_CHECKING:
     from mle_toolbox.config.expand import Plan
@@ -167,32 +166,12 @@ def _direct_sweep(root: Path, jobs: int) -> Sample:
     return Sample(wall=sample.wall, cpu=cpu)
 
 
-@contextlib.contextmanager
-def _bytecode_cached(folder: Path) -> Iterator[None]:
-    """Bytecode cached (as in an installed package) in ``folder`` for every process started
-    here, even where PYTHONDONTWRITEBYTECODE is set: otherwise each launcher and each job
-    compiles its modules from source at every start (~0.15 s CPU of the launcher's fixed
-    cost on this machine), which no user with an installed package pays."""
-    saved = {name: os.environ.get(name) for name in ("PYTHONDONTWRITEBYTECODE",
-                                                     "PYTHONPYCACHEPREFIX")}
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(folder)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def bench_overhead(repeats: int) -> dict[str, tuple[list[Sample], list[Sample]]]:
     """Rounds of: bare start, then each size's mle sweep and direct sweep (alternating)."""
     small, large = SIZES
     kept: dict[str, list[Sample]] = {name: [] for name in (
         "bare", "mle_small", "direct_small", "mle_large", "direct_large")}
-    with tempfile.TemporaryDirectory() as tmp, _bytecode_cached(Path(tmp) / "pycache"):
+    with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
         roots = {size: Path(tmp) / str(size) for size in SIZES}
         for size, root in roots.items():
             root.mkdir()

@@ -7,12 +7,15 @@ reported as min / median / max and as a ratio to the bare start's median.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,26 @@ class Sample:
     wall: float
     cpu: float = 0.0
     rss_mb: float = 0.0
+
+
+@contextlib.contextmanager
+def bytecode_cached(folder: Path) -> Iterator[None]:
+    """Bytecode cached (as in an installed package) in ``folder`` for every process started
+    here, even where PYTHONDONTWRITEBYTECODE is set (it is on this machine): otherwise each
+    process compiles its modules from source at every start, which no user with an
+    installed package pays (~0.15 s CPU of a launcher's start here)."""
+    saved = {name: os.environ.get(name) for name in ("PYTHONDONTWRITEBYTECODE",
+                                                     "PYTHONPYCACHEPREFIX")}
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(folder)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def wall(func: Callable[[], object]) -> Sample:
