@@ -387,3 +387,17 @@ def test_grid_size_matches_the_points_and_points_are_distinct(bins: list[int]) -
     assert len(points) == grid_size(params) == math.prod(bins)
     assert len({tuple(p.values()) for p in points}) == len(points)
     assert all(list(p) == [f"p{i}" for i in range(len(bins))] for p in points)
+
+
+def test_config_hash_text_is_that_of_json_dumps() -> None:
+    # plan.json's hashes from earlier launches are compared with new ones on every resume:
+    # the hashed text must stay json.dumps(sort_keys, compact separators, default=str).
+    import hashlib
+
+    from mle_toolbox.config.expand import config_hash
+
+    configs = [{"b": 1, "a": {"y": [1, 2.5, None], "x": "é"}}, {}, {"p": Path("/x"), "t": True}]
+    for config in configs:
+        text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+        assert config_hash(config) == hashlib.sha256(text.encode()).hexdigest()[:16]
+    assert config_hash({"a": 1, "b": 2}) == config_hash({"b": 2, "a": 1}) == "43258cff783fe703"

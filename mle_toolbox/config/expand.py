@@ -71,9 +71,15 @@ def _run(run_id: str, *, source: Path, config: dict[str, Any],
                    config_hash=config_hash(config), params=params or {})
 
 
+# json.dumps(config, sort_keys=True, separators=(",", ":"), default=str), with the encoder
+# built once (dumps builds one per call for non-default options; a plan hashes 20,000+).
+# The text must never change: plan.json's hashes are compared with it on every resume.
+_HASH_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def config_hash(config: Mapping[str, Any]) -> str:
     """Stable short hash of a resolved config (key order does not matter)."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    text = _HASH_ENCODER.encode(config)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
