@@ -296,6 +296,27 @@ class Tracked:
             self.unsettled = (what, now)
         return now - self.unsettled[1]
 
+    def requeued(self, *, why: str, hold: str | None, now: float, grace_s: float,
+                 stop_task: Callable[[], str]) -> JobStatus:
+        """The status of a killed run whose task the scheduler lists pending again.
+
+        A requeue (``scontrol requeue``, preemption, ``qmod -rj``): pending, ``why``, and
+        followed until its last run ends. ``hold`` says how the scheduler shows a hold
+        (None: not held). A held task runs only if someone releases it: held past
+        ``grace_s`` it is removed by ``stop_task`` (which returns how, e.g. "deleted")
+        and recorded failed with the killed run's exit code, so that no run of it goes
+        on unobserved.
+        """
+        if hold is None:
+            return JobStatus(JobState.PENDING, reason=why)
+        if self.waited("held", now=now) <= grace_s:
+            return JobStatus(JobState.PENDING, reason=f"{why}, {hold}")
+        how = stop_task()
+        self.final = JobStatus(JobState.FAILED, exit_code=self.killed, reason=(
+            f"{why} and {hold} for over {grace_s:g}s: {how}, so that no run of it goes on "
+            "unobserved (mle run --rerun-failed runs it again)"))
+        return self.final
+
     def seen(self) -> None:
         """The scheduler lists the job: it is not missing."""
         self.missing_since = None

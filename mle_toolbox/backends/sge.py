@@ -143,20 +143,16 @@ class SgeBackend(ArrayBackend):
 
     def _rescheduled(self, task: str, tracked: Tracked, letters: str, *,
                      now: float) -> JobStatus:
-        # Killed (exit code `killed`, e.g. 140 for -notify's SIGUSR2) and pending again:
-        # `qmod -rj` rescheduled it (state Rq). Followed until its last run ends; held
-        # (h) past the grace its task is deleted, so that no run goes on unobserved.
-        why = f"rescheduled by Grid Engine after exit code {tracked.killed}"
-        if "h" not in letters:
-            return JobStatus(JobState.PENDING, reason=why)
-        grace = self.options.vanish_grace_s
-        if tracked.waited("held", now=now) <= grace:
-            return JobStatus(JobState.PENDING, reason=f"{why}, state {letters}")
-        qdel([task], force=True, run=self.run)  # the held task: no job of it can run
-        tracked.final = JobStatus(JobState.FAILED, exit_code=tracked.killed, reason=(
-            f"{why} and left in state {letters} for over {grace:g}s: deleted, so that no "
-            "run of it goes on unobserved (mle run --rerun-failed runs it again)"))
-        return tracked.final
+        # Killed (e.g. 140 for -notify's SIGUSR2) and pending again: `qmod -rj`
+        # rescheduled it (state Rq); held (h), its task is deleted after the grace.
+        def delete() -> str:
+            qdel([task], force=True, run=self.run)  # the held task: no job of it can run
+            return "deleted"
+
+        return tracked.requeued(
+            why=f"rescheduled by Grid Engine after exit code {tracked.killed}",
+            hold=f"held in state {letters}" if "h" in letters else None,
+            now=now, grace_s=self.options.vanish_grace_s, stop_task=delete)
 
     def _queued_status(self, task: str, tracked: Tracked, state: str) -> JobStatus:
         if "E" in state:

@@ -172,23 +172,17 @@ class SlurmBackend(ArrayBackend):
 
     def _requeued(self, handle: JobHandle, tracked: Tracked, queued: QueuedJob, *,
                   now: float) -> JobStatus:
-        # Killed (exit code `killed`) and back in the queue: `scontrol requeue`, or
-        # preemption with requeue. Followed until its last run ends. Held there
-        # (`scontrol requeuehold`, or held by Slurm after a failed launch) it runs only
-        # if someone releases it: after the grace it is cancelled, so that no run of it
-        # goes on unobserved, and recorded failed with the killed run's exit code.
-        code = tracked.killed
-        why = f"requeued by Slurm after exit code {code}"
-        if not is_held(queued):
-            return JobStatus(JobState.PENDING, reason=why)
-        grace = self.options.vanish_grace_s
-        if tracked.waited("held", now=now) <= grace:
-            return JobStatus(JobState.PENDING, reason=f"{why}, held ({queued.reason})")
-        scancel([task_of(handle.native_id)], force=False, run=self.run)  # the held task
-        tracked.final = JobStatus(JobState.FAILED, exit_code=code, reason=(
-            f"{why} and held ({queued.reason}) for over {grace:g}s: cancelled, so that "
-            "no run of it goes on unobserved (mle run --rerun-failed runs it again)"))
-        return tracked.final
+        # Killed and back in the queue: `scontrol requeue`, or preemption with requeue.
+        # Held there (`scontrol requeuehold`, or by Slurm after a failed launch), its task
+        # is cancelled after the grace.
+        def cancel_task() -> str:
+            scancel([task_of(handle.native_id)], force=False, run=self.run)
+            return "cancelled"
+
+        return tracked.requeued(
+            why=f"requeued by Slurm after exit code {tracked.killed}",
+            hold=f"held ({queued.reason})" if is_held(queued) else None,
+            now=now, grace_s=self.options.vanish_grace_s, stop_task=cancel_task)
 
     def _never_started(self, handle: JobHandle) -> JobStatus | None:
         # A job that ended without ever running (cancelled while pending) will write no
