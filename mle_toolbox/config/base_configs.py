@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,21 @@ def load_config_file(path: Path) -> dict[str, Any]:
         bad = next((k for k in root.data if not isinstance(k, str)), None)
         if bad is not None:
             raise root.error(str(bad), f"config keys must be strings, got {bad!r}")
-    for section in SECTIONS:
-        value = root.data.get(section)
-        if value is not None and not isinstance(value, dict):
-            # MLExperiment reads these as mappings: refuse here, not in every job.
-            raise root.error(section, f"expected a mapping of settings, got {_kind(value)}")
+    section = _not_a_mapping(root.data)
+    if section is not None:
+        # MLExperiment reads these as mappings: refuse here, not in every job.
+        value = root.data[section]
+        raise root.error(section, f"expected a mapping of settings, got {_kind(value)}")
     return dict(root.data)
+
+
+def _not_a_mapping(data: Mapping[str, Any]) -> str | None:
+    """The first of SECTIONS that is set to something other than a mapping, if any."""
+    for section in SECTIONS:
+        value = data.get(section)
+        if value is not None and not isinstance(value, dict):
+            return section
+    return None
 
 
 def _kind(value: object) -> str:
@@ -76,10 +86,6 @@ def _plain_json(path: Path, *, decoder: json.JSONDecoder, hook: PairsHook,
         data = decoder.decode(raw.decode("utf-8")) if raw is not None else None
     except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8 or not JSON
         return None
-    if type(data) is not dict or hook.duplicated:
+    if type(data) is not dict or hook.duplicated or _not_a_mapping(data) is not None:
         return None
-    for section in SECTIONS:
-        value = data.get(section)
-        if value is not None and not isinstance(value, dict):
-            return None
     return data
