@@ -18,7 +18,7 @@ from ..files.jobfiles import read_exit_code
 from ..files.layout import ExperimentLayout, submitted_arrays
 from ..launcher.jobtable import JobTable
 from ..spec import JobState
-from .status import planned_jobs
+from .status import locate, planned_jobs
 
 
 def cancel_command(args: argparse.Namespace) -> int:
@@ -65,13 +65,9 @@ def cancel_recorded(experiment: Experiment, *, force: bool) -> int:
         count = 0
         for name in sorted({r.backend for _, r in live}):
             backend = get_backend(name)
-            natives = {t.job_id: str(r.native_id) for t, r in live
-                       if r.backend == name and r.native_id}
             # Rows a launcher left "submitting": stop what that submission started too.
-            cut = [(t, r.token) for t, r in live if r.backend == name and not r.native_id]
-            if cut:
-                natives.update(backend.find_submitted(cut, internal_dir=layout.internal_dir))
-            mine = [(t, natives[t.job_id]) for t, _ in live if t.job_id in natives]
+            mine, _ = locate(backend, [(t, r) for t, r in live if r.backend == name],
+                             internal_dir=layout.internal_dir)
             for task, _ in mine:  # before the stop: a running launcher then reads it
                 write_text_atomic(task.files.cancelled, "cancelled with mle cancel\n")
             backend.cancel(backend.attach(mine), force=force)

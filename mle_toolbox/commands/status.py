@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..backends import get_backend
 from ..errors import BackendUnavailable, CommandError, DiskFullError, ExperimentDirError
@@ -22,6 +23,9 @@ from ..files.jobfiles import read_exit_code, status_from_exit_code, stderr_tail
 from ..files.layout import ExperimentLayout, attempt_number
 from ..launcher.jobtable import JobRecord, JobTable
 from ..spec import JobRef, JobState, JobStatus
+
+if TYPE_CHECKING:
+    from ..backends.base import Backend
 
 NOT_STARTED = "not started"
 
@@ -66,14 +70,9 @@ def live_statuses(pairs: Sequence[tuple[JobRef, JobRecord]], *, internal_dir: Pa
         rows = [(t, r) for t, r in pairs if r.backend == name]
         try:
             backend = get_backend(name)
-            natives = {t.job_id: str(r.native_id) for t, r in rows if r.native_id}
-            cut = [(t, r.token) for t, r in rows if not r.native_id]
-            if cut:
-                located = backend.find_submitted(cut, internal_dir=internal_dir)
-                natives.update(located)
-                if found is not None:
-                    found.update(located)
-            mine = [(t, natives[t.job_id]) for t, _ in rows if t.job_id in natives]
+            mine, located = locate(backend, rows, internal_dir=internal_dir)
+            if found is not None:
+                found.update(located)
             statuses = backend.status(backend.attach(mine)) if mine else {}
         except (BackendUnavailable, CommandError) as err:
             why = f"{name} cannot be asked here: {err}"
@@ -82,6 +81,18 @@ def live_statuses(pairs: Sequence[tuple[JobRef, JobRecord]], *, internal_dir: Pa
             continue
         out.update({h.job_id: s for h, s in statuses.items()})
     return out
+
+
+def locate(backend: Backend, rows: Sequence[tuple[JobRef, JobRecord]], *,
+           internal_dir: Path) -> tuple[list[tuple[JobRef, str]], dict[str, str]]:
+    """(job, native id) of each of ``backend``'s live ``rows`` whose run can be named, and
+    the ids found for rows a launcher left ``submitting`` (by job id): those are looked
+    for where their submission put them (``Backend.find_submitted``, one query)."""
+    natives = {t.job_id: str(r.native_id) for t, r in rows if r.native_id}
+    cut = [(t, r.token) for t, r in rows if not r.native_id]
+    located = backend.find_submitted(cut, internal_dir=internal_dir) if cut else {}
+    natives.update(located)
+    return [(t, natives[t.job_id]) for t, _ in rows if t.job_id in natives], located
 
 
 def collect(layout: ExperimentLayout, *, jobs: Sequence[JobRef]) -> list[JobView]:
