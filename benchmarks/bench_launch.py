@@ -1,0 +1,155 @@
+"""The fixed cost of one ``mle run``: the launcher's own CPU, and where its wall time goes
+before the first job starts and after the last job ends (issue 18).
+
+    python benchmarks/bench_launch.py [--repeats 7] [--jobs 8] [--json results.json]
+
+Each round runs, in this order, a bare ``python -c pass``, ``mle run --dry-run``, ``mle
+run --no-report`` and the same commands run directly (2 at a time), on a sweep of no-op
+jobs whose training script writes when it started and when it ended. Per round:
+
+- ``launcher_cpu``: CPU time of the launcher process itself (``getrusage(RUSAGE_SELF)``
+  at exit, so the jobs it ran are not in it) and ``dry_run_cpu``: the dry run's CPU
+  (``os.wait4``); ``bare_cpu``: a bare interpreter's, measured the same way.
+- ``head``: launch -> the first job's training script starts; ``direct_head`` the same
+  for the direct commands (an interpreter start), so ``head - direct_head`` is what the
+  launcher adds before work begins.
+- ``tail``: the last job's script ends -> the launcher has exited (``direct_tail``
+  likewise: reaping the last process).
+
+min / median / max over the rounds, byte code cached (timing.bytecode_cached), printed
+next to the bare start of the same run. A report, not a judge: exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import spread
+
+PARALLEL = 2
+# The no-op job of bench_foundation.py, stamping its start and end (one O_APPEND write).
+STAMPED_TRAIN = """\
+import os, time
+_start = time.time()
+from mle_toolbox import MLExperiment
+mle = MLExperiment()
+mle.log.update({'step': 0}, {'loss': 1.0}, save=True)
+_fd = os.open(os.environ["STAMPS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+os.write(_fd, f"{_start} {time.time()}\\n".encode())
+os.close(_fd)
+"""
+# The launcher run as ``python -m mle_toolbox``, reporting its own CPU time at exit.
+SELF_CPU = """\
+import atexit, os, resource, runpy, sys
+def _report():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open(os.environ["SELF_CPU"], "w") as out:
+        out.write(str(usage.ru_utime + usage.ru_stime))
+atexit.register(_report)
+sys.argv = ["mle", *sys.argv[1:]]
+runpy.run_module("mle_toolbox", run_name="__main__", alter_sys=True)
+"""
+
+
+def _project(root: Path, jobs: int) -> None:
+    (root / "train.py").write_text(STAMPED_TRAIN)
+    for config in ("a", "b"):
+        (root / f"{config}.json").write_text('{"train_config": {"lrate": 0.1}}')
+    (root / "meta.yaml").write_text(
+        "meta_job_args:\n  experiment_type: multiple-configs\n  base_train_fname: train.py\n"
+        "  experiment_dir: out\nmulti_config_args:\n  config_fnames: [a.json, b.json]\n"
+        f"  num_seeds: {jobs // 2}\n")
+
+
+def _waited(argv: list[str], *, cwd: Path) -> tuple[float, float, float, float]:
+    """(start, end, wall, CPU by wait4) of one process."""
+    start = time.time()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    end = time.time()
+    assert os.waitstatus_to_exitcode(status) == 0, f"{argv} exited {status}"
+    return start, end, end - start, usage.ru_utime + usage.ru_stime
+
+
+def _stamps(path: Path) -> tuple[float, float]:
+    """(first start, last end) of the jobs that wrote to ``path``; clears it."""
+    pairs = [tuple(map(float, line.split())) for line in path.read_text().splitlines()]
+    path.unlink()
+    return min(p[0] for p in pairs), max(p[1] for p in pairs)
+
+
+def _round(root: Path, jobs: int) -> dict[str, float]:
+    stamps, self_cpu = root / "stamps.txt", root / "self_cpu.txt"
+    os.environ.update(STAMPS=str(stamps), SELF_CPU=str(self_cpu))
+    figures: dict[str, float] = {}
+    _, _, figures["bare_wall"], figures["bare_cpu"] = _waited(
+        [sys.executable, "-c", "pass"], cwd=root)
+    _, _, figures["dry_run_wall"], figures["dry_run_cpu"] = _waited(
+        [sys.executable, "-m", "mle_toolbox", "run", "meta.yaml", "--dry-run"], cwd=root)
+    shutil.rmtree(root / "out", ignore_errors=True)
+    start, end, figures["run_wall"], _ = _waited(
+        [sys.executable, "-c", SELF_CPU, "run", "meta.yaml", "--no-report", "--max-running",
+         str(PARALLEL)], cwd=root)
+    figures["launcher_cpu"] = float(self_cpu.read_text())
+    first, last = _stamps(stamps)
+    figures["head"], figures["tail"] = first - start, end - last
+    commands = [[sys.executable, "train.py", "-config", f"{config}.json", "-seed", str(seed),
+                 "-exp_dir", str(root / "direct" / config / str(seed))]
+                for config in ("a", "b") for seed in range(jobs // 2)]
+    start = time.time()
+    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        list(pool.map(lambda argv: subprocess.run(argv, cwd=root, check=True,
+                                                  capture_output=True), commands))
+    end = time.time()
+    first, last = _stamps(stamps)
+    figures["direct_wall"] = end - start
+    figures["direct_head"], figures["direct_tail"] = first - start, end - last
+    figures["overhead_per_job"] = (figures["run_wall"] - figures["direct_wall"]) / jobs
+    shutil.rmtree(root / "direct")
+    return figures
+
+
+def main() -> int:
+    """Run the rounds, print min / median / max of each figure in ms."""
+    from timing import bytecode_cached
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--jobs", type=int, default=8, help="jobs per sweep (even)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"load average {os.getloadavg()[0]:.1f}; {args.jobs} jobs, {PARALLEL} at a time")
+    rounds: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
+        root = Path(tmp) / "project"
+        root.mkdir()
+        _project(root, args.jobs)
+        for index in range(args.repeats + 1):  # the first round warms up and is not kept
+            figures = _round(root, args.jobs)
+            if index:
+                rounds.append(figures)
+    summary = {}
+    for name in rounds[0]:
+        low, mid, high = spread([r[name] for r in rounds])
+        summary[name] = {"min_s": low, "median_s": mid, "max_s": high}
+        print(f"{name:<18} median {mid * 1000:7.1f} ms (min {low * 1000:7.1f}, "
+              f"max {high * 1000:7.1f})")
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
