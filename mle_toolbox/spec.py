@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from .files.layout import JobFiles
+from .records import field, record
 
 
 class JobState(enum.Enum):
@@ -37,7 +37,7 @@ class ExperimentType(enum.Enum):
     HYPERPARAMETER_SEARCH = "hyperparameter-search"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Resources:
     """What one job asks for, in scheduler-neutral terms; backends map them."""
 
@@ -66,7 +66,7 @@ def hms(seconds: int) -> str:
     return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Packing:
     """``single_job_args.jobs_per_task`` as written: a number, or ``auto`` (``size`` None)
     with ``single_job_args.job_duration_hint`` (seconds) for when no job has finished."""
@@ -80,7 +80,7 @@ class Packing:
         return self.size is None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Environment:
     """How to get the right Python on the node that runs the job."""
 
@@ -88,7 +88,7 @@ class Environment:
     venv: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RunSpec:
     """One run: a resolved config that is trained with several seeds."""
 
@@ -99,7 +99,7 @@ class RunSpec:
     params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobSpec:
     """One job: a run and a seed. Paths come from the layout, not from here."""
 
@@ -113,7 +113,7 @@ class JobSpec:
         return f"{self.run_id}-seed{self.seed}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobTask:
     """A job made concrete for submission: the command and every path it uses."""
 
@@ -154,7 +154,7 @@ class FollowedJob(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobRef:
     """A planned job known by id and job dir only: enough to read its files and to
     follow or cancel it (``mle status``, ``mle cancel``), without a command to run."""
@@ -168,7 +168,7 @@ class JobRef:
         return JobFiles(self.job_dir)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobHandle:
     """A submitted job: which backend holds it under which native id."""
 
@@ -177,7 +177,7 @@ class JobHandle:
     native_id: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobStatus:
     """What a backend knows about a job at one poll."""
 
@@ -189,7 +189,7 @@ class JobStatus:
     requeue: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobResult:
     """Final outcome of one job, as the runner records it."""
 

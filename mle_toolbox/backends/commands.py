@@ -9,14 +9,14 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from ..errors import BackendUnavailable, CommandError
+from ..records import record
 
 COMMAND_TIMEOUT_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Output:
     """What a finished command printed."""
 
@@ -60,7 +60,7 @@ def _text(data: bytes | str | None) -> str:
     return data.decode(errors="replace") if isinstance(data, bytes) else data
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RetryPolicy:
     """At most ``attempts`` tries; sleeps ``first_delay`` seconds, doubling each time."""
 

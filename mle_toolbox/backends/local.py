@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, ClassVar
 
@@ -15,12 +14,13 @@ from ..errors import BackendUnavailable
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code
 from ..files.layout import LIVE_LOCK_NAME, REQUEUE_EXIT
+from ..records import record
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
 from .base import is_lock_id, lock_id
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Proc:
     popen: subprocess.Popen[bytes]
     task: JobTask

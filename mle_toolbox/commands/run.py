@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from ..launcher.decide import ResumeFlags
 from ..launcher.job_options import unused_note
 from ..launcher.launch import dry_run, launch
 from ..launcher.recorded_run import LaunchOptions
+from ..records import replace
 from ..search import is_adaptive
 
 
@@ -40,7 +40,7 @@ def run_command(args: argparse.Namespace) -> int:
     for name, config in zip(names, meta.config_files, strict=True):
         print(f"mle: search over base config {display_name(config)} in "
               f"{meta.experiment_dir / name}", flush=True)
-        one = dataclasses.replace(meta, config_files=(config,),
+        one = replace(meta, config_files=(config,),
                                   experiment_dir=meta.experiment_dir / name)
         code = max(code, _run_meta(args, one))
         if code >= 128:  # interrupted: the later searches wait for the next mle run

@@ -10,11 +10,11 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..records import record, replace
 from ..search import is_adaptive
 from ..search.registry import get as search_type
 from ..spec import ExperimentType, JobSpec, RunSpec
@@ -27,7 +27,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 DEFAULT_SECTION = "train_config"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Plan:
     """Every run and job of one experiment, in launch order."""
 

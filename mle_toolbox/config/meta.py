@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..backends import RESOURCE_NAMES
 from ..files.layout import CHECKPOINT_NAME_PATTERN
+from ..records import field, record, replace
 from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
 from ..search.registry import lookup, supported
 from ..spec import Environment, ExperimentType, Packing, Resources
@@ -74,7 +74,7 @@ AGGREGATIONS = ("mean", "median", "min", "max")  # and pNN, a percentile (p0 .. 
 _PERCENTILE = re.compile(r"^p(100|[1-9]?[0-9])$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SearchConfig:
     """``param_search_args`` of a hyperparameter search.
 
@@ -96,7 +96,7 @@ class SearchConfig:
     spelling: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PostProcess:
     """``post_process_args``: an evaluation script run on every finished job."""
 
@@ -106,7 +106,7 @@ class PostProcess:
     timeout_s: int = DEFAULT_EVAL_TIME_S
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MetaConfig:
     """A validated meta YAML."""
 

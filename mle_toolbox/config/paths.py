@@ -16,14 +16,14 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..records import record
 from .source import KeyPath, Source, display_name
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Anchors:
     """The two folders a relative path may start from."""
 
@@ -106,7 +106,7 @@ def _same(one: os.stat_result, two: os.stat_result) -> bool:
     return (one.st_dev, one.st_ino) == (two.st_dev, two.st_ino)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Overrides:
     """Paths given on the ``mle run`` command line (mle-toolbox 0.3.x flags)."""
 

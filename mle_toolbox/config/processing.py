@@ -9,9 +9,9 @@ with the resources of ``processing_job_args``. Not to be confused with our
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from ..records import record
 from ..spec import Resources
 from .job_args import extra_args, resources
 from .paths import Anchors
@@ -25,7 +25,7 @@ JOB_KEYS = ("num_logical_cores", "num_gpus", "memory_per_job", "memory_per_cpu",
 RESERVED = ("exp_dir", "experiment_dir")  # mle passes -exp_dir itself
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ProcessingJob:
     """One pre- or post-processing job of an experiment."""
 

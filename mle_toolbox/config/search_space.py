@@ -6,16 +6,16 @@ import itertools
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from ..records import record
 from .schema import CONFIG_KEY, Node, describe, over_cap
 
 KINDS = ("real", "integer", "categorical")
 PRIORS = ("uniform", "log-uniform")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SearchParam:
     """One searched hyperparameter."""
 

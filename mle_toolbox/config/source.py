@@ -13,11 +13,11 @@ import os
 import re
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..records import field, record
 
 KeyPath = tuple[str | int, ...]
 
@@ -30,7 +30,7 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Source:
     """A loaded input file: its name for messages and the line of each key path.
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..records import field, record
 from ..spec import JobSpec
 
 PLAN_FORMAT = 2  # 2: with "objective"
@@ -24,7 +24,7 @@ SUMMARY_FORMAT = 1
 REPORT_FORMAT = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Objective:
     """The metric that ranks runs (the first of ``metrics``): final value, mean over seeds."""
 
@@ -46,7 +46,7 @@ class Objective:
         return cls(metrics=tuple(doc["metrics"]), maximize=doc.get("maximize") is True)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PlannedRun:
     """One run of plan.json: its config's origin and hash, and the searched params."""
 
@@ -68,7 +68,7 @@ class PlannedRun:
                    params=dict(doc.get("params") or {}))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PlanDocument:
     """plan.json: what an experiment directory holds and which meta YAML it belongs to."""
 
@@ -124,7 +124,7 @@ class PlanDocument:
             format=int(doc.get("format", 1)))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SummaryDocument:
     """summary.json of a run: final and best value of each metric, per seed and over seeds.
 
@@ -168,7 +168,7 @@ def read_summary(path: Path) -> SummaryDocument | None:
     return SummaryDocument.from_json(doc) if isinstance(doc, dict) else None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobOutcome:
     """One job of report.json: how it ended and, if it failed, the tail of its stderr."""
 
@@ -194,7 +194,7 @@ class JobOutcome:
                    stderr_tail=str(doc.get("stderr_tail") or ""))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReportDocument:
     """report.json: the outcome of the last launch."""
 

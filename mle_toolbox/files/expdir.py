@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config.schema import Node
 from ..config.source import Source, display_name, read_text
 from ..errors import ConfigError, ExperimentDirError
+from ..records import record
 from .documents import PlanDocument
 from .layout import ExperimentLayout
 
 DAMAGED_HINT = "plan.json is damaged; move the experiment directory away and run mle run again"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Experiment:
     """An experiment directory whose plan.json was read and checked."""
 

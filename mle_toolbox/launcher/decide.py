@@ -28,12 +28,12 @@ the launch carries it out (``pipeline.settle``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import ExperimentDirError
 from ..files.documents import code_hash
 from ..files.jobfiles import read_exit_code, status_from_exit_code
+from ..records import field, record
 from ..spec import JobHandle, JobSpec, JobState, JobStatus, JobTask
 from .tasks import make_tasks
 
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 CUT_SHORT = "lost: its launcher died while submitting it, before the scheduler took it"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResumeFlags:
     """How a relaunch treats earlier jobs."""
 
@@ -58,7 +58,7 @@ class ResumeFlags:
     keep_stale: bool = False  # completed with older training code: keep (default: rerun)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Followed:
     """A job the table says is live, with the scheduler's answer about it."""
 
@@ -67,7 +67,7 @@ class Followed:
     status: JobStatus
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Facts:
     """What is known about the jobs of a plan before a launch (``gather``)."""
 
@@ -78,7 +78,7 @@ class Facts:
     followed: Mapping[str, Followed] = field(default_factory=dict)  # live in the table
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Decision:
     """Every job of the plan in exactly one group, and what to do before running."""
 
@@ -98,7 +98,7 @@ class Decision:
         return len(self.cancel)
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Groups:
     done: list[JobSpec] = field(default_factory=list)
     todo: list[JobSpec] = field(default_factory=list)
@@ -265,11 +265,11 @@ def carry_out(decision: Decision, *, backend: Backend, table: JobTable | None) -
         backend.cancel([handle for handle, _ in decision.cancel], force=True)
     if table is None:
         return
-    for _, record in decision.cancel:
-        table.update(record.job_id, attempt=record.attempt, state=JobState.CANCELLED,
+    for _, row in decision.cancel:
+        table.update(row.job_id, attempt=row.attempt, state=JobState.CANCELLED,
                      reason="cancelled: its config changed or --force")
-    for record, handle in decision.found:
-        table.found(record, native_id=handle.native_id)
-    for record, status in decision.record:
-        table.update(record.job_id, attempt=record.attempt, state=status.state,
+    for row, handle in decision.found:
+        table.found(row, native_id=handle.native_id)
+    for row, status in decision.record:
+        table.update(row.job_id, attempt=row.attempt, state=status.state,
                      exit_code=status.exit_code, reason=status.reason)

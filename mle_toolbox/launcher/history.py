@@ -10,7 +10,6 @@ written under ``~``. Two launchers may write at once: every write is one short
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import os
 import shutil
@@ -18,13 +17,14 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import records
 from ..backends.commands import run_command
 from ..errors import DiskFullError, MleError, is_disk_full
 from ..files.layout import HISTORY_DB_ENV, history_db
+from ..records import record
 from .git_head import ASK_GIT, head_commit
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ CREATE TABLE IF NOT EXISTS experiments (
 )""", "CREATE INDEX IF NOT EXISTS experiments_exp_dir ON experiments (exp_dir)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Entry:
     """One recorded launch."""
 
@@ -89,10 +89,10 @@ class Entry:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
-        return dataclasses.asdict(self)
+        return records.asdict(self)
 
 
-COLUMNS = tuple(f.name for f in dataclasses.fields(Entry))
+COLUMNS = tuple(f.name for f in records.fields(Entry))
 
 
 def database_path(project_dir: Path) -> Path:
@@ -214,7 +214,7 @@ def settle_dead(conn: sqlite3.Connection, entries: list[Entry]) -> list[Entry]:
         # Read-only database: shown as died, written by the next command that can.
         with contextlib.suppress(sqlite3.OperationalError):
             update(conn, entry_id, state="died")
-    return [dataclasses.replace(e, state="died") if e.id in dead else e for e in entries]
+    return [records.replace(e, state="died") if e.id in dead else e for e in entries]
 
 
 def _launcher_alive(pid: int) -> bool:

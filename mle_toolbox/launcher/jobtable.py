@@ -15,13 +15,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DiskFullError, ExperimentDirError, is_disk_full
 from ..files.jobfiles import read_exit_code
 from ..files.layout import EXIT_CODE_NAME, JobFiles, attempt_number
+from ..records import record
 from ..spec import JobHandle, JobResult, JobState, JobTask
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 _ADDED_COLUMNS = (("token", "TEXT"),)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class JobRecord:
     """One row of the job table: one attempt of one job."""
 

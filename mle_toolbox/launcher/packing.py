@@ -24,9 +24,9 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..records import replace
 from ..spec import JobState
 
 if TYPE_CHECKING:

@@ -9,7 +9,6 @@ directory of another experiment is never written into.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from ..files.atomic import write_json_atomic, write_text_atomic
 from ..files.documents import Objective, PlanDocument, PlannedRun, code_hash
 from ..files.expdir import read_plan
 from ..files.jobfiles import read_exit_code
+from ..records import asdict, record
 
 if TYPE_CHECKING:
     from ..config.expand import Plan
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..spec import JobSpec
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Prepared:
     """What ``prepare`` found and wrote."""
 

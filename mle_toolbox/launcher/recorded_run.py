@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..records import field, record
 from .decide import Decision, ResumeFlags
 from .jobtable import JobTable, TableJournal
 from .runner import Hooks, OnInterrupt, Policy, RunReport, run_jobs
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LaunchOptions:
     """What ``mle run`` / ``mle resume`` flags ask of a launch."""
 

@@ -17,20 +17,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import Interrupted, MleError, interrupt_name, interrupt_signal
 from ..faults import FIRST_POLL, IDS_RECORDED, ROWS_WRITTEN, SUBMITTED, fault_point
 from ..files.jobfiles import read_start_time, record_final_state, stderr_tail
+from ..records import field, record
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask, hms
 
 if TYPE_CHECKING:
     from ..backends.base import Backend
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PollPolicy:
     """Back-off between polls: ``initial`` seconds, times ``factor``, at most ``maximum``."""
 
@@ -68,7 +68,7 @@ class Journal(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Policy:
     """Retries and interrupt handling of one run."""
 
@@ -78,7 +78,7 @@ class Policy:
     detach_grace_s: float = 2.0  # how long a second Ctrl+C may still cancel
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class RunReport:
     """Results of every job that ended, in the order the jobs were given."""
 
@@ -103,7 +103,7 @@ class RunReport:
         return [r for r in self.results if r.state is not JobState.COMPLETED]
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Live:
     task: JobTask
     submitted: float
@@ -111,7 +111,7 @@ class _Live:
     said: str = ""  # the last requeue reason told for it (told once)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Hooks:
     """Callbacks of one run; every one optional."""
 
@@ -122,7 +122,7 @@ class Hooks:
     journal: Journal | None = None
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class _Loop:
     backend: Backend
     max_running: int

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any
 
 from ..config.schema import CONFIG_KEY, Node, describe, finite_number
+from ..records import record
 
 NESTED_KEYS = ("search_config", "smbo_config", "nevergrad_config")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SearchOptions:
     """Options every search type has.
 

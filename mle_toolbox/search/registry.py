@@ -14,10 +14,10 @@ imports a strategy module: ``load`` does, when that type is used.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import MleError
+from ..records import record
 
 
 class MissingExtra(MleError):  # noqa: N818 - reads as the condition it reports
@@ -26,7 +26,7 @@ class MissingExtra(MleError):  # noqa: N818 - reads as the condition it reports
     exit_code = 2
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SearchType:
     """One row of the registry."""
 
