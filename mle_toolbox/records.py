@@ -302,7 +302,7 @@ class _DataclassFields:
                     options["default"] = item.default
                 if item.default_factory is not MISSING:
                     options["default_factory"] = item.default_factory
-                spec = dataclasses.field(**options)
+                spec = dataclasses.field(kw_only=False, **options)
                 spec.name, spec.type = item.name, item.type
                 spec._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
                 built[item.name] = spec
