@@ -7,9 +7,10 @@ Each round runs, in this order, a bare ``python -c pass``, ``mle run --dry-run``
 run --no-report`` and the same commands run directly (2 at a time), on a sweep of no-op
 jobs whose training script writes when it started and when it ended. Per round:
 
-- ``launcher_cpu``: CPU time of the launcher process itself (``getrusage(RUSAGE_SELF)``
-  at exit, so the jobs it ran are not in it) and ``dry_run_cpu``: the dry run's CPU
-  (``os.wait4``); ``bare_cpu``: a bare interpreter's, measured the same way.
+- ``launcher_cpu``: CPU time of the launcher process itself, its interpreter's shutdown
+  included: ``os.wait4``'s figure less the jobs it ran (``RUSAGE_CHILDREN`` at exit);
+  ``dry_run_cpu``: the dry run's CPU (``os.wait4``); ``bare_cpu``: a bare interpreter's,
+  measured the same way.
 - ``head``: launch -> the first job's training script starts; ``direct_head`` the same
   for the direct commands (an interpreter start), so ``head - direct_head`` is what the
   launcher adds before work begins.
@@ -48,11 +49,11 @@ _fd = os.open(os.environ["STAMPS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 os.write(_fd, f"{_start} {time.time()}\\n".encode())
 os.close(_fd)
 """
-# The launcher run as ``python -m mle_toolbox``, reporting its own CPU time at exit.
+# The launcher run as ``python -m mle_toolbox``, reporting its jobs' CPU time at exit.
 SELF_CPU = """\
 import atexit, os, resource, runpy, sys
 def _report():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(os.environ["SELF_CPU"], "w") as out:
         out.write(str(usage.ru_utime + usage.ru_stime))
 atexit.register(_report)
@@ -98,10 +99,10 @@ def _round(root: Path, jobs: int) -> dict[str, float]:
     _, _, figures["dry_run_wall"], figures["dry_run_cpu"] = _waited(
         [sys.executable, "-m", "mle_toolbox", "run", "meta.yaml", "--dry-run"], cwd=root)
     shutil.rmtree(root / "out", ignore_errors=True)
-    start, end, figures["run_wall"], _ = _waited(
+    start, end, figures["run_wall"], cpu = _waited(
         [sys.executable, "-c", SELF_CPU, "run", "meta.yaml", "--no-report", "--max-running",
          str(PARALLEL)], cwd=root)
-    figures["launcher_cpu"] = float(self_cpu.read_text())
+    figures["launcher_cpu"] = cpu - float(self_cpu.read_text())
     first, last = _stamps(stamps)
     figures["head"], figures["tail"] = first - start, end - last
     commands = [[sys.executable, "train.py", "-config", f"{config}.json", "-seed", str(seed),
