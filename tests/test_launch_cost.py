@@ -5,6 +5,7 @@ deferred pieces still behave when they are needed."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from mle_toolbox.config.source import load_yaml
 from mle_toolbox.errors import ConfigError
+from mle_toolbox.launcher.launcher_log import LauncherLog
 from tests.conftest import REPO
 
 # Run the CLI in-process, then report which of these modules it loaded and whether
@@ -28,7 +30,7 @@ reader = sys.modules.get("yaml.reader")
 print(json.dumps({"code": code, "loaded": sorted(m for m in %r if m in sys.modules),
                   "pattern": type(reader.Reader.NON_PRINTABLE).__name__}))
 """
-NOT_LOADED = ("dataclasses", "inspect", "secrets", "statistics")
+NOT_LOADED = ("dataclasses", "inspect", "logging", "secrets", "statistics", "traceback")
 
 
 @pytest.fixture
@@ -53,7 +55,7 @@ def _probe(project: Path, *args: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("args", [("--dry-run",), ("--no-report",)])
-def test_mle_run_loads_neither_dataclasses_inspect_secrets_nor_statistics(
+def test_mle_run_loads_none_of_the_modules_it_left_out(
         project: Path, args: tuple[str, ...]) -> None:
     result = _probe(project, *args)
     assert result == {"code": 0, "loaded": [], "pattern": "_LazyPattern"}
@@ -74,3 +76,46 @@ def test_a_control_character_in_a_yaml_file_is_still_refused_as_pyyaml_words_it(
         yaml.safe_load(meta.read_text())
     assert str(caught.value) == f"{meta}: YAML error: {plain.value}"
     assert "unacceptable character #x0007" in str(caught.value)
+
+
+def test_the_launcher_log_writes_logging_s_line_format(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    log, path = LauncherLog(), tmp_path / "exp" / "launcher.log"
+    log.info("never written: nothing attached")
+    with log.attached(path):
+        log.info("launch: %d jobs to run, %d done earlier", 8, 0)
+        log.debug("to run: %s", "a-seed0")  # only with -d
+        log.warning("%s: parent %s saved no checkpoints", "e1", "e0")
+    with log.attached(path, debug=True):
+        log.debug("to run: %s (config hash %s)", "a-seed0", "99c7")
+    log.warning("outside a launch: %s", "stderr")
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"  # logging's asctime
+    lines = path.read_text().splitlines()
+    assert [re.sub(f"^{stamp} ", "", line) for line in lines] == [
+        "INFO launch: 8 jobs to run, 0 done earlier", "WARNING e1: parent e0 saved no checkpoints",
+        "DEBUG to run: a-seed0 (config hash 99c7)"]
+    assert all(re.match(f"^{stamp} [A-Z]+ ", line) for line in lines)
+    assert capsys.readouterr().err == "outside a launch: stderr\n"
+
+
+def test_a_launcher_log_line_that_cannot_be_written_is_dropped_quietly(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    log = LauncherLog()
+    with log.attached(Path("/dev/full")):  # every write: ENOSPC, as on a full disk
+        log.info("%s completed", "a-seed0")
+        log.warning("lost too")
+    assert capsys.readouterr() == ("", "")
+
+
+def test_main_called_in_process_leaves_the_collector_as_it_was(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The command's process freezes what is left at its exit (cli.main); a caller of
+    # main(argv) in its own process (tests, tools) keeps collecting as before.
+    import gc
+
+    from mle_toolbox.cli import main
+
+    monkeypatch.chdir(project)
+    frozen = gc.get_freeze_count()
+    assert main(["run", "meta.yaml", "--dry-run"]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen

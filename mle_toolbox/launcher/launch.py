@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shlex
 import sys
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from ..files.layout import ExperimentLayout
 from ..search import is_adaptive
 from ..spec import hms
 from .decide import code_changed
+from .launcher_log import DEBUG, log
 from .packing import packed
 from .pipeline import (
     close_launch,
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from ..config.meta import MetaConfig
     from ..files.documents import PlanDocument
 
-log = logging.getLogger("mle_toolbox")
 DRY_RUN_JOBS_SHOWN = 20
 
 
@@ -124,7 +123,7 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
           f"at once; results in {layout.root}", flush=True)
     log.info("launch: %d jobs to run, %d done earlier, %d re-attached", len(decision.todo),
              len(decision.done), len(decision.attach))
-    if log.isEnabledFor(logging.DEBUG):  # -d/--debug (mle-toolbox 0.3.x): every job
+    if log.enabled(DEBUG):  # -d/--debug (mle-toolbox 0.3.x): every job
         for job in decision.todo:
             log.debug("to run: %s (config hash %s)", job.job_id, job.config_hash)
     total = len(decision.todo) + len(decision.attach)

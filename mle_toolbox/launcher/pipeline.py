@@ -14,12 +14,11 @@ batch after batch, proposed from the results so far) run the same stages:
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..files.atomic import write_json_atomic
@@ -29,6 +28,7 @@ from ..spec import JobResult, JobState
 from .decide import Decision, ResumeFlags, carry_out, decide, gather
 from .history import Recording, database_path, launch_fields, recording
 from .jobtable import JobTable
+from .launcher_log import log
 from .lock import ExperimentLock
 from .progress import Progress
 from .recorded_run import LaunchOptions, print_detached, run_recorded
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
     from ..config.expand import Plan
     from ..files.layout import ExperimentLayout
 
-log = logging.getLogger("mle_toolbox")
-
-
 @contextmanager
 def locked(layout: ExperimentLayout, *, debug: bool = False) -> Iterator[None]:
     """Hold the experiment lock and log to launcher.log while a launch runs."""
@@ -51,33 +48,9 @@ def locked(layout: ExperimentLayout, *, debug: bool = False) -> Iterator[None]:
 
 @contextmanager
 def launcher_log(layout: ExperimentLayout, *, debug: bool = False) -> Iterator[None]:
-    """Attach a file handler for launcher.log while a launch runs (-d: at debug level)."""
-    layout.launcher_log.parent.mkdir(parents=True, exist_ok=True)
-    handler = _LauncherLog(layout.launcher_log, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG if debug else logging.INFO)
-    try:
+    """Write launcher.log while a launch runs (-d: at debug level; launcher_log.py)."""
+    with log.attached(layout.launcher_log, debug=debug):
         yield
-    finally:
-        log.removeHandler(handler)
-        handler.close()
-
-
-class _LauncherLog(logging.FileHandler):
-    """launcher.log: a line that cannot be written (disk full) is dropped quietly.
-
-    logging would print a traceback per line to stderr; the launch's own writes (table,
-    plan, status files) report a full disk, once, with the path.
-    """
-
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handleError(record)
-
-    def flush(self) -> None:
-        with suppress(OSError):
-            super().flush()
 
 
 def settle(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | None,

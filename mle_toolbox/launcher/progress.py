@@ -8,7 +8,6 @@ so logs stay readable and greppable.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import sys
 import threading
@@ -17,8 +16,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from ..spec import JobResult, JobState
+from .launcher_log import log
 
-log = logging.getLogger("mle_toolbox")
 CLEAR_LINE = "\r\x1b[K"
 TICK_S = 1.0
 JOIN_TIMEOUT_S = 2.0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import logging
 import shutil
 import signal
 import sys
@@ -27,6 +26,7 @@ from ..files.documents import PlanDocument, SummaryDocument
 from ..files.layout import ExperimentLayout
 from ..launcher.decide import Decision
 from ..launcher.history import Recording
+from ..launcher.launcher_log import log
 from ..launcher.pipeline import (
     close_launch,
     history_row,
@@ -47,8 +47,6 @@ from .log import SearchLog
 from .objective import objective, objectives
 from .pareto import write_pareto
 from .registry import get as search_type
-
-log = logging.getLogger("mle_toolbox")
 
 
 def make_strategy(search: SearchConfig) -> Strategy:
