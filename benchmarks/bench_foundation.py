@@ -21,11 +21,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import Sample, alternate, bare_start, bytecode_cached, child, describe, python
+from timing import (
+    Sample,
+    alternate,
+    bare_start,
+    bytecode_cached,
+    child,
+    clean_python,
+    describe,
+    import_path,
+)
 
 NOOP_TRAIN = ("from mle_toolbox import MLExperiment\nmle = MLExperiment()\n"
               "mle.log.update({'step': 0}, {'loss': 1.0}, save=True)\n")
@@ -53,11 +63,23 @@ param_search_args:
 """
 
 
-def bench_import(repeats: int) -> list[tuple[str, list[Sample], list[Sample]]]:
-    """Fresh-interpreter import of MLExperiment, alternating with a bare start."""
-    bare, runs = alternate(lambda: python("from mle_toolbox import MLExperiment"),
+# What every job imports whatever launched it: json (its config, its metrics), random (its
+# seed), signal and atexit (its end recorded): the floor of the import figure.
+FLOOR = "import json, random, signal, atexit"
+
+
+def bench_import(repeats: int, *, folder: Path) -> list[tuple[str, list[Sample], list[Sample]]]:
+    """Fresh-interpreter import of MLExperiment, alternating with a bare start and with the
+    floor's stdlib imports, in a clean interpreter (timing.clean_python)."""
+    clean, env = clean_python(folder), import_path()
+
+    def start(code: str) -> Callable[[], Sample]:
+        return lambda: child([clean, "-c", code], env=env)
+
+    bare, runs = alternate(start("from mle_toolbox import MLExperiment"), start("pass"),
                            repeats=repeats)
-    return [("import", runs, bare)]
+    floor = [start(FLOOR)() for _ in range(repeats)]
+    return [("import", runs, bare), ("import_floor", floor, bare)]
 
 
 def bench_wrapper(repeats: int) -> list[tuple[str, list[Sample], list[Sample]]]:
@@ -223,7 +245,8 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
-        results = [*bench_import(repeats * 2), *bench_wrapper(repeats * 2),
+        results = [*bench_import(repeats * 2, folder=Path(tmp) / "venv"),
+                   *bench_wrapper(repeats * 2),
                    *bench_sweep(max(3, repeats // 2)),
                    *bench_logging(repeats), *bench_planning(max(3, repeats // 3))]
     figures: dict[str, dict[str, float]] = {}
@@ -234,6 +257,9 @@ def main() -> int:
         missed += [] if ok else [name]
         print(line + (f"\n{'':<25}{note}" if note else ""))
         figures[name] = figure
+    if "import_floor" in figures:
+        ours = figures["import"]["cpu_median_s"] - figures["import_floor"]["cpu_median_s"]
+        print(f"{'':<25}import minus the floor ({FLOOR}): {ours * 1000:.1f} ms CPU")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 1 if missed else 0

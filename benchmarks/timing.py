@@ -54,12 +54,14 @@ def wall(func: Callable[[], object]) -> Sample:
     return Sample(wall=time.perf_counter() - start)
 
 
-def child(argv: list[str], *, cwd: Path | None = None) -> Sample:
+def child(argv: list[str], *, cwd: Path | None = None,
+          env: dict[str, str] | None = None) -> Sample:
     """Run ``argv`` to its end: wall time, CPU time (user + system) and peak resident memory
     of that one child (``os.wait4``), so earlier children do not count. Exits the benchmark
     with the child's stderr if it fails."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -70,6 +72,22 @@ def child(argv: list[str], *, cwd: Path | None = None) -> Sample:
         raise SystemExit(f"{argv} failed ({proc.returncode}): {err}")
     return Sample(wall=elapsed, cpu=usage.ru_utime + usage.ru_stime,
                   rss_mb=usage.ru_maxrss / 1024)
+
+
+def clean_python(folder: Path) -> str:
+    """A plain interpreter of this Python, without this environment's site-packages: a
+    virtual environment made in ``folder`` (no pip). A ``.pth`` file in site-packages may
+    import modules at every start (this machine's imports pathlib, typing and re through
+    certifi, ~40 ms), which a bare start would then already have and an import would then
+    not be charged for. Children find the package through PYTHONPATH (``import_path``)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    return str(folder / "bin" / "python")
+
+
+def import_path() -> dict[str, str]:
+    """The environment that lets a clean interpreter import this checkout's package."""
+    root = str(Path(__file__).resolve().parent.parent)
+    return {**os.environ, "PYTHONPATH": root}
 
 
 def python(code: str) -> Sample:
