@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from ..files.atomic import write_json_atomic
 from ..files.documents import JobOutcome, PlanDocument, ReportDocument, SummaryDocument
-from ..results.merge import summarize_run
 from ..spec import JobResult, JobState
 from .decide import Decision, ResumeFlags, carry_out, decide, gather
 from .history import Recording, database_path, launch_fields, recording
@@ -93,6 +92,8 @@ def run_with_progress(plan: Plan, *, layout: ExperimentLayout, backend: Backend,
 def write_results(plan: Plan, *, layout: ExperimentLayout, report: RunReport, backend: str,
                   skipped: list[str]) -> None:
     """summary.json of every run that logged metrics, and report.json of the launch."""
+    from ..results.merge import summarize_run  # here: after the jobs, not before the first
+
     search = plan.meta.search
     maximize = search.eval_metrics if search is not None and search.max_objective else ()
     for run in plan.runs:
