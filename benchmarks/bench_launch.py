@@ -2,6 +2,7 @@
 before the first job starts and after the last job ends (issue 18).
 
     python benchmarks/bench_launch.py [--repeats 7] [--jobs 8] [--json results.json]
+    python benchmarks/bench_launch.py --tree /path/to/before --tree .   # side by side
 
 Each round runs, in this order, a bare ``python -c pass``, ``mle run --dry-run``, ``mle
 run --no-report`` and the same commands run directly (2 at a time), on a sweep of no-op
@@ -18,7 +19,9 @@ jobs whose training script writes when it started and when it ended. Per round:
   likewise: reaping the last process).
 
 min / median / max over the rounds, byte code cached (timing.bytecode_cached), printed
-next to the bare start of the same run. A report, not a judge: exits 0.
+next to the bare start of the same run. With ``--tree`` (repeatable) each round runs the
+mle_toolbox of each source tree in turn (PYTHONPATH), so before and after are measured
+under the same load. A report, not a judge: exits 0.
 """
 
 from __future__ import annotations
@@ -90,9 +93,11 @@ def _stamps(path: Path) -> tuple[float, float]:
     return min(p[0] for p in pairs), max(p[1] for p in pairs)
 
 
-def _round(root: Path, jobs: int) -> dict[str, float]:
+def _round(root: Path, jobs: int, *, tree: str | None) -> dict[str, float]:
     stamps, self_cpu = root / "stamps.txt", root / "self_cpu.txt"
     os.environ.update(STAMPS=str(stamps), SELF_CPU=str(self_cpu))
+    if tree is not None:
+        os.environ["PYTHONPATH"] = tree
     figures: dict[str, float] = {}
     _, _, figures["bare_wall"], figures["bare_cpu"] = _waited(
         [sys.executable, "-c", "pass"], cwd=root)
@@ -128,25 +133,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=8, help="jobs per sweep (even)")
+    parser.add_argument("--tree", action="append", metavar="DIR",
+                        help="a source tree holding mle_toolbox/ (repeat to compare)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f}; {args.jobs} jobs, {PARALLEL} at a time")
-    rounds: list[dict[str, float]] = []
+    trees = [str(Path(t).resolve()) for t in args.tree] if args.tree else [None]
+    rounds: dict[str | None, list[dict[str, float]]] = {tree: [] for tree in trees}
     with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
         root = Path(tmp) / "project"
         root.mkdir()
         _project(root, args.jobs)
         for index in range(args.repeats + 1):  # the first round warms up and is not kept
-            figures = _round(root, args.jobs)
-            if index:
-                rounds.append(figures)
-    summary = {}
-    for name in rounds[0]:
-        low, mid, high = spread([r[name] for r in rounds])
-        summary[name] = {"min_s": low, "median_s": mid, "max_s": high}
-        print(f"{name:<18} median {mid * 1000:7.1f} ms (min {low * 1000:7.1f}, "
-              f"max {high * 1000:7.1f})")
+            for tree in trees:
+                figures = _round(root, args.jobs, tree=tree)
+                if index:
+                    rounds[tree].append(figures)
+    summary: dict[str, dict[str, dict[str, float]]] = {}
+    for tree, kept in rounds.items():
+        if tree is not None:
+            print(f"--- {tree}")
+        summary[tree or "."] = {}
+        for name in kept[0]:
+            low, mid, high = spread([r[name] for r in kept])
+            summary[tree or "."][name] = {"min_s": low, "median_s": mid, "max_s": high}
+            print(f"{name:<18} median {mid * 1000:7.1f} ms (min {low * 1000:7.1f}, "
+                  f"max {high * 1000:7.1f})")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     return 0

@@ -6,7 +6,6 @@ Errors about a value can then name file, key path and line, e.g.
 
 from __future__ import annotations
 
-import difflib
 import errno
 import json
 import os
@@ -74,6 +73,8 @@ class Source:
         for key in keys:
             if key in valid:
                 continue
+            import difflib  # only for an unknown key: not on every launch's import
+
             close = difflib.get_close_matches(key, valid, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             self.warn(
