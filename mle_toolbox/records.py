@@ -134,7 +134,8 @@ def _as_plain(value: Any) -> Any:
 
 
 def _make(cls: type[T], *, frozen: bool, slots: bool) -> type[T]:
-    """The record class of ``cls``: methods compiled once, slots added."""
+    """The record class of ``cls``: methods compiled once; with slots a new class (slots
+    cannot be added to a class), else ``cls`` itself."""
     own = _own_fields(cls)
     inherited: dict[str, Field] = {}
     for base in reversed(cls.__mro__[1:]):
@@ -162,15 +163,28 @@ def _make(cls: type[T], *, frozen: bool, slots: bool) -> type[T]:
     namespace["__match_args__"] = tuple(every)
     namespace["__dataclass_fields__"] = _DataclassFields(all_fields)
     namespace["__dataclass_params__"] = _Params(frozen=frozen, slots=slots)
-    if slots:
-        namespace["__slots__"] = tuple(item.name for item in own
-                                       if item.name not in inherited)
-        namespace.pop("__dict__", None)
-        namespace.pop("__weakref__", None)
+    if not slots:
+        return _in_place(cls, namespace, own)
+    namespace["__slots__"] = tuple(item.name for item in own if item.name not in inherited)
+    namespace.pop("__dict__", None)
+    namespace.pop("__weakref__", None)
     metaclass: Any = type(cls)
     made: type[T] = metaclass(cls.__name__, cls.__bases__, namespace)
     made.__qualname__ = cls.__qualname__
     return made
+
+
+def _in_place(cls: type[T], namespace: dict[str, Any], own: list[Field]) -> type[T]:
+    """``cls`` itself given the record's methods, as dataclasses does without slots."""
+    for name, value in namespace.items():
+        if cls.__dict__.get(name, MISSING) is not value:
+            setattr(cls, name, value)
+    for item in own:  # class attributes: the plain defaults only
+        if item.default is not MISSING:
+            setattr(cls, item.name, item.default)
+        elif item.name in cls.__dict__:
+            delattr(cls, item.name)
+    return cls
 
 
 def _own_fields(cls: type) -> list[Field]:

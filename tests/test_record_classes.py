@@ -109,6 +109,8 @@ def test_a_mutable_record_is_assignable_and_unhashable() -> None:
     assert repr(new) == "MutableViaRecord(count=2, items=[3])"
     assert new == MutableViaRecord(2, [3]) and new != old
     assert MutableViaRecord.__hash__ is None is MutableViaDataclass.__hash__  # type: ignore[comparison-overlap]
+    assert vars(new) == {"count": 2, "items": [3]} and copy.copy(new) == new
+    assert pickle.loads(pickle.dumps(new)) == new
 
 
 def test_a_mutable_default_is_refused_as_dataclasses_does() -> None:
