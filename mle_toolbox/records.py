@@ -210,20 +210,22 @@ def _compile(cls: type, every: tuple[Field, ...], *, frozen: bool,
              post_init: bool) -> dict[str, Any]:
     """``__init__`` compiled (as fast to call as a dataclass's); ``__repr__``, ``__eq__``
     and ``__hash__`` (frozen) as closures over the field names, which cost no compile."""
-    scope: dict[str, Any] = {"_HAS_FACTORY": _HAS_FACTORY, "_set": object.__setattr__}
+    # Names of the text's own globals are dunder names, which no field takes.
+    scope: dict[str, Any] = {"__factory__": _HAS_FACTORY, "__set__": object.__setattr__}
     params, body = ["self"], []
     for item in every:
         name = item.name
         if item.default is not MISSING:
-            scope[f"_default_{name}"] = item.default
-            params.append(f"{name}=_default_{name}")
+            scope[f"__default_{name}__"] = item.default
+            params.append(f"{name}=__default_{name}__")
         elif item.default_factory is not MISSING:
-            scope[f"_factory_{name}"] = item.default_factory
-            params.append(f"{name}=_HAS_FACTORY")
-            body.append(f"  if {name} is _HAS_FACTORY: {name} = _factory_{name}()")
+            scope[f"__factory_{name}__"] = item.default_factory
+            params.append(f"{name}=__factory__")
+            body.append(f"  if {name} is __factory__: {name} = __factory_{name}__()")
         else:
             params.append(name)
-        body.append(f"  _set(self, {name!r}, {name})" if frozen else f"  self.{name} = {name}")
+        body.append(f"  __set__(self, {name!r}, {name})" if frozen
+                    else f"  self.{name} = {name}")
     if post_init:
         body.append("  self.__post_init__()")
     text = "\n".join([f"def __init__({', '.join(params)}):", *(body or ["  pass"])])

@@ -113,6 +113,17 @@ def test_a_mutable_record_is_assignable_and_unhashable() -> None:
     assert pickle.loads(pickle.dumps(new)) == new
 
 
+def test_fields_may_take_any_name_the_generated_init_uses_itself() -> None:
+    @record
+    class Clashing:
+        _set: int
+        _factory: int = 2
+        self_: list[int] = field(default_factory=list)
+
+    value = Clashing(1)
+    assert (value._set, value._factory, value.self_) == (1, 2, [])
+
+
 def test_a_mutable_default_is_refused_as_dataclasses_does() -> None:
     with pytest.raises(ValueError, match="mutable default <class 'list'> for field items"):
         @record
