@@ -119,3 +119,13 @@ def test_main_called_in_process_leaves_the_collector_as_it_was(
     frozen = gc.get_freeze_count()
     assert main(["run", "meta.yaml", "--dry-run"]) == 0
     assert gc.isenabled() and gc.get_freeze_count() == frozen
+
+
+def test_the_cluster_backends_are_built_without_dataclasses() -> None:
+    # An sge, sge-drmaa or slurm launch imports these besides what the local one does.
+    code = ("import json, sys\nimport mle_toolbox.backends.sge, mle_toolbox.backends.slurm\n"
+            "import mle_toolbox.backends.sge_drmaa, mle_toolbox.backends.queue_view\n"
+            f"print(json.dumps([m for m in {NOT_LOADED!r} if m in sys.modules]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True, env={"PYTHONPATH": str(REPO)})
+    assert json.loads(done.stdout) == []

@@ -13,11 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from string import Template
 from typing import ClassVar
@@ -34,6 +32,7 @@ from ..files.layout import (
     packed_commands,
     scheduler_dir,
 )
+from ..records import field, record, replace
 from ..spec import FollowedJob, JobHandle, JobTask, Resources
 from ..templates import read_template, template_path
 from .base import lock_id
@@ -225,7 +224,7 @@ def array_names(tasks: Sequence[JobTask], size: int, *,
     queue and ``mle cancel`` can find the arrays later. A dry run passes a
     placeholder ``token``: the real one is drawn at submission.
     """
-    token = token or secrets.token_hex(3)
+    token = token or os.urandom(3).hex()  # secrets.token_hex(3), without its import
     return [(scheduler_name(chunk[0].sweep_name, suffix=f"_{number}_{token}"), chunk)
             for number, chunk in enumerate(chunks(tasks, size), start=1)]
 
@@ -238,7 +237,7 @@ def shared_value(tasks: Sequence[JobTask], what: str) -> object:
     return values.pop()
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class ArrayBackend:
     """What the array-job backends (sge, slurm) share: submit and dry-run scripts,
     the scheduler commands' runner, clock and bounded retries, the jobs followed.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from ..errors import MleError
+from ..records import field, record
 from .commands import Output, run_command
 
 QUERY_TIMEOUT_S = 10.0  # a refresh must not hang on a slow qmaster
@@ -19,7 +19,7 @@ SGE_BACKENDS = ("sge", "sge-drmaa")
 SLURM_BACKENDS = ("slurm",)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UserLoad:
     """One user's jobs on the scheduler."""
 
@@ -28,7 +28,7 @@ class UserLoad:
     queued: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QueueView:
     """One scheduler at one refresh: per-user load and the state of each native id."""
 

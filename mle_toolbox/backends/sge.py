@@ -14,10 +14,10 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
+from ..records import field, record
 from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend, jobs_per_task, task_count
 from .base import is_lock_id
@@ -58,7 +58,7 @@ QDEL_GONE = ("does not exist", "has already been", "registered", "deleted",
 
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class SgeBackend(ArrayBackend):
     """Submits array jobs to Grid Engine with qsub and follows them with qstat."""
 

@@ -14,13 +14,13 @@ import os
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable, MleError, PreloadNeededError
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..files.layout import scheduler_log_dir
+from ..records import replace
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import array_names, jobs_per_task, task_count, task_shape
 from .packed_ids import is_packed, member_ids, task_of

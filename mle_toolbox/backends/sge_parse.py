@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
 from ..errors import SubmissionError
+from ..records import record
 
 _TERSE = re.compile(r"^(\d+)(?:\.(\d+)-(\d+):(\d+))?$")
 _RANGE = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Submitted:
     """A job id from ``qsub -terse``: ``123`` or ``123.1-10:1`` for an array."""
 
@@ -33,7 +33,7 @@ def parse_qsub_terse(stdout: str) -> Submitted:
     return Submitted(job_number=number, first_task=int(first), last_task=int(last))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QueuedJob:
     """One line of ``qstat -xml``: a job or some tasks of an array job."""
 

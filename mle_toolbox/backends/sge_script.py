@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.schema import env_seconds, env_word
 from ..errors import ConfigError
 from ..files.layout import ArrayFiles, scheduler_log_dir
+from ..records import record
 from ..spec import JobTask, Resources, hms
 from .arrays import (
     backend_folder,
@@ -27,7 +27,7 @@ from .arrays import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SgeOptions:
     """Names that differ between Grid Engine sites."""
 

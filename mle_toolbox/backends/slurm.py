@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
+from ..records import field, record
 from ..spec import JobHandle, JobState, JobStatus, JobTask
 from .arrays import ArrayBackend, jobs_per_task, task_count
 from .base import is_lock_id
@@ -63,7 +63,7 @@ SCANCEL_CHUNK = 200
 SCANCEL_GONE = ("Invalid job id", "already completing or completed", "Job/step already")
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class SlurmBackend(ArrayBackend):
     """Submits array jobs to Slurm with sbatch and follows them with squeue."""
 

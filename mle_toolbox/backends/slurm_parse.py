@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..errors import SubmissionError
+from ..records import record
 from ..spec import JobState
 
 _PARSABLE = re.compile(r"^(\d+)(?:;\S+)?$")
@@ -34,7 +34,7 @@ def parse_sbatch_parsable(stdout: str) -> str:
     return match.group(1)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class QueuedJob:
     """One line of ``squeue -h -r -o '%i|%T|%r|%j'``."""
 
@@ -101,7 +101,7 @@ def _expand_ids(native: str) -> list[str]:
 USAGE_FORMAT = "%i|%T|%u|%C|%j"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UsageLine:
     """One job (array task) of ``squeue -h -r -o USAGE_FORMAT``."""
 
@@ -155,7 +155,7 @@ def parse_max_array_size(text: str, *, default: int = 1001) -> int:
     return int(value) if value.isdigit() and int(value) > 0 else default
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EndedJob:
     """What ``scontrol show job`` remembers of a job (until MinJobAge passes)."""
 

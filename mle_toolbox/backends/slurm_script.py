@@ -12,12 +12,12 @@ import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.schema import describe, env_seconds, env_word
 from ..errors import ConfigError
 from ..files.layout import ArrayFiles, scheduler_log_dir
+from ..records import record
 from ..spec import JobTask, Resources, hms
 from .arrays import (
     backend_folder,
@@ -32,7 +32,7 @@ DEFAULT_SIGNAL = "B:USR1@60"
 _SIGNAL = re.compile(r"^(B:)?(R:)?[A-Z0-9]+(@\d+)?$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlurmOptions:
     """Names that differ between Slurm sites."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from ..files.atomic import write_text_atomic
 from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code
+from ..records import field, record
 from ..spec import FollowedJob, JobState, JobStatus
 from .packed_ids import is_packed, task_of
 
@@ -23,7 +23,7 @@ from .packed_ids import is_packed, task_of
 KILLED_FROM = 128
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Tracked:
     """What a cluster backend remembers of one submitted job."""
 
@@ -140,7 +140,7 @@ def stop_job(task: FollowedJob) -> None:
         write_text_atomic(task.files.stop, "stopped by the launcher\n")
 
 
-@dataclass
+@record(frozen=False, slots=False)
 class Siblings:
     """The jobs of each packed array task a backend follows (task id -> native ids)."""
 
