@@ -79,9 +79,16 @@ class Anchors:
         costs one stat and no key path or Path parsing per name: a sweep names 20,000.
         """
         files: list[Path] = []
-        places_of = self._places
+        folder = str(self.cwd)
+        # The usual case inline: both anchors the same normal folder, a plain name.
+        one_folder = folder == str(self.yaml_dir) and _normal_folder(folder)
         for index, name in enumerate(names):
-            place = _only_file(places_of(name))
+            place: str | None
+            if one_folder and _plain(name):
+                info = _stat(joined := f"{folder}/{name}")
+                place = joined if info is not None and stat.S_ISREG(info.st_mode) else None
+            else:
+                place = _only_file(self._places(name))
             if place is not None and place.startswith("/"):
                 files.append(known_path(place))
             else:  # none, two, not a file (or a relative place): find words it
@@ -106,12 +113,19 @@ _FROM_PARTS = (getattr(type(Path()), "_from_parsed_parts", None)
 def known_path(name: str) -> Path:
     """``Path(name)`` for an absolute name; built from its parts without parsing where the
     name is normal (no empty or '.' part: what ``os.path.normpath`` gives), which is the
-    same Path (equal, same parts, same text) at a fraction of the cost."""
-    parts = name[1:].split("/")
-    if _FROM_PARTS is None or not name.startswith("/") or "" in parts or "." in parts:
+    same Path (equal, same parts, text and hash) at a fraction of the cost."""
+    parts = name.split("/")
+    if _FROM_PARTS is None or parts[0] or len(parts) < 2:
         return Path(name)
-    path: Path = _FROM_PARTS("", "/", ["/", *parts])
-    object.__setattr__(path, "_str", name)  # its text, which pathlib would join again
+    parts[0] = "/"
+    if "" in parts or "." in parts:
+        return Path(name)
+    path: Path = _FROM_PARTS("", "/", parts)
+    # What pathlib would work out on first use, each through a caught AttributeError: the
+    # text, the parts compared and hashed (a POSIX path's own), and their hash.
+    for attr, value in (("_str", name), ("_cached_cparts", parts),
+                        ("_hash", hash(tuple(parts)))):
+        object.__setattr__(path, attr, value)
     return path
 
 
