@@ -17,14 +17,12 @@ import argparse
 import functools
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import Sample, alternate, bytecode_cached, describe
+from timing import alternate, bytecode_cached, child, describe
 
 GRID_META = """\
 meta_job_args:
@@ -50,21 +48,6 @@ multi_config_args:
 # case: (target wall s, target peak memory MB)
 TARGETS = {"dry_run_100k_jobs": (1.0, 1024.0), "dry_run_1m_jobs": (10.0, 1024.0),
            "dry_run_20k_configs": (1.0, 1024.0)}
-
-
-def _child(argv: list[str], *, cwd: Path) -> Sample:
-    """Run ``argv``; wall, CPU and peak RSS of that one child (not of earlier ones)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv} failed ({proc.returncode}): {err}")
-    return Sample(wall=wall, cpu=usage.ru_utime + usage.ru_stime, rss_mb=usage.ru_maxrss / 1024)
 
 
 def _project(root: Path, *, configs: int) -> None:
@@ -99,8 +82,8 @@ def main() -> int:
         _project(root, configs=20_000)
         for name, meta in cases.items():
             argv = [sys.executable, "-m", "mle_toolbox", "run", meta, "--dry-run"]
-            bare, runs = alternate(functools.partial(_child, argv, cwd=root),
-                                   functools.partial(_child, [sys.executable, "-c", "pass"],
+            bare, runs = alternate(functools.partial(child, argv, cwd=root),
+                                   functools.partial(child, [sys.executable, "-c", "pass"],
                                                      cwd=root),
                                    repeats=args.repeats)
             wall_target, memory_target = TARGETS[name]

@@ -54,9 +54,45 @@ def wall(func: Callable[[], object]) -> Sample:
     return Sample(wall=time.perf_counter() - start)
 
 
+def child(argv: list[str], *, cwd: Path | None = None,
+          env: dict[str, str] | None = None) -> Sample:
+    """Run ``argv`` to its end: wall time, CPU time (user + system) and peak resident memory
+    of that one child (``os.wait4``), so earlier children do not count. Exits the benchmark
+    with the child's stderr if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv} failed ({proc.returncode}): {err}")
+    return Sample(wall=elapsed, cpu=usage.ru_utime + usage.ru_stime,
+                  rss_mb=usage.ru_maxrss / 1024)
+
+
+def clean_python(folder: Path) -> str:
+    """A plain interpreter of this Python, without this environment's site-packages: a
+    virtual environment made in ``folder`` (no pip). A ``.pth`` file in site-packages may
+    import modules at every start (this machine's imports pathlib, typing and re through
+    certifi, ~40 ms), which a bare start would then already have and an import would then
+    not be charged for. Children find the package through PYTHONPATH (``import_path``)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True)
+    return str(folder / "bin" / "python")
+
+
+def import_path() -> dict[str, str]:
+    """The environment that lets a clean interpreter import this checkout's package."""
+    root = str(Path(__file__).resolve().parent.parent)
+    return {**os.environ, "PYTHONPATH": root}
+
+
 def python(code: str) -> Sample:
-    """Wall time of a fresh ``python -c CODE``."""
-    return wall(lambda: subprocess.run([sys.executable, "-c", code], check=True))
+    """Wall and CPU time of a fresh ``python -c CODE``."""
+    return child([sys.executable, "-c", code])
 
 
 def bare_start() -> Sample:
@@ -96,4 +132,7 @@ def describe(name: str, runs: list[Sample], *, bare: list[Sample]) -> tuple[str,
         c_low, c_mid, c_high = spread([s.cpu for s in runs])
         figure.update({"cpu_min_s": c_low, "cpu_median_s": c_mid, "cpu_max_s": c_high})
         line += f"; CPU {c_mid:.3f} s ({c_low:.3f}-{c_high:.3f})"
+        if any(s.cpu for s in bare):
+            figure["bare_cpu_median_s"] = statistics.median(s.cpu for s in bare)
+            line += f", bare start's CPU {figure['bare_cpu_median_s'] * 1000:.0f} ms"
     return line, figure

@@ -192,15 +192,18 @@ def test_installed_wheel_scaffolds_a_project(wheel: Path, tmp_path: Path) -> Non
 
 # What a job does not use on every run (issue 18): loaded only when a job needs it.
 JOB_LAZY = ["tempfile", "socket", "statistics", "traceback", "pickle", "dataclasses",
-            "inspect", "mle_toolbox.job.checkpoints", "mle_toolbox.results.merge",
-            "mle_toolbox.job.trackers"]
-_NEW_MODULES = ("import sys, json\nbefore = set(sys.modules)\n{code}\n"
+            "inspect", "typing", "importlib", "mle_toolbox.job.checkpoints",
+            "mle_toolbox.results.merge", "mle_toolbox.job.trackers"]
+_NEW_MODULES = ("import sys\nbefore = set(sys.modules)\n{code}\nimport json\n"
                 "print(json.dumps(sorted(m for m in {lazy!r} if m in set(sys.modules) - before)))")
 
 
 def _newly_loaded(code: str, *, cwd: Path) -> list[str]:
-    # Against the modules the bare interpreter already has (site may load tempfile).
-    done = subprocess.run([sys.executable, "-c", _NEW_MODULES.format(code=code, lazy=JOB_LAZY)],
+    # Against the modules a bare interpreter has without site (-S): a .pth file in
+    # site-packages may import typing, pathlib or tempfile at every start, which would
+    # hide them here (this machine's does); PYTHONPATH still finds the package.
+    done = subprocess.run([sys.executable, "-S", "-c",
+                           _NEW_MODULES.format(code=code, lazy=JOB_LAZY)],
                           capture_output=True, text=True, check=True, timeout=30, cwd=cwd,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     return list(json.loads(done.stdout.splitlines()[-1]))

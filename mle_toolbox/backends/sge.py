@@ -19,7 +19,7 @@ from typing import ClassVar
 
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked, jobs_per_task, task_count
+from .arrays import ArrayBackend, jobs_per_task, task_count
 from .base import is_lock_id
 from .commands import (
     Output,
@@ -46,6 +46,7 @@ from .sge_script import (
     task_list_path,
     write_array,
 )
+from .tracked import Tracked
 
 # qmaster hiccups after configuration changes or under load (notes/real-clusters.md).
 TRANSIENT = ("Error reading answer list from qmaster", "failed receiving gdi request",
@@ -168,7 +169,7 @@ class SgeBackend(ArrayBackend):
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         """qdel every handle (chunked); jobs already gone are fine. A packed job cancelled
-        without the rest of its task is asked to stop alone (arrays.Siblings). A run
+        without the rest of its task is asked to stop alone (tracked.Siblings). A run
         followed by its lock only has no id the scheduler knows: nothing to send."""
         qdel([n for n in self._to_cancel(handles) if not is_lock_id(n)], force=force,
              run=self.run)

@@ -22,18 +22,11 @@ from ..errors import BackendUnavailable, MleError, PreloadNeededError
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..files.layout import scheduler_log_dir
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
-from .arrays import (
-    Siblings,
-    Tracked,
-    array_names,
-    jobs_per_task,
-    stop_job,
-    task_count,
-    task_shape,
-)
+from .arrays import array_names, jobs_per_task, task_count, task_shape
 from .packed_ids import is_packed, member_ids, task_of
 from .sge import SgeBackend
 from .sge_script import SgeOptions, directives, write_array
+from .tracked import Siblings, Tracked, stop_job
 
 MAX_BULK = 75000
 PENDING_STATES = ("queued_active", "system_on_hold", "user_on_hold", "user_system_on_hold")

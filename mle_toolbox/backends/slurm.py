@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..spec import JobHandle, JobState, JobStatus, JobTask
-from .arrays import ArrayBackend, Tracked, jobs_per_task, task_count
+from .arrays import ArrayBackend, jobs_per_task, task_count
 from .base import is_lock_id
 from .commands import (
     Output,
@@ -51,6 +51,7 @@ from .slurm_script import (
     task_list_path,
     write_array,
 )
+from .tracked import Tracked
 
 # slurmctld busy or restarting (sbatch's own retries gave up).
 TRANSIENT = ("Socket timed out", "Unable to contact slurm controller",
@@ -211,7 +212,7 @@ class SlurmBackend(ArrayBackend):
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         """scancel every handle (chunked); jobs already gone are fine. A packed job
-        cancelled without the rest of its task is asked to stop alone (arrays.Siblings). A
+        cancelled without the rest of its task is asked to stop alone (tracked.Siblings). A
         run followed by its lock only has no id the scheduler knows: nothing to send."""
         scancel([n for n in self._to_cancel(handles) if not is_lock_id(n)], force=force,
                 run=self.run)

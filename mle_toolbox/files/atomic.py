@@ -7,9 +7,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
 
 from ..errors import DiskFullError, is_disk_full
+
+TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 # mkstemp creates files as 0600; give the final file the mode open() would give it,
 # so that colleagues on a shared cluster can read plans, reports and summaries.

@@ -40,7 +40,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any
 
 CONFIG_SUFFIX = ".json"
 # Experiment history: one SQLite file per project folder (the meta YAML's folder).

@@ -28,13 +28,20 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import Any, TypeVar
 
 from ..files.atomic import write_json_atomic
 from ..files.layout import JobLayout
 from .mle_logger import MLELogger
 from .requeue import WARNING_SIGNALS, current_attempt, install_requeue_handler, last_checkpoint
+
+TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import Any
+
+    _Dict = dict[str, Any]
+else:
+    _Dict = dict
 
 # log_config keys read by CheckpointPolicy.from_log_config (checkpoints.py).
 CHECKPOINT_POLICY_KEYS = ("model_ckpt_every_k_steps", "save_every_k_ckpt", "top_k",
@@ -45,7 +52,7 @@ _FLAGS = {"config": "config", "config_fname": "config", "seed": "seed", "seed_id
           "wb_name": "wb_name"}
 
 
-class ConfigDict(dict[str, Any]):
+class ConfigDict(_Dict):
     """A dict with attribute access (``cfg.lrate``) that keeps ``.get`` and ``**``."""
 
     def __init__(self, data: dict[str, Any] | None = None) -> None:
@@ -383,9 +390,6 @@ def seed_everything(seed: int) -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(seed)
-
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def experiment(config_fname: str | None = None, experiment_dir: str | None = None,  # noqa: PLR0917

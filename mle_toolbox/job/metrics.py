@@ -11,11 +11,13 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
 
 from ..files.atomic import dumps_json
 
+TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:
+    from typing import IO, Any
+
     from .checkpoints import CheckpointStore
 
 

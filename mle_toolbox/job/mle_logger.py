@@ -15,13 +15,15 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..files.atomic import write_json_atomic
 from ..files.layout import CHECKPOINT_INDEX_NAME, JobLayout
 from .metrics import MetricLogger
 
+TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .checkpoints import CheckpointStore
 
 # mle-logging's model_type -> our checkpoint format (None: follow the object).

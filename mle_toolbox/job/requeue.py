@@ -23,11 +23,14 @@ import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 from ..files.atomic import write_text_atomic
 from ..files.layout import CHECKPOINT_INDEX_NAME, REQUEUE_EXIT, JobFiles
+
+TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any
 
 ATTEMPT_ENV = "MLE_ATTEMPT"
 WARNING_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
