@@ -9,6 +9,7 @@ import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..backends import DEFAULT_BACKEND, detachable_backends, get_backend
 from ..backends.base import Backend
@@ -18,11 +19,12 @@ from ..config.meta import MetaConfig, load_meta
 from ..config.source import display_name
 from ..errors import ConfigError
 from ..launcher import upstream_flags
-from ..launcher.decide import ResumeFlags
 from ..launcher.job_options import unused_note
 from ..launcher.launch import dry_run, launch
-from ..launcher.recorded_run import LaunchOptions
 from ..search import is_adaptive
+
+if TYPE_CHECKING:
+    from ..launcher.recorded_run import LaunchOptions
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -71,12 +73,15 @@ def _run_meta(args: argparse.Namespace, meta: MetaConfig) -> int:
 def _no_cycle_collection() -> Iterator[None]:
     """Planning without the cyclic garbage collector: a plan is tens of thousands of
     objects without cycles, which it walked again and again while they were built (a
-    tenth of the planning time of 20,000 config files); on again for the launch."""
+    tenth of the planning time of 20,000 config files). Then they are frozen (left out of
+    every later collection: they live as long as the launch) and the collector is on again
+    for the launch; otherwise its first collection would walk them all once more."""
     was_on = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was_on:
             gc.enable()
 
@@ -84,6 +89,9 @@ def _no_cycle_collection() -> Iterator[None]:
 def launch_options(args: argparse.Namespace, *, meta: MetaConfig,
                    backend: Backend) -> LaunchOptions:
     """LaunchOptions from ``mle run`` / ``mle resume`` arguments and the meta YAML."""
+    from ..launcher.decide import ResumeFlags
+    from ..launcher.recorded_run import LaunchOptions
+
     detach = bool(getattr(args, "detach", False))
     if detach and not backend.jobs_outlive_launcher:
         raise ConfigError(f"needs a scheduler that keeps jobs running without mle: "

@@ -123,9 +123,10 @@ def known_path(name: str) -> Path:
     path: Path = _FROM_PARTS("", "/", parts)
     # What pathlib would work out on first use, each through a caught AttributeError: the
     # text, the parts compared and hashed (a POSIX path's own), and their hash.
-    for attr, value in (("_str", name), ("_cached_cparts", parts),
-                        ("_hash", hash(tuple(parts)))):
-        object.__setattr__(path, attr, value)
+    set_slot = object.__setattr__
+    set_slot(path, "_str", name)
+    set_slot(path, "_cached_cparts", parts)
+    set_slot(path, "_hash", hash(tuple(parts)))
     return path
 
 

@@ -13,20 +13,8 @@ from ..search import is_adaptive
 from ..spec import hms
 from .decide import code_changed
 from .packing import packed
-from .pipeline import (
-    close_launch,
-    history_row,
-    locked,
-    post_process,
-    print_summary,
-    run_with_progress,
-    settle,
-    write_results,
-)
 from .prepare import existing_plan, prepare, split_done
 from .processing import describe as describe_processing
-from .processing import run_processing
-from .recorded_run import LaunchOptions, print_decision
 from .tasks import make_tasks
 
 if TYPE_CHECKING:
@@ -34,6 +22,7 @@ if TYPE_CHECKING:
     from ..config.expand import Plan
     from ..config.meta import MetaConfig
     from ..files.documents import PlanDocument
+    from .recorded_run import LaunchOptions
 
 log = logging.getLogger("mle_toolbox")
 DRY_RUN_JOBS_SHOWN = 20
@@ -70,6 +59,9 @@ def launch(plan: Plan, *, backend: Backend, max_running: int | None,
                                    max_running=max_running or meta.max_running,
                                    options=options))
 
+    # What runs jobs is imported here: a dry run (the planning of 20,000 configs) needs none.
+    from .pipeline import locked
+
     def sweep() -> int:
         with locked(layout, debug=options.debug):
             return _launch(plan, layout=layout, backend=backend,
@@ -85,6 +77,8 @@ def with_processing(meta: MetaConfig, *, layout: ExperimentLayout, backend: Back
     """pre_processing_args before ``launch``, post_processing_args after it (each one job
     on the same backend; a failed one makes the exit code 1, a failed pre-processing job
     also keeps the sweep from starting)."""
+    from .processing import run_processing
+
     stages = {job.stage: job for job in meta.processing}
     pre, post = stages.get("pre_processing"), stages.get("post_processing")
     if pre is not None:
@@ -111,6 +105,17 @@ def _max_running(plan: Plan, *, backend: Backend, given: int | None) -> int:
 
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
             options: LaunchOptions) -> int:
+    from .pipeline import (
+        close_launch,
+        history_row,
+        post_process,
+        print_summary,
+        run_with_progress,
+        settle,
+        write_results,
+    )
+    from .recorded_run import print_decision
+
     previous = existing_plan(plan, layout)  # again, now that we hold the lock
     decision = settle(plan, layout=layout, previous=previous, backend=backend,
                       flags=options.flags)
