@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import sys
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 import mle_toolbox.config.expand as expand_module
+import mle_toolbox.config.meta as meta_module
 import mle_toolbox.config.source as source_module
 import mle_toolbox.launcher.prepare as prepare_module
 from mle_toolbox.config.base_configs import load_configs
@@ -245,6 +247,13 @@ def test_each_config_file_costs_one_stat_one_open_and_one_read(
     '{"train_config": {"lrate": }',
     '\ufeff{"train_config": {}}',
     '',
+    '{"train_config": {"a": 1}}\n',
+    '{"train_config": {"a": 1}} \r\n\t',
+    '\n {"train_config": {"a": 1}}',
+    '{"train_config": {"a": 1}}\x0c',
+    '{"train_config": {"a": 1}} x',
+    '{"train_config": {}} {"model_config": {}}',
+    '{"train_config": {"url": "http://x:1", "url": 2}}',
 ])
 def test_the_quick_json_path_reads_as_the_general_one(tmp_path: Path, text: str) -> None:
     # load_configs reads plain JSON without the per-file bookkeeping; whatever it cannot
@@ -263,3 +272,182 @@ def test_the_quick_json_path_reads_as_the_general_one(tmp_path: Path, text: str)
     except ConfigError as err:
         got = str(err)
     assert got == expected
+
+
+# Per-config costs that came back would not show in a test's timing; these count them.
+
+@pytest.mark.parametrize("name", [
+    "/a/b/c.json", "/a", "/", "//a", "///a", "/a//b", "/a/./b", "/a/../b", "/a/b/", "/a/.",
+    "/a/..", "/.hidden/x", "/a/..json", "/a/b/c.tar.gz", "/x\0y", "/\u00e9/\u00fc.json",
+    "a/b", "", ".", "./a",
+])
+def test_known_path_is_the_path_pathlib_builds(name: str) -> None:
+    from mle_toolbox.config.paths import known_path
+
+    built, parsed = known_path(name), Path(name)
+    assert type(built) is type(parsed)
+    assert (built.parts, str(built), repr(built)) == (parsed.parts, str(parsed), repr(parsed))
+    assert built == parsed and hash(built) == hash(parsed) and {built: 1}[parsed] == 1
+    assert (built.name, built.stem, built.suffix) == (parsed.name, parsed.stem, parsed.suffix)
+    assert built.parent == parsed.parent and built / "x" == parsed / "x"
+    assert (built < Path("/m")) == (parsed < Path("/m"))
+    assert built.is_absolute() == parsed.is_absolute()
+
+
+def _parses(monkeypatch: pytest.MonkeyPatch) -> _Calls:
+    """Counts pathlib's parsing of a path from text (Python < 3.12)."""
+    calls = _Calls()
+    real = PurePath.__dict__["_parse_args"]
+    monkeypatch.setattr(PurePath, "_parse_args", classmethod(calls.wrap(real.__func__)))
+    return calls
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="pathlib parses paths lazily from "
+                    "3.12 on; known_path is Path(name) there")
+def test_config_files_cost_no_path_parsing_each(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 20,000 config files: pathlib's parsing of each path was a quarter of planning.
+    counts, plans = [], []
+    for count in (100, 200):
+        root = tmp_path / str(count)
+        write(root / "train.py", "")
+        for index in range(count):
+            write(root / "cfgs" / f"c{index}.json", f'{{"train_config": {{"a": {index}}}}}')
+        meta_file = write(root / "meta.yaml", META.format(
+            names=", ".join(f"cfgs/c{index}.json" for index in range(count)), seeds=1))
+        with monkeypatch.context() as patch:
+            parses = _parses(patch)
+            meta = load_meta(meta_file)
+            plans.append(expand(meta, configs=load_configs(meta.config_files)))
+        counts.append(parses.count)
+    assert [len(plan.runs) for plan in plans] == [100, 200]
+    assert counts[0] == counts[1] <= 10  # the same for 100 and for 200 files
+    assert [run.source for run in plans[1].runs] == [
+        tmp_path / "200" / "cfgs" / f"c{index}.json" for index in range(200)]
+
+
+BLOCK_META = """\
+meta_job_args:
+  experiment_type: multiple-configs
+  base_train_fname: train.py
+  experiment_dir: out
+multi_config_args:
+  num_seeds: 1
+  config_fnames:
+{items}
+"""
+
+
+def test_list_items_have_no_line_entry_but_an_error_still_names_the_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mle_toolbox.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "train.py", "")
+    sources: list[source_module.Source] = []
+    real_load = source_module.load_yaml
+
+    def load(path: Path, *, what: str) -> tuple[Any, source_module.Source]:
+        data, src = real_load(path, what=what)
+        sources.append(src)
+        return data, src
+
+    monkeypatch.setattr(meta_module, "load_yaml", load)
+    for count in (50, 100):
+        for index in range(count):
+            write(tmp_path / f"c{index}.json", '{"train_config": {}}')
+        items = "\n".join(f"    - c{index}.json" for index in range(count))
+        load_meta(write(tmp_path / f"m{count}.yaml", BLOCK_META.format(items=items)))
+    # Key lines of the mappings only: the same for 50 and for 100 list items.
+    assert len(sources[0].lines) == len(sources[1].lines) <= 12
+    items = "\n".join(f"    - c{index}.json" for index in range(60)).replace(
+        "c57.json", "missing.json")
+    with pytest.raises(ConfigError) as caught:
+        load_meta(write(tmp_path / "bad.yaml", BLOCK_META.format(items=items)))
+    # Item 57 is on line 8 + 57 of the file.
+    assert str(caught.value) == ("bad.yaml:65: multi_config_args.config_fnames[57]: "
+                                 "config file 'missing.json' does not exist")
+
+
+@pytest.mark.parametrize("text", [
+    "a: [x, 'y', 3, null, [p, q], {k: v}]\nb:\n  - one\n  - k: 1\n    j: [2, 3]\n  - &r r\n"
+    "  - *r\n",
+    "- [a, b]\n- - c\n  - d\n- e\n",
+    "a: !!str 12\nb: [!!str 1, 2]\nc: [1.5, true, ~, '']\n",
+])
+def test_lines_and_data_of_lists_are_those_of_yaml(tmp_path: Path, text: str) -> None:
+    # Lines of list items are read from the nodes only when asked; lists of plain strings
+    # are built in one step. Both must agree with PyYAML's own composition.
+    import yaml
+
+    path = write(tmp_path / "doc.yaml", text)
+    data, src = source_module.load_yaml(path, what="doc")
+    assert data == yaml.safe_load(text)
+    node = yaml.SafeLoader(text).get_single_node()
+    expected: dict[tuple[str | int, ...], int] = {}
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(node, ())]
+    while stack:
+        item, key_path = stack.pop()
+        pairs = (item.value if isinstance(item, yaml.MappingNode)
+                 else enumerate(item.value) if isinstance(item, yaml.SequenceNode) else [])
+        for key, child in pairs:
+            # A mapping key's line is its key's; a list item's, the item's own.
+            name, line = ((str(key.value), key.start_mark.line + 1)
+                          if isinstance(key, yaml.Node) else (key, child.start_mark.line + 1))
+            expected[(*key_path, name)] = line
+            stack.append((child, (*key_path, name)))
+    assert {key: src.line(key) for key in expected} == expected
+    assert src.line(("nothing", 3)) is None
+
+
+GRID_OVER_CONFIGS = """\
+meta_job_args:
+  experiment_type: hyperparameter-search
+  base_train_fname: train.py
+  experiment_dir: out
+  base_train_config: [{names}]
+param_search_args:
+  search_resources: {{num_seeds_per_eval: 1}}
+  search_config:
+    search_type: grid
+    search_params:
+      integer: {{width: {{begin: 1, end: 2, bins: 2}}}}
+"""
+
+
+def _base_config_comparisons(root: Path, monkeypatch: pytest.MonkeyPatch, *,
+                             configs: int) -> int:
+    write(root / "train.py", "")
+    for index in range(configs):
+        write(root / f"b{index}.json", '{"train_config": {}}')
+    meta_file = write(root / "meta.yaml", GRID_OVER_CONFIGS.format(
+        names=", ".join(f"b{index}.json" for index in range(configs))))
+    calls = _Calls()
+    with monkeypatch.context() as patch:
+        patch.setattr(PurePath, "__eq__", calls.wrap(PurePath.__eq__))
+        meta = load_meta(meta_file)
+    assert len(meta.config_files) == configs
+    return calls.count
+
+
+def test_a_list_of_base_configs_is_checked_for_repeats_in_linear_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each file was compared with every earlier one: 4x the comparisons at 2n.
+    small = _base_config_comparisons(tmp_path / "s", monkeypatch, configs=200)
+    large = _base_config_comparisons(tmp_path / "l", monkeypatch, configs=400)
+    assert large <= 2 * small + 10 and large <= 50
+
+
+def test_a_repeated_base_config_is_still_named(tmp_path: Path) -> None:
+    from mle_toolbox.errors import ConfigError
+
+    write(tmp_path / "train.py", "")
+    for name in ("a", "b"):
+        write(tmp_path / f"{name}.json", '{"train_config": {}}')
+    meta_file = write(tmp_path / "meta.yaml", GRID_OVER_CONFIGS.format(
+        names="a.json, b.json, ./a.json, b.json"))
+    with pytest.raises(ConfigError) as caught:
+        load_meta(meta_file)
+    assert str(caught.value).endswith(
+        "meta.yaml:5: meta_job_args.base_train_config[2]: base config './a.json' is listed "
+        "twice")
