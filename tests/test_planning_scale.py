@@ -209,31 +209,73 @@ def test_joining_a_config_name_agrees_with_normpath(folder: str) -> None:
         assert _joined(folder, name) == os.path.normpath(os.path.join(folder, name))
 
 
-def test_each_config_file_costs_one_stat_one_open_and_one_read(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("configs", [40, 200])
+def test_each_config_file_costs_at_most_one_stat_one_open_and_one_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, configs: int) -> None:
     # A sweep of 20,000 config files: every extra system call per file showed up as
     # tenths of a second (issue 18); the duplicate-key walk runs only for a duplicate.
+    # From LISTING_FROM files in one folder on, one listing of it replaces their stats.
     import mle_toolbox.config.paths as paths_module
 
-    counts = {name: _Calls() for name in ("stat", "open", "read", "walk")}
+    counts = {name: _Calls() for name in ("stat", "scandir", "open", "read", "walk")}
     monkeypatch.setattr(paths_module.os, "stat", counts["stat"].wrap(os.stat))
+    monkeypatch.setattr(paths_module.os, "scandir", counts["scandir"].wrap(os.scandir))
     monkeypatch.setattr(source_module.os, "open", counts["open"].wrap(os.open))
     monkeypatch.setattr(source_module.os, "read", counts["read"].wrap(os.read))
     monkeypatch.setattr(source_module, "_checked_json",
                         counts["walk"].wrap(source_module._checked_json))
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "train.py", "")
-    for index in range(200):
+    for index in range(configs):
         write(tmp_path / "cfgs" / f"c{index}.json", f'{{"train_config": {{"lrate": {index}}}}}')
-    names = ", ".join(f"cfgs/c{index}.json" for index in range(200))
+    write(tmp_path / "cfgs" / "other.txt", "")
+    names = ", ".join(f"cfgs/c{index}.json" for index in range(configs))
     meta_file = write(tmp_path / "meta.yaml", META.format(names=names, seeds=1))
     before = {name: calls.count for name, calls in counts.items()}
     plan = expand(meta := load_meta(meta_file), configs=load_configs(meta.config_files))
     used = {name: calls.count - before[name] for name, calls in counts.items()}
-    assert len(plan.runs) == 200
-    # The meta YAML and train.py add a few calls; per config exactly one of each.
-    assert 200 <= used["stat"] <= 205 and 200 <= used["open"] <= 203
-    assert 200 <= used["read"] <= 203 and used["walk"] == 0
+    assert len(plan.runs) == configs
+    # The meta YAML and train.py add a few calls; per config one open and one read, and
+    # one stat each unless their folder was listed.
+    listed = configs >= paths_module.LISTING_FROM
+    assert used["scandir"] == (1 if listed else 0)
+    assert used["stat"] <= 5 if listed else configs <= used["stat"] <= configs + 5
+    assert configs <= used["open"] <= configs + 3 and used["walk"] == 0
+    assert configs <= used["read"] <= configs + 3
+
+
+def test_a_listed_folder_finds_what_a_stat_finds(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # A symlink to a file is a file (stat follows it); a folder, a dangling symlink and a
+    # missing name are refused as a stat would have them refused, with the same messages.
+    from mle_toolbox.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "train.py", "")
+    for index in range(70):
+        write(tmp_path / "cfgs" / f"c{index}.json", '{"train_config": {}}')
+    (tmp_path / "cfgs" / "link.json").symlink_to(tmp_path / "cfgs" / "c0.json")
+    (tmp_path / "cfgs" / "dir.json").mkdir()
+    (tmp_path / "cfgs" / "dangling.json").symlink_to(tmp_path / "nowhere.json")
+    good = [f"cfgs/c{index}.json" for index in range(1, 70)] + ["cfgs/link.json"]
+    meta = load_meta(write(tmp_path / "meta.yaml", META.format(names=", ".join(good),
+                                                               seeds=1)))
+    assert meta.config_files[-1] == tmp_path / "cfgs" / "link.json"
+    assert len(meta.config_files) == 70
+    # (the dangling link is named by its target: messages show resolved names)
+    for bad, shown, problem in (("dir.json", "cfgs/dir.json", "is not a file"),
+                                ("dangling.json", "nowhere.json", "does not exist"),
+                                ("none.json", "cfgs/none.json", "does not exist")):
+        messages = []
+        for names in ([*good, f"cfgs/{bad}"], [good[0], f"cfgs/{bad}"]):  # listed, stat'ed
+            meta_file = write(tmp_path / "bad.yaml", META.format(names=", ".join(names),
+                                                                 seeds=1))
+            with pytest.raises(ConfigError) as caught:
+                load_meta(meta_file)
+            messages.append(str(caught.value))
+        assert messages == [
+            f"bad.yaml:6: multi_config_args.config_fnames[{index}]: config file "
+            f"'{shown}' {problem}" for index in (70, 1)]
 
 
 @pytest.mark.parametrize("text", [

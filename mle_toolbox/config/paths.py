@@ -76,17 +76,21 @@ class Anchors:
         """``find`` for each of a list of file names at ``path`` (``path + (index,)``).
 
         The same places, checks and messages; the usual case (one regular file found)
-        costs one stat and no key path or Path parsing per name: a sweep names 20,000.
+        costs no key path or Path parsing per name (a sweep names 20,000), and one stat,
+        or none where the file is seen in a listing of its folder (many names in one).
         """
         files: list[Path] = []
         folder = str(self.cwd)
         # The usual case inline: both anchors the same normal folder, a plain name.
         one_folder = folder == str(self.yaml_dir) and _normal_folder(folder)
+        listed = _regular_files(folder, names) if one_folder else frozenset()
         for index, name in enumerate(names):
             place: str | None
             if one_folder and _plain(name):
-                info = _stat(joined := f"{folder}/{name}")
-                place = joined if info is not None and stat.S_ISREG(info.st_mode) else None
+                place = joined = f"{folder}/{name}"
+                if joined not in listed:
+                    info = _stat(joined)
+                    place = joined if info is not None and stat.S_ISREG(info.st_mode) else None
             else:
                 place = _only_file(self._places(name))
             if place is not None and place.startswith("/"):
@@ -155,6 +159,41 @@ def _stat(place: str) -> os.stat_result | None:
         return os.stat(place)
     except (OSError, ValueError):  # ValueError: a NUL byte in the name
         return None
+
+
+# From this many names in one folder on, the folder is listed once instead of a stat each.
+LISTING_FROM = 64
+
+
+def _regular_files(folder: str, names: Sequence[str]) -> frozenset[str]:
+    """``folder/name`` of every regular file (not a symlink: those are stat'ed) in the
+    folders under ``folder`` that LISTING_FROM or more of ``names`` are in."""
+    wanted: dict[str, int] = {}
+    for name in names:
+        head = name.rpartition("/")[0]
+        wanted[head] = wanted.get(head, 0) + 1
+    regular: list[str] = []
+    for head, count in wanted.items():
+        if count >= LISTING_FROM:
+            # A folder of many other files is listed only as far as a few times the names
+            # wanted from it; a name not seen by then gets its own stat.
+            regular += _listed(f"{folder}/{head}" if head else folder, limit=4 * count)
+    return frozenset(regular)
+
+
+def _listed(folder: str, *, limit: int) -> list[str]:
+    """Paths of the regular files among the first ``limit`` entries of ``folder``."""
+    found: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            for seen, entry in enumerate(entries):
+                if seen == limit:
+                    break
+                if entry.is_file(follow_symlinks=False):  # from the listing's file type
+                    found.append(entry.path)
+    except (OSError, ValueError):  # not a folder, not readable; ValueError: a NUL byte
+        return []
+    return found
 
 
 def _only_file(places: tuple[str, ...]) -> str | None:
