@@ -134,17 +134,17 @@ def read_regular(path: str | Path) -> bytes | None:
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         info = os.fstat(fd)
-        return _read_all(fd, size=info.st_size) if stat.S_ISREG(info.st_mode) else None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        # One os.read of the size fstat gave (one byte more, to see the end); a file that
+        # changed size meanwhile is read on to its end.
+        data = os.read(fd, info.st_size + 1)
+        return data if len(data) == info.st_size else _read_rest(fd, data)
     finally:
         os.close(fd)
 
 
-def _read_all(fd: int, *, size: int) -> bytes:
-    # One os.read of the size fstat gave (one byte more, to see the end); a file that
-    # changed size meanwhile is read on to its end.
-    data = os.read(fd, size + 1)
-    if len(data) == size:
-        return data
+def _read_rest(fd: int, data: bytes) -> bytes:
     chunks = [data]
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from ..files.layout import ExperimentLayout
 from ..search import is_adaptive
 from ..spec import hms
-from .decide import code_changed
 from .packing import packed
 from .prepare import existing_plan, prepare, split_done
 from .processing import describe as describe_processing
@@ -169,7 +168,7 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
           f"(seeds {' '.join(map(str, meta.seeds))})")
     for note in plan.notes:
         print(f"note        {note}")
-    if done and code_changed(previous, plan=plan):
+    if done and _code_changed(previous, plan=plan):
         print(f"note        the training script changed since the last launch: its {len(done)} "
               "completed jobs are stale and run again (--keep-stale keeps them)")
     if meta.search is not None:
@@ -199,6 +198,12 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
         print(f"arrays      {len(rendered)} array job(s), "
               f"{-(-len(tasks) // plan.meta.resources.jobs_per_task)} task(s) in all")
         _print_scripts(rendered)
+
+
+def _code_changed(previous: PlanDocument | None, *, plan: Plan) -> bool:
+    from .decide import code_changed  # only asked when earlier jobs completed
+
+    return code_changed(previous, plan=plan)
 
 
 def _packing(plan: Plan, *, layout: ExperimentLayout, backend: Backend, jobs: int) -> Plan:
