@@ -493,3 +493,23 @@ def test_a_repeated_base_config_is_still_named(tmp_path: Path) -> None:
     assert str(caught.value).endswith(
         "meta.yaml:5: meta_job_args.base_train_config[2]: base config './a.json' is listed "
         "twice")
+
+
+@pytest.mark.parametrize("text", [
+    "/a/b.json", "/a/b", "/a/.b", "/a/b.", "/a/..json", "/a/b.c.d", "/", ".", "..", "a",
+    "a/b.tar.gz", "/a/.", "/a/..", "a/..", "/x/.hidden.json", "/x/a..b", "", "/x/...",
+    "/x/a.b.", "cfgs/c7.json",
+])
+def test_run_ids_take_the_stem_pathlib_takes(text: str) -> None:
+    # run_ids reads the stem from the path's text (pathlib's two properties per config
+    # file showed at 20,000 files); a run id is part of every job's identity on resume.
+    from mle_toolbox.config.expand import _stem
+
+    for path in (Path(text), PurePath(text), known_path_or_path(text)):
+        assert _stem(path) == path.stem
+
+
+def known_path_or_path(text: str) -> Path:
+    from mle_toolbox.config.paths import known_path
+
+    return known_path(text) if text.startswith("/") else Path(text)

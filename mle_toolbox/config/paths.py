@@ -13,6 +13,7 @@ there and ``experiment_dir`` (and the default ``experiments/<stem>``) is relativ
 
 from __future__ import annotations
 
+import collections
 import functools
 import os
 import stat
@@ -168,10 +169,7 @@ LISTING_FROM = 64
 def _regular_files(folder: str, names: Sequence[str]) -> frozenset[str]:
     """``folder/name`` of every regular file (not a symlink: those are stat'ed) in the
     folders under ``folder`` that LISTING_FROM or more of ``names`` are in."""
-    wanted: dict[str, int] = {}
-    for name in names:
-        head = name.rpartition("/")[0]
-        wanted[head] = wanted.get(head, 0) + 1
+    wanted = collections.Counter([name.rpartition("/")[0] for name in names])
     regular: list[str] = []
     for head, count in wanted.items():
         if count >= LISTING_FROM:
