@@ -513,3 +513,39 @@ def known_path_or_path(text: str) -> Path:
     from mle_toolbox.config.paths import known_path
 
     return known_path(text) if text.startswith("/") else Path(text)
+
+
+def test_planning_runs_without_the_cycle_collector_and_gives_it_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A plan is tens of thousands of acyclic objects the collector walked again and
+    # again while they were built; a launch (hours) must have it back.
+    import gc
+
+    import mle_toolbox.commands.run as run_module
+    from mle_toolbox.cli import main
+
+    states: list[bool] = []
+    real_meta, real_configs = run_module.load_meta, run_module.load_configs
+
+    def meta(*args: Any, **kwargs: Any) -> Any:
+        states.append(gc.isenabled())
+        return real_meta(*args, **kwargs)
+
+    def configs(*args: Any, **kwargs: Any) -> Any:
+        states.append(gc.isenabled())
+        return real_configs(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "load_meta", meta)
+    monkeypatch.setattr(run_module, "load_configs", configs)
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "train.py", "")
+    write(tmp_path / "c.json", '{"train_config": {}}')
+    write(tmp_path / "meta.yaml", META.format(names="c.json", seeds=2))
+    assert gc.isenabled()
+    assert main(["run", "meta.yaml", "--dry-run"]) == 0
+    assert "2 to run: 1 runs x 2 seeds" in capsys.readouterr().out
+    assert states == [False, False] and gc.isenabled()
+    write(tmp_path / "meta.yaml", META.format(names="missing.json", seeds=2))
+    assert main(["run", "meta.yaml", "--dry-run"]) == 2  # and after an error too
+    assert gc.isenabled()
