@@ -549,3 +549,19 @@ def test_planning_runs_without_the_cycle_collector_and_gives_it_back(
     write(tmp_path / "meta.yaml", META.format(names="missing.json", seeds=2))
     assert main(["run", "meta.yaml", "--dry-run"]) == 2  # and after an error too
     assert gc.isenabled()
+
+
+def test_the_config_hash_encoder_is_built_once_and_writes_dumps_text() -> None:
+    # json.JSONEncoder.encode builds its C encoder on every call (20,000 per sweep);
+    # config_hash keeps one, checked against encode at import, else uses encode itself.
+    import json
+
+    text, encode = expand_module._TEXT, expand_module._HASH_ENCODER.encode
+    if json.encoder.c_make_encoder is None:
+        assert text == encode
+        return
+    assert text != encode
+    for config in ({"b": 1, "a": {"y": [1, 2.5, None, float("nan")], "x": "\u00e9\n"}}, {},
+                   {"p": Path("/x"), "t": True, "n": {"z": {}, "a": []}}):
+        assert text(config) == json.dumps(
+            config, sort_keys=True, separators=(",", ":"), default=str)

@@ -85,9 +85,18 @@ def _hash_text() -> Callable[[Mapping[str, Any]], str]:
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
         return _HASH_ENCODER.encode
-    chunks = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",",
-                  True, False, True)  # sort_keys, not skipkeys, allow_nan: as dumps
-    return lambda config: "".join(chunks(config, 0))
+    try:
+        chunks = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",",
+                      True, False, True)  # sort_keys, not skipkeys, allow_nan: as dumps
+    except TypeError:  # its arguments changed
+        return _HASH_ENCODER.encode
+
+    def text(config: Mapping[str, Any]) -> str:
+        return "".join(chunks(config, 0))
+
+    # Checked once against the encoder itself: the hashed text must never change.
+    sample = {"b": [1.5, None, True, "\u00e9", float("inf")], "a": {"y": 2, "x": Path("/")}}
+    return text if text(sample) == _HASH_ENCODER.encode(sample) else _HASH_ENCODER.encode
 
 
 _TEXT = _hash_text()

@@ -172,7 +172,7 @@ def _regular_files(folder: str, names: Sequence[str]) -> frozenset[str]:
     wanted = collections.Counter([name.rpartition("/")[0] for name in names])
     regular: list[str] = []
     for head, count in wanted.items():
-        if count >= LISTING_FROM:
+        if count >= LISTING_FROM and (not head or _plain(head)):  # as names are looked up
             # A folder of many other files is listed only as far as a few times the names
             # wanted from it; a name not seen by then gets its own stat.
             regular += _listed(f"{folder}/{head}" if head else folder, limit=4 * count)
