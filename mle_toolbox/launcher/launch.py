@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shlex
 import sys
 from collections.abc import Callable
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
     from ..files.documents import PlanDocument
     from .recorded_run import LaunchOptions
 
-log = logging.getLogger("mle_toolbox")
 DRY_RUN_JOBS_SHOWN = 20
 
 
@@ -104,6 +102,8 @@ def _max_running(plan: Plan, *, backend: Backend, given: int | None) -> int:
 
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
             options: LaunchOptions) -> int:
+    import logging  # as what runs jobs: a dry run logs nothing
+
     from .pipeline import (
         close_launch,
         history_row,
@@ -115,6 +115,7 @@ def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_runni
     )
     from .recorded_run import print_decision
 
+    log = logging.getLogger("mle_toolbox")
     previous = existing_plan(plan, layout)  # again, now that we hold the lock
     decision = settle(plan, layout=layout, previous=previous, backend=backend,
                       flags=options.flags)
