@@ -6,7 +6,6 @@ Errors about a value can then name file, key path and line, e.g.
 
 from __future__ import annotations
 
-import difflib
 import errno
 import functools
 import json
@@ -90,6 +89,8 @@ class Source:
         for key in keys:
             if key in valid:
                 continue
+            import difflib  # only for a key that is not valid
+
             close = difflib.get_close_matches(key, valid, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             self.warn(
