@@ -127,11 +127,9 @@ def known_path(name: str) -> Path:
         return Path(name)
     path: Path = _FROM_PARTS("", "/", parts)
     # What pathlib would work out on first use, each through a caught AttributeError: the
-    # text, the parts compared and hashed (a POSIX path's own), and their hash.
-    set_slot = object.__setattr__
-    set_slot(path, "_str", name)
-    set_slot(path, "_cached_cparts", parts)
-    set_slot(path, "_hash", hash(tuple(parts)))
+    # text, and the hash (of the parts it compares: a POSIX path's own).
+    object.__setattr__(path, "_str", name)
+    object.__setattr__(path, "_hash", hash(tuple(parts)))
     return path
 
 
