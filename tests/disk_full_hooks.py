@@ -51,7 +51,7 @@ def _fill_first(owner: Any, name: str, filler: str) -> None:
 
 def install(step: str, filler: str) -> None:
     """Fill the disk right before ``step``."""
-    from mle_toolbox.launcher import launch, lock, recorded_run
+    from mle_toolbox.launcher import launch, lock, pipeline, recorded_run
     from mle_toolbox.launcher.jobtable import JobTable
 
     steps: dict[str, tuple[Any, str]] = {
@@ -61,7 +61,7 @@ def install(step: str, filler: str) -> None:
         "submitting": (JobTable, "submitting"),  # rows written before the backend is asked
         "submitted": (JobTable, "submitted"),  # jobs started, native ids not yet recorded
         "finished": (JobTable, "finished"),  # a job ended, its row not yet final
-        "results": (launch, "write_results"),  # summary.json, report.json
+        "results": (pipeline, "write_results"),  # summary.json, report.json
     }
     owner, name = steps[step]
     _fill_first(owner, name, filler)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -112,13 +113,25 @@ def test_main_called_in_process_leaves_the_collector_as_it_was(
     # The command's process freezes what is left at its exit (cli.main); a caller of
     # main(argv) in its own process (tests, tools) keeps collecting as before.
     import gc
+    import types
 
-    from mle_toolbox.cli import main
+    from mle_toolbox import cli
 
+    frozen_by_cli: list[str] = []
+    monkeypatch.setattr(cli, "gc", types.SimpleNamespace(
+        isenabled=gc.isenabled, disable=gc.disable, enable=gc.enable,
+        freeze=lambda: frozen_by_cli.append("freeze")))
     monkeypatch.chdir(project)
-    frozen = gc.get_freeze_count()
-    assert main(["run", "meta.yaml", "--dry-run"]) == 0
-    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    assert cli.main(["run", "meta.yaml", "--dry-run"]) == 0
+    assert gc.isenabled() and frozen_by_cli == []
+    monkeypatch.setattr(sys, "argv", ["mle", "run", "meta.yaml", "--dry-run"])
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        assert cli.main() == 0  # as the console script calls it: the exit freeze is done
+    finally:
+        for signum, handler in handlers.items():  # main() installs its own
+            signal.signal(signum, handler)
+    assert gc.isenabled() and frozen_by_cli == ["freeze"]
 
 
 def test_the_cluster_backends_are_built_without_dataclasses() -> None:

@@ -83,9 +83,20 @@ def _plain_json(path: Path, *, decoder: json.JSONDecoder, hook: PairsHook,
         return None
     try:
         raw = read_regular(name)
-        data = decoder.decode(raw.decode("utf-8")) if raw is not None else None
+        if raw is None:
+            return None
+        text = raw.decode("utf-8")
+        # raw_decode: decode's two whitespace regexes per file, where there is none in
+        # front (a file that starts with any goes the general way) and at most a newline
+        # behind; anything after the document but JSON whitespace is not this path's.
+        data, end = decoder.raw_decode(text)
     except (OSError, ValueError, RecursionError):  # ValueError: not UTF-8 or not JSON
+        return None
+    if end != len(text) and text[end:].strip(_JSON_SPACE):
         return None
     if type(data) is not dict or hook.duplicated or _not_a_mapping(data) is not None:
         return None
     return data
+
+
+_JSON_SPACE = " \t\n\r"  # what JSON allows between tokens (str.isspace allows more)

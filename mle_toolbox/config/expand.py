@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import ConfigError
@@ -54,8 +54,9 @@ def expand(meta: MetaConfig, *, configs: Mapping[Path, dict[str, Any]]) -> Plan:
         _check_cap(len(meta.config_files) * len(meta.seeds), meta=meta,
                    what=f"{len(meta.config_files):,} configs x {len(meta.seeds):,} seeds")
         ids = run_ids(meta.config_files, meta_display=meta.path)
-        runs = tuple(
-            _run(run_id, source=path, config=configs[path])
+        runs = tuple(  # a RunSpec each, as _run builds it, for 20,000 config files
+            RunSpec(run_id=run_id, source=path, config=(config := configs[path]),
+                    config_hash=config_hash(config))
             for run_id, path in zip(ids, meta.config_files, strict=True)
         )
     jobs = tuple(
@@ -77,10 +78,33 @@ def _run(run_id: str, *, source: Path, config: dict[str, Any],
 _HASH_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _hash_text() -> Callable[[Mapping[str, Any]], str]:
+    """``_HASH_ENCODER.encode``, with json's C encoder made once rather than per call
+    (as ``encode`` does), where there is one. Without the check for circular references:
+    a config read from JSON cannot have one, and a recursive YAML alias is refused."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _HASH_ENCODER.encode
+    try:
+        chunks = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",",
+                      True, False, True)  # sort_keys, not skipkeys, allow_nan: as dumps
+    except TypeError:  # its arguments changed
+        return _HASH_ENCODER.encode
+
+    def text(config: Mapping[str, Any]) -> str:
+        return "".join(chunks(config, 0))
+
+    # Checked once against the encoder itself: the hashed text must never change.
+    sample = {"b": [1.5, None, True, "\u00e9", float("inf")], "a": {"y": 2, "x": Path("/")}}
+    return text if text(sample) == _HASH_ENCODER.encode(sample) else _HASH_ENCODER.encode
+
+
+_TEXT = _hash_text()
+
+
 def config_hash(config: Mapping[str, Any]) -> str:
     """Stable short hash of a resolved config (key order does not matter)."""
-    text = _HASH_ENCODER.encode(config)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(_TEXT(config).encode()).hexdigest()[:16]
 
 
 def run_ids(paths: tuple[Path, ...], *, meta_display: str | Path) -> list[str]:
@@ -89,16 +113,12 @@ def run_ids(paths: tuple[Path, ...], *, meta_display: str | Path) -> list[str]:
     The id is the file stem; stems that collide get as many parent folder names
     prefixed as it takes to tell them apart (``a/cfg``, ``b/cfg`` -> ``a_cfg``, ``b_cfg``).
     """
-    seen: dict[Path, int] = {}
-    for index, path in enumerate(paths):
-        if path in seen:
-            raise ConfigError(
-                f"config file {display_name(path)!r} is listed twice "
-                f"(entries {seen[path]} and {index})",
-                file=_shown(meta_display), key="multi_config_args.config_fnames",
-            )
-        seen[path] = index
-    ids = {path: _safe_text(path.stem) for path in paths}
+    if len(set(paths)) < len(paths):  # the entries are looked at only when one repeats
+        _refuse_repeats(paths, meta_display=meta_display)
+    stems = [_safe_text(_stem(path)) for path in paths]
+    if len(set(stems)) == len(stems):  # the usual case: nothing to tell apart or number
+        return stems
+    ids = dict(zip(paths, stems, strict=True))
     clashes = _clashing(ids)
     if clashes:  # folder names only when stems clash: splitting 20,000 paths costs
         depth = dict.fromkeys(paths, 1)
@@ -110,6 +130,29 @@ def run_ids(paths: tuple[Path, ...], *, meta_display: str | Path) -> list[str]:
             if not clashes:
                 break
     return _number_leftovers([ids[p] for p in paths])
+
+
+def _stem(path: Path) -> str:
+    """``path.stem``, from the path's text: pathlib works it out through two properties,
+    and a sweep asks for 20,000 (the last part without its last suffix, as pathlib)."""
+    if not isinstance(path, PurePosixPath):
+        return path.stem
+    text = str(path)
+    name = "" if text == "." else text[text.rfind("/") + 1:]
+    dot = name.rfind(".")
+    return name[:dot] if 0 < dot < len(name) - 1 else name
+
+
+def _refuse_repeats(paths: tuple[Path, ...], *, meta_display: str | Path) -> None:
+    seen: dict[Path, int] = {}
+    for index, path in enumerate(paths):
+        if path in seen:
+            raise ConfigError(
+                f"config file {display_name(path)!r} is listed twice "
+                f"(entries {seen[path]} and {index})",
+                file=_shown(meta_display), key="multi_config_args.config_fnames",
+            )
+        seen[path] = index
 
 
 def _safe_id(path: Path, depth: int) -> str:

@@ -263,12 +263,13 @@ def _base_configs(meta: Node, *, anchors: Anchors, search: SearchConfig) -> tupl
     del search
     names = meta.str_list("base_train_config", required=True)
     assert names is not None
-    files = tuple(anchors.find(meta.src, (*meta.path, "base_train_config", i), name,
-                               what="base config")[0] for i, name in enumerate(names))
-    twice = next((i for i, f in enumerate(files) if f in files[:i]), None)
-    if twice is not None:
-        raise meta.src.error((*meta.path, "base_train_config", twice),
-                             f"base config {names[twice]!r} is listed twice")
+    files = anchors.find_files(meta.src, (*meta.path, "base_train_config"), names,
+                               what="base config")
+    first: dict[Path, int] = {}
+    for index, file in enumerate(files):  # a dict, not a scan of the earlier entries
+        if first.setdefault(file, index) != index:
+            raise meta.src.error((*meta.path, "base_train_config", index),
+                                 f"base config {names[index]!r} is listed twice")
     return files
 
 
@@ -291,8 +292,8 @@ def _runs(
     assert multi is not None
     names = multi.str_list("config_fnames", required=True)
     assert names is not None
-    files = tuple(anchors.find(multi.src, (*multi.path, "config_fnames", i), name,
-                               what="config file")[0] for i, name in enumerate(names))
+    files = anchors.find_files(multi.src, (*multi.path, "config_fnames"), names,
+                               what="config file")
     return files, seeds, None
 
 

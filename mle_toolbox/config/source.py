@@ -7,6 +7,7 @@ Errors about a value can then name file, key path and line, e.g.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import re
@@ -42,6 +43,9 @@ class Source:
     origin: str | Path
     lines: dict[KeyPath, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # The YAML node of each sequence, by key path: an item's line is read from it only when
+    # a message needs it (a list of 20,000 config files would cost a line entry each).
+    sequences: dict[KeyPath, Any] = field(default_factory=dict)
 
     @property
     def display(self) -> str:
@@ -54,8 +58,21 @@ class Source:
         while path:
             if path in self.lines:
                 return self.lines[path]
+            item = self._item_line(path)
+            if item is not None:
+                return item
             path = path[:-1]
         return None
+
+    def _item_line(self, path: KeyPath) -> int | None:
+        """Line of a sequence item, from the sequence's YAML node."""
+        index = path[-1]
+        if not isinstance(index, int):
+            return None
+        node = self.sequences.get(path[:-1])
+        if node is None or not 0 <= index < len(node.value):
+            return None
+        return int(node.value[index].start_mark.line) + 1
 
     def error(self, path: KeyPath, message: str) -> ConfigError:
         """A ConfigError located at ``path``."""
@@ -73,7 +90,7 @@ class Source:
         for key in keys:
             if key in valid:
                 continue
-            import difflib  # only for an unknown key: not on every launch's import
+            import difflib  # only for a key that is not valid
 
             close = difflib.get_close_matches(key, valid, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -119,17 +136,17 @@ def read_regular(path: str | Path) -> bytes | None:
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         info = os.fstat(fd)
-        return _read_all(fd, size=info.st_size) if stat.S_ISREG(info.st_mode) else None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        # One os.read of the size fstat gave (one byte more, to see the end); a file that
+        # changed size meanwhile is read on to its end.
+        data = os.read(fd, info.st_size + 1)
+        return data if len(data) == info.st_size else _read_rest(fd, data)
     finally:
         os.close(fd)
 
 
-def _read_all(fd: int, *, size: int) -> bytes:
-    # One os.read of the size fstat gave (one byte more, to see the end); a file that
-    # changed size meanwhile is read on to its end.
-    data = os.read(fd, size + 1)
-    if len(data) == size:
-        return data
+def _read_rest(fd: int, data: bytes) -> bytes:
     chunks = [data]
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
@@ -188,14 +205,14 @@ def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
     # (SIGSEGV, measured at 30,000 levels) where the Python one raises RecursionError: it
     # only gets documents whose nesting is provably shallow. Errors are re-read by the
     # Python parser, so messages do not depend on which parser read the file first.
-    fast = getattr(yaml, "CSafeLoader", None)
+    fast, slow = _loaders()
     if fast is not None and nesting_bound(text) <= C_PARSER_MAX_DEPTH:
         try:
             return _build(fast(text), src=src, aliases="&" in text), src
         except yaml.YAMLError:
             src = Source(path)  # the Python parser below words the message
     try:
-        return _build(yaml.SafeLoader(text), src=src, aliases="&" in text), src
+        return _build(slow(text), src=src, aliases="&" in text), src
     except RecursionError:
         raise ConfigError(TOO_DEEP, file=src.display) from None
     except yaml.MarkedYAMLError as err:
@@ -205,6 +222,28 @@ def load_yaml(path: Path, *, what: str) -> tuple[Any, Source]:
         raise ConfigError(f"YAML syntax error: {problem}", file=src.display, line=line) from err
     except yaml.YAMLError as err:
         raise ConfigError(f"YAML error: {err}", file=src.display) from err
+
+
+@functools.cache
+def _loaders() -> tuple[Any, Any]:
+    """(libyaml's safe loader or None, the Python one), each building a list of plain
+    strings in one step: yaml.safe_load's data, without a constructor call per item (a
+    sweep lists 20,000 config files)."""
+    import yaml
+
+    str_tag = "tag:yaml.org,2002:str"
+
+    class StrLists:
+        def construct_sequence(self, node: Any, deep: bool = False) -> Any:
+            items = node.value if isinstance(node, yaml.SequenceNode) else None
+            if items is not None and all(type(item) is yaml.ScalarNode and item.tag == str_tag
+                                         for item in items):
+                return [item.value for item in items]  # what construct_yaml_str gives
+            return super().construct_sequence(node, deep=deep)  # type: ignore[misc]
+
+    fast = getattr(yaml, "CSafeLoader", None)
+    return (None if fast is None else type("FastLoader", (StrLists, fast), {}),
+            type("SlowLoader", (StrLists, yaml.SafeLoader), {}))
 
 
 # A depth at which libyaml's recursive composer is known to be safe: a hundredth of the
@@ -306,10 +345,9 @@ def _record_lines(root: Any, src: Source) -> None:
                 seen.add(key)
                 stack.append((value_node, key_path))
         elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                item_path = (*path, index)
-                src.lines[item_path] = item.start_mark.line + 1
-                stack.append((item, item_path))
+            src.sequences[path] = node  # the items' own lines: Source.line
+            stack.extend((item, (*path, index)) for index, item in enumerate(node.value)
+                         if not isinstance(item, yaml.ScalarNode))
 
 
 def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:

@@ -10,23 +10,9 @@ from typing import TYPE_CHECKING
 from ..files.layout import ExperimentLayout
 from ..search import is_adaptive
 from ..spec import hms
-from .decide import code_changed
-from .launcher_log import DEBUG, log
 from .packing import packed
-from .pipeline import (
-    close_launch,
-    history_row,
-    locked,
-    post_process,
-    print_summary,
-    run_with_progress,
-    settle,
-    write_results,
-)
 from .prepare import existing_plan, prepare, split_done
 from .processing import describe as describe_processing
-from .processing import run_processing
-from .recorded_run import LaunchOptions, print_decision
 from .tasks import make_tasks
 
 if TYPE_CHECKING:
@@ -34,6 +20,7 @@ if TYPE_CHECKING:
     from ..config.expand import Plan
     from ..config.meta import MetaConfig
     from ..files.documents import PlanDocument
+    from .recorded_run import LaunchOptions
 
 DRY_RUN_JOBS_SHOWN = 20
 
@@ -69,6 +56,9 @@ def launch(plan: Plan, *, backend: Backend, max_running: int | None,
                                    max_running=max_running or meta.max_running,
                                    options=options))
 
+    # What runs jobs is imported here: a dry run (the planning of 20,000 configs) needs none.
+    from .pipeline import locked
+
     def sweep() -> int:
         with locked(layout, debug=options.debug):
             return _launch(plan, layout=layout, backend=backend,
@@ -84,6 +74,8 @@ def with_processing(meta: MetaConfig, *, layout: ExperimentLayout, backend: Back
     """pre_processing_args before ``launch``, post_processing_args after it (each one job
     on the same backend; a failed one makes the exit code 1, a failed pre-processing job
     also keeps the sweep from starting)."""
+    from .processing import run_processing
+
     stages = {job.stage: job for job in meta.processing}
     pre, post = stages.get("pre_processing"), stages.get("post_processing")
     if pre is not None:
@@ -110,6 +102,18 @@ def _max_running(plan: Plan, *, backend: Backend, given: int | None) -> int:
 
 def _launch(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_running: int,
             options: LaunchOptions) -> int:
+    from .launcher_log import DEBUG, log  # as what runs jobs: a dry run logs nothing
+    from .pipeline import (
+        close_launch,
+        history_row,
+        post_process,
+        print_summary,
+        run_with_progress,
+        settle,
+        write_results,
+    )
+    from .recorded_run import print_decision
+
     previous = existing_plan(plan, layout)  # again, now that we hold the lock
     decision = settle(plan, layout=layout, previous=previous, backend=backend,
                       flags=options.flags)
@@ -163,7 +167,7 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
           f"(seeds {' '.join(map(str, meta.seeds))})")
     for note in plan.notes:
         print(f"note        {note}")
-    if done and code_changed(previous, plan=plan):
+    if done and _code_changed(previous, plan=plan):
         print(f"note        the training script changed since the last launch: its {len(done)} "
               "completed jobs are stale and run again (--keep-stale keeps them)")
     if meta.search is not None:
@@ -193,6 +197,12 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
         print(f"arrays      {len(rendered)} array job(s), "
               f"{-(-len(tasks) // plan.meta.resources.jobs_per_task)} task(s) in all")
         _print_scripts(rendered)
+
+
+def _code_changed(previous: PlanDocument | None, *, plan: Plan) -> bool:
+    from .decide import code_changed  # only asked when earlier jobs completed
+
+    return code_changed(previous, plan=plan)
 
 
 def _packing(plan: Plan, *, layout: ExperimentLayout, backend: Backend, jobs: int) -> Plan:

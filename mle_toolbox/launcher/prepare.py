@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 
 from ..errors import ExperimentDirError
 from ..files.atomic import write_json_atomic, write_text_atomic
-from ..files.documents import Objective, PlanDocument, PlannedRun, code_hash
-from ..files.expdir import read_plan
 from ..files.jobfiles import read_exit_code
 from ..records import asdict, record
 
 if TYPE_CHECKING:
     from ..config.expand import Plan
+    from ..files.documents import PlanDocument
     from ..files.layout import ExperimentLayout
     from ..spec import JobSpec
 
@@ -56,6 +55,8 @@ def existing_plan(plan: Plan, layout: ExperimentLayout) -> PlanDocument | None:
                 "choose another experiment_dir (or -exp_dir DIR) so nothing is overwritten"
             )
         return None
+    from ..files.expdir import read_plan  # plan.json's reader: a new directory has none
+
     doc = read_plan(layout.plan)
     owner = str(doc.meta_path)
     if owner != str(plan.meta.path):
@@ -79,6 +80,7 @@ def _written_paths(plan: Plan, layout: ExperimentLayout) -> list[Path]:
 def plan_document(plan: Plan) -> PlanDocument:
     """The plan as plan.json records it, with the objective runs are ranked by."""
     from .. import __version__  # the package root re-exports MLExperiment: import on use
+    from ..files.documents import Objective, PlanDocument, PlannedRun, code_hash
 
     meta = plan.meta
     search = meta.search

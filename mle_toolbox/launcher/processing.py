@@ -16,7 +16,6 @@ from ..config.meta import MetaConfig
 from ..config.processing import ProcessingJob
 from ..files.layout import ExperimentLayout, JobLayout
 from ..spec import JobSpec, JobState, JobTask
-from .runner import run_jobs
 
 
 def processing_task(job: ProcessingJob, *, meta: MetaConfig,
@@ -59,6 +58,8 @@ def run_processing(job: ProcessingJob, *, meta: MetaConfig, layout: ExperimentLa
     task = processing_task(job, meta=meta, layout=layout)
     task.job_dir.mkdir(parents=True, exist_ok=True)
     print(f"mle: {job.title} job: {job.script.name} on {backend.name}", flush=True)
+    from .runner import run_jobs  # a dry run only describes the job
+
     report = run_jobs([task], backend=backend, max_running=1)
     if report.interrupted or not report.results:
         raise KeyboardInterrupt
