@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timing import spread
+from timing import spread, sweep_project
 
 PARALLEL = 2
 # The no-op job of bench_foundation.py, stamping its start and end (one O_APPEND write).
@@ -63,16 +63,6 @@ atexit.register(_report)
 sys.argv = ["mle", *sys.argv[1:]]
 runpy.run_module("mle_toolbox", run_name="__main__", alter_sys=True)
 """
-
-
-def _project(root: Path, jobs: int) -> None:
-    (root / "train.py").write_text(STAMPED_TRAIN)
-    for config in ("a", "b"):
-        (root / f"{config}.json").write_text('{"train_config": {"lrate": 0.1}}')
-    (root / "meta.yaml").write_text(
-        "meta_job_args:\n  experiment_type: multiple-configs\n  base_train_fname: train.py\n"
-        "  experiment_dir: out\nmulti_config_args:\n  config_fnames: [a.json, b.json]\n"
-        f"  num_seeds: {jobs // 2}\n")
 
 
 def _waited(argv: list[str], *, cwd: Path) -> tuple[float, float, float, float]:
@@ -144,7 +134,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
         root = Path(tmp) / "project"
         root.mkdir()
-        _project(root, args.jobs)
+        sweep_project(root, jobs=args.jobs, train=STAMPED_TRAIN)
         for index in range(args.repeats + 1):  # the first round warms up and is not kept
             for tree in trees:
                 figures = _round(root, args.jobs, tree=tree)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_foundation import BIG_META as FOUNDATION_META
 from bench_foundation import NOOP_TRAIN, QUIET_BARE_S
-from timing import Sample, alternate, bare_start, bytecode_cached, describe
+from timing import Sample, alternate, bare_start, bytecode_cached, describe, sweep_project
 
 if TYPE_CHECKING:
     from mle_toolbox.config.expand import Plan
@@ -114,16 +114,6 @@ def bench_resume(root: Path) -> float:
     return elapsed
 
 
-def _sweep_project(root: Path, jobs: int) -> None:
-    (root / "train.py").write_text(NOOP_TRAIN)
-    for config in ("a", "b"):
-        (root / f"{config}.json").write_text('{"train_config": {"lrate": 0.1}}')
-    (root / "meta.yaml").write_text(
-        "meta_job_args:\n  experiment_type: multiple-configs\n  base_train_fname: train.py\n"
-        "  experiment_dir: out\nmulti_config_args:\n  config_fnames: [a.json, b.json]\n"
-        f"  num_seeds: {jobs // 2}\n")
-
-
 def _timed(func: Callable[[], object]) -> Sample:
     start = time.perf_counter()
     func()
@@ -175,7 +165,7 @@ def bench_overhead(repeats: int) -> dict[str, tuple[list[Sample], list[Sample]]]
         roots = {size: Path(tmp) / str(size) for size in SIZES}
         for size, root in roots.items():
             root.mkdir()
-            _sweep_project(root, size)
+            sweep_project(root, jobs=size, train=NOOP_TRAIN)
         for index in range(repeats + 1):  # the first round warms up and is not kept
             round_ = {"bare": bare_start(),
                       "mle_small": _mle_sweep(roots[small]),
@@ -382,7 +372,7 @@ def main() -> int:
         checks = _report(bench_checks(Path(tmp) / "c", repeats))
     overhead = _report(bench_overhead(repeats))
     missed += _judge_overhead(overhead)
-    per_job = sum(float(checks[name]["wall_median_s"]) for name in (  # type: ignore[index]
+    per_job = sum(float(checks[name]["wall_median_s"]) for name in (  # type: ignore[index,misc]
         "check_table_3_transactions", "check_live_flock", "check_exit_code_read",
         "check_cancel_marker", "check_leftover_kill"))
     print(f"{'checks_per_job_total':<28} {per_job * 1000:.3f} ms per job (sum of the medians "

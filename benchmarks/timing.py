@@ -136,3 +136,15 @@ def describe(name: str, runs: list[Sample], *, bare: list[Sample]) -> tuple[str,
             figure["bare_cpu_median_s"] = statistics.median(s.cpu for s in bare)
             line += f", bare start's CPU {figure['bare_cpu_median_s'] * 1000:.0f} ms"
     return line, figure
+
+
+def sweep_project(root: Path, *, jobs: int, train: str) -> None:
+    """A project of ``jobs`` no-op jobs (2 configs x jobs/2 seeds) in ``root``: train.py
+    with the text ``train``, a.json, b.json and meta.yaml (experiment_dir ``out``)."""
+    (root / "train.py").write_text(train)
+    for config in ("a", "b"):
+        (root / f"{config}.json").write_text('{"train_config": {"lrate": 0.1}}')
+    (root / "meta.yaml").write_text(
+        "meta_job_args:\n  experiment_type: multiple-configs\n  base_train_fname: train.py\n"
+        "  experiment_dir: out\nmulti_config_args:\n  config_fnames: [a.json, b.json]\n"
+        f"  num_seeds: {jobs // 2}\n")
