@@ -74,6 +74,15 @@ def child(argv: list[str], *, cwd: Path | None = None,
                   rss_mb=usage.ru_maxrss / 1024)
 
 
+def quiet_machine(*, own: int = 0) -> bool:
+    """Whether the machine is quiet enough to judge a target in wall time: a one-minute
+    load average of at most half its cores, plus the ``own`` processes a benchmark itself
+    keeps running (1 when asked at its end). Not the bare start's time: on a machine whose
+    site-packages has a .pth that imports modules at every start, as this one, a bare start
+    takes ~70 ms even when idle."""
+    return os.getloadavg()[0] <= (os.cpu_count() or 1) / 2 + own
+
+
 def clean_python(folder: Path) -> str:
     """A plain interpreter of this Python, without this environment's site-packages: a
     virtual environment made in ``folder`` (no pip). A ``.pth`` file in site-packages may
