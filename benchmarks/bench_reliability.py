@@ -46,6 +46,7 @@ from timing import (
     alternate,
     bare_start,
     bytecode_cached,
+    child,
     describe,
     quiet_machine,
     sweep_project,
@@ -131,17 +132,10 @@ def _timed(func: Callable[[], object]) -> Sample:
 def _mle_sweep(root: Path) -> Sample:
     """Wall time, and CPU time of the launcher with everything it ran (wait4)."""
     shutil.rmtree(root / "out", ignore_errors=True)
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mle_toolbox", "run", "meta.yaml", "--no-report",
-         "--max-running", str(PARALLEL)], cwd=root, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.returncode == 0, f"mle run exited {proc.returncode}"
+    sample = child([sys.executable, "-m", "mle_toolbox", "run", "meta.yaml", "--no-report",
+                    "--max-running", str(PARALLEL)], cwd=root)
     shutil.rmtree(root / "out")
-    return Sample(wall=elapsed, cpu=usage.ru_utime + usage.ru_stime)
+    return sample
 
 
 def _children_cpu() -> float:

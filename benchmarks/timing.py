@@ -12,6 +12,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -58,18 +59,19 @@ def child(argv: list[str], *, cwd: Path | None = None,
           env: dict[str, str] | None = None) -> Sample:
     """Run ``argv`` to its end: wall time, CPU time (user + system) and peak resident memory
     of that one child (``os.wait4``), so earlier children do not count. Exits the benchmark
-    with the child's stderr if it fails."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.stderr is not None
-    err = proc.stderr.read().decode()
-    proc.stderr.close()
-    if proc.returncode != 0:
-        raise SystemExit(f"{argv} failed ({proc.returncode}): {err}")
+    with the child's stderr if it fails. The stderr goes to a temporary file, not a pipe:
+    a child writing more than a pipe holds would otherwise block while it is waited for."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        proc.returncode = code  # reaped by wait4: Popen must not wait for it again
+        if code != 0:
+            errors.seek(0)
+            raise SystemExit(f"{argv} failed ({code}): {errors.read().decode()}")
     return Sample(wall=elapsed, cpu=usage.ru_utime + usage.ru_stime,
                   rss_mb=usage.ru_maxrss / 1024)
 
