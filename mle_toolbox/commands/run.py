@@ -46,8 +46,7 @@ def run_command(args: argparse.Namespace) -> int:
     for name, config in zip(names, meta.config_files, strict=True):
         print(f"mle: search over base config {display_name(config)} in "
               f"{meta.experiment_dir / name}", flush=True)
-        one = replace(meta, config_files=(config,),
-                                  experiment_dir=meta.experiment_dir / name)
+        one = replace(meta, config_files=(config,), experiment_dir=meta.experiment_dir / name)
         code = max(code, _run_meta(args, one))
         if code >= 128:  # interrupted: the later searches wait for the next mle run
             break
