@@ -8,7 +8,6 @@ Here each job must run exactly once, on local, the real SGE and the real Slurm.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -36,13 +35,8 @@ BACKENDS = [
 
 def _gone(backend: str, name: str, *, within: float = 60) -> bool:
     """None of our jobs is (still, or again) in the scheduler's queue."""
-    deadline = time.monotonic() + within
-    queued = {"sge": test_sge_real._queued, "slurm": test_slurm_real._queued}[backend]
-    while queued(name):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.5)
-    return True
+    drained = {"sge": test_sge_real._drained, "slurm": test_slurm_real._drained}[backend]
+    return drained(name, within=within)
 
 
 @pytest.mark.timeout(180)

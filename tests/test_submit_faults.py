@@ -90,13 +90,8 @@ def _rows(exp: Path) -> list[tuple[str, int, str, str | None]]:
 def _nothing_queued(backend: str, name: str, *, within: float = 30) -> bool:
     if backend == "local":
         return True
-    queued = test_slurm_real._queued if backend == "slurm" else test_sge_real._queued
-    deadline = time.monotonic() + within
-    while queued(name):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.5)
-    return True
+    drained = test_slurm_real._drained if backend == "slurm" else test_sge_real._drained
+    return drained(name, within=within)
 
 
 @pytest.mark.timeout(300)
