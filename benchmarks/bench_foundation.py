@@ -27,10 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from interpreters import Interpreter, chosen, this_environment
 from timing import (
     Sample,
     alternate,
-    bare_start,
     bytecode_cached,
     child,
     clean_python,
@@ -63,6 +63,10 @@ param_search_args:
       integer: {width: {begin: 1, end: 100, bins: 100}}
       real: {lrate: {begin: 0.0001, end: 1.0, bins: 100, prior: log-uniform}}
 """
+
+
+# The sweep's figures measured with this machine's site .pth (interpreters.py) end in this.
+SITE_SUFFIX = "_site_pth"
 
 
 # What every job imports whatever launched it: json (its config, its metrics), random (its
@@ -112,53 +116,72 @@ def _project(root: Path) -> None:
     (root / "b.json").write_text('{"train_config": {"lrate": 0.2}}')
 
 
-def _direct(root: Path, out: Path) -> None:
-    commands = [[sys.executable, str(root / "train.py"), "-config", str(root / cfg), "-seed",
+def _direct(root: Path, out: Path, python: Interpreter) -> None:
+    commands = [[python.python, str(root / "train.py"), "-config", str(root / cfg), "-seed",
                  str(seed), "-exp_dir", str(out / cfg / str(seed))]
                 for cfg in ("a.json", "b.json") for seed in range(4)]
+    env = python.environ()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda argv: subprocess.run(argv, cwd=root, check=True,
+        list(pool.map(lambda argv: subprocess.run(argv, cwd=root, env=env, check=True,
                                                   capture_output=True), commands))
 
 
-def _mle(root: Path, *args: str) -> Sample:
+def _mle(root: Path, python: Interpreter, *args: str) -> Sample:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mle_toolbox", *args], cwd=root, check=True,
-                   capture_output=True)
+    subprocess.run([python.python, "-m", "mle_toolbox", *args], cwd=root, check=True,
+                   env=python.environ(), capture_output=True)
     return Sample(wall=time.perf_counter() - start)
 
 
-def bench_sweep(repeats: int) -> list[tuple[str, list[Sample], list[Sample]]]:
+def _sweep_round(root: Path, index: int, python: Interpreter) -> list[Sample]:
+    """bare start, dry run, sweep, report, direct commands: all under ``python`` but the
+    report, which needs numpy and matplotlib (not in the clean interpreter): it runs with
+    this environment's interpreter whatever ``python`` is."""
+    out = f"out{index}_{python.name}"
+    (root / "meta.yaml").write_text(SWEEP_META.format(exp_dir=out))
+    run = ["run", "meta.yaml", "--max-running", "2"]
+    round_ = [child([python.python, "-c", "pass"], env=python.environ()),
+              _mle(root, python, *run, "--dry-run"), _mle(root, python, *run, "--no-report"),
+              _mle(root, this_environment(), "report", out)]
+    shutil.rmtree(root / out)
+    start = time.perf_counter()
+    _direct(root, root / f"direct{index}_{python.name}", python)
+    return [*round_, Sample(wall=time.perf_counter() - start)]
+
+
+def bench_sweep(repeats: int, *, pythons: list[Interpreter],
+                ) -> list[tuple[str, list[Sample], list[Sample]]]:
     """8 no-op jobs (2 configs x 4 seeds, 2 at a time): mle run vs the same commands.
 
     The end-of-sweep report (a fixed cost per sweep, not per job) is left out of the
-    overhead with --no-report and timed on its own as ``report``. Each repeat runs a
-    bare interpreter start, the dry run, the sweep, the report and the direct commands.
+    overhead with --no-report and timed on its own as ``report`` (always with this
+    environment's interpreter: it needs numpy and matplotlib). Each repeat runs, under
+    each interpreter in turn (interpreters.py: launcher, jobs and direct commands alike),
+    a bare interpreter start, the dry run, the sweep, the report and the direct commands.
+    Figures of the clean interpreter keep their plain names (and are judged); those
+    with this machine's site .pth end in ``_site_pth`` (reported, not judged).
     """
-    bare: list[Sample] = []
-    mle: list[Sample] = []
-    direct: list[Sample] = []
-    dry: list[Sample] = []
-    report: list[Sample] = []
+    names = ("bare", "dry_run_8_jobs", "sweep_8_jobs", "report", "direct_8_jobs")
+    kept: dict[str, dict[str, list[Sample]]] = {
+        p.name: {name: [] for name in names} for p in pythons}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _project(root)
         for index in range(repeats + 1):  # the first round warms up and is not kept
-            (root / "meta.yaml").write_text(SWEEP_META.format(exp_dir=f"out{index}"))
-            run = ["run", "meta.yaml", "--max-running", "2"]
-            round_ = [bare_start(), _mle(root, *run, "--dry-run"), _mle(root, *run, "--no-report"),
-                      _mle(root, "report", f"out{index}")]
-            shutil.rmtree(root / f"out{index}")
-            start = time.perf_counter()
-            _direct(root, root / f"direct{index}")
-            round_.append(Sample(wall=time.perf_counter() - start))
-            if index:
-                for kept, sample in zip((bare, dry, mle, report, direct), round_, strict=True):
-                    kept.append(sample)
-    overhead = [Sample(wall=(m.wall - d.wall) / 8) for m, d in zip(mle, direct, strict=True)]
-    return [("sweep_8_jobs", mle, bare), ("direct_8_jobs", direct, bare),
-            ("overhead_per_job", overhead, bare), ("dry_run_8_jobs", dry, bare),
-            ("report", report, bare)]
+            for python in pythons:
+                round_ = _sweep_round(root, index, python)
+                for name, sample in zip(names, round_, strict=True) if index else ():
+                    kept[python.name][name].append(sample)
+    results: list[tuple[str, list[Sample], list[Sample]]] = []
+    for python in pythons:
+        got, suffix = kept[python.name], "" if python.name == "clean" else SITE_SUFFIX
+        overhead = [Sample(wall=(m.wall - d.wall) / 8)
+                    for m, d in zip(got["sweep_8_jobs"], got["direct_8_jobs"], strict=True)]
+        results += [(name + suffix, runs, got["bare"]) for name, runs in (
+            ("sweep_8_jobs", got["sweep_8_jobs"]), ("direct_8_jobs", got["direct_8_jobs"]),
+            ("overhead_per_job", overhead), ("dry_run_8_jobs", got["dry_run_8_jobs"]),
+            ("report", got["report"]))]
+    return results
 
 
 def _log_1000_saves() -> Sample:
@@ -238,6 +261,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--sweep-interpreter", choices=("both", "clean", "site"),
+                        default="both", help="the sweep's interpreters (interpreters.py): "
+                        "clean is judged, site (this machine's .pth) reported")
     args = parser.parse_args()
     repeats = 3 if args.quick else 9
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
@@ -246,7 +272,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
         results = [*bench_import(repeats * 2, folder=Path(tmp) / "venv"),
                    *bench_wrapper(repeats * 2),
-                   *bench_sweep(max(3, repeats // 2)),
+                   *bench_sweep(max(3, repeats // 2), pythons=chosen(
+                       args.sweep_interpreter, Path(tmp) / "sweep_python")),
                    *bench_logging(repeats), *bench_planning(max(3, repeats // 3))]
     quiet = quiet_before and quiet_machine(own=1)
     print(f"load average at the end {os.getloadavg()[0]:.1f}: "
@@ -257,6 +284,8 @@ def main() -> int:
         line, figure = describe(name, runs, bare=bare)
         note, ok = _judge(name, figure, quiet=quiet)
         missed += [] if ok else [name]
+        if name.endswith(SITE_SUFFIX):
+            note = "with this machine's site .pth (not judged: an artefact of this machine)"
         print(line + (f"\n{'':<25}{note}" if note else ""))
         figures[name] = figure
     if "import_floor" in figures:

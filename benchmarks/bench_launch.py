@@ -21,7 +21,10 @@ jobs whose training script writes when it started and when it ended. Per round:
 min / median / max over the rounds, byte code cached (timing.bytecode_cached), printed
 next to the bare start of the same run. With ``--tree`` (repeatable) each round runs the
 mle_toolbox of each source tree in turn (PYTHONPATH), so before and after are measured
-under the same load. A report, not a judge: exits 0.
+under the same load. Every process of a round (bare start, launcher, jobs, direct
+commands) runs under one interpreter: ``--interpreter both`` (the default) alternates a
+clean one and this environment's, ``.pth`` included (interpreters.py). A report, not a
+judge: exits 0.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from interpreters import ROOT, Interpreter, chosen
 from timing import spread, sweep_project
 
 PARALLEL = 2
@@ -65,10 +69,11 @@ runpy.run_module("mle_toolbox", run_name="__main__", alter_sys=True)
 """
 
 
-def _waited(argv: list[str], *, cwd: Path) -> tuple[float, float, float, float]:
+def _waited(argv: list[str], *, cwd: Path,
+            env: dict[str, str]) -> tuple[float, float, float, float]:
     """(start, end, wall, CPU by wait4) of one process."""
     start = time.time()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     end = time.time()
@@ -83,29 +88,28 @@ def _stamps(path: Path) -> tuple[float, float]:
     return min(p[0] for p in pairs), max(p[1] for p in pairs)
 
 
-def _round(root: Path, jobs: int, *, tree: str | None) -> dict[str, float]:
+def _round(root: Path, jobs: int, *, tree: str, python: Interpreter) -> dict[str, float]:
     stamps, self_cpu = root / "stamps.txt", root / "self_cpu.txt"
     os.environ.update(STAMPS=str(stamps), SELF_CPU=str(self_cpu))
-    if tree is not None:
-        os.environ["PYTHONPATH"] = tree
+    env, exe = python.environ(tree), python.python
     figures: dict[str, float] = {}
     _, _, figures["bare_wall"], figures["bare_cpu"] = _waited(
-        [sys.executable, "-c", "pass"], cwd=root)
+        [exe, "-c", "pass"], cwd=root, env=env)
     _, _, figures["dry_run_wall"], figures["dry_run_cpu"] = _waited(
-        [sys.executable, "-m", "mle_toolbox", "run", "meta.yaml", "--dry-run"], cwd=root)
+        [exe, "-m", "mle_toolbox", "run", "meta.yaml", "--dry-run"], cwd=root, env=env)
     shutil.rmtree(root / "out", ignore_errors=True)
     start, end, figures["run_wall"], cpu = _waited(
-        [sys.executable, "-c", SELF_CPU, "run", "meta.yaml", "--no-report", "--max-running",
-         str(PARALLEL)], cwd=root)
+        [exe, "-c", SELF_CPU, "run", "meta.yaml", "--no-report", "--max-running",
+         str(PARALLEL)], cwd=root, env=env)
     figures["launcher_cpu"] = cpu - float(self_cpu.read_text())
     first, last = _stamps(stamps)
     figures["head"], figures["tail"] = first - start, end - last
-    commands = [[sys.executable, "train.py", "-config", f"{config}.json", "-seed", str(seed),
+    commands = [[exe, "train.py", "-config", f"{config}.json", "-seed", str(seed),
                  "-exp_dir", str(root / "direct" / config / str(seed))]
                 for config in ("a", "b") for seed in range(jobs // 2)]
     start = time.time()
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        list(pool.map(lambda argv: subprocess.run(argv, cwd=root, check=True,
+        list(pool.map(lambda argv: subprocess.run(argv, cwd=root, env=env, check=True,
                                                   capture_output=True), commands))
     end = time.time()
     first, last = _stamps(stamps)
@@ -125,29 +129,34 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=8, help="jobs per sweep (even)")
     parser.add_argument("--tree", action="append", metavar="DIR",
                         help="a source tree holding mle_toolbox/ (repeat to compare)")
+    parser.add_argument("--interpreter", choices=("both", "clean", "site"), default="both",
+                        help="clean: a venv without site-packages; site: this environment's "
+                        "interpreter with its site .pth (default: both, alternating)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
           f"load average {os.getloadavg()[0]:.1f}; {args.jobs} jobs, {PARALLEL} at a time")
-    trees = [str(Path(t).resolve()) for t in args.tree] if args.tree else [None]
-    rounds: dict[str | None, list[dict[str, float]]] = {tree: [] for tree in trees}
+    trees = [str(Path(t).resolve()) for t in args.tree] if args.tree else [ROOT]
+    rounds: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp, bytecode_cached(Path(tmp) / "pycache"):
+        pythons = chosen(args.interpreter, Path(tmp) / "clean")
         root = Path(tmp) / "project"
         root.mkdir()
         sweep_project(root, jobs=args.jobs, train=STAMPED_TRAIN)
         for index in range(args.repeats + 1):  # the first round warms up and is not kept
-            for tree in trees:
-                figures = _round(root, args.jobs, tree=tree)
-                if index:
-                    rounds[tree].append(figures)
+            for python in pythons:
+                for tree in trees:
+                    figures = _round(root, args.jobs, tree=tree, python=python)
+                    if index:
+                        rounds.setdefault(f"{python.label}: {tree}", []).append(figures)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     summary: dict[str, dict[str, dict[str, float]]] = {}
-    for tree, kept in rounds.items():
-        if tree is not None:
-            print(f"--- {tree}")
-        summary[tree or "."] = {}
+    for key, kept in rounds.items():
+        print(f"--- {key}")
+        summary[key] = {}
         for name in kept[0]:
             low, mid, high = spread([r[name] for r in kept])
-            summary[tree or "."][name] = {"min_s": low, "median_s": mid, "max_s": high}
+            summary[key][name] = {"min_s": low, "median_s": mid, "max_s": high}
             print(f"{name:<18} median {mid * 1000:7.1f} ms (min {low * 1000:7.1f}, "
                   f"max {high * 1000:7.1f})")
     if args.json:
