@@ -5,6 +5,7 @@ deferred pieces still behave when they are needed."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -31,7 +32,12 @@ reader = sys.modules.get("yaml.reader")
 print(json.dumps({"code": code, "loaded": sorted(m for m in %r if m in sys.modules),
                   "pattern": type(reader.Reader.NON_PRINTABLE).__name__}))
 """
-NOT_LOADED = ("dataclasses", "inspect", "logging", "secrets", "statistics", "traceback")
+NOT_BUILT = ("dataclasses", "inspect", "logging", "secrets", "statistics", "traceback")
+# and, on the local run path, what argparse's formatter, the git lookup and the job
+# wrapper's path imported (shutil with bz2 and lzma; importlib.resources with tempfile
+# and zipfile): ~10 ms of every launch (issue 18)
+NOT_LOADED = (*NOT_BUILT, "shutil", "bz2", "lzma", "importlib.resources", "tempfile",
+              "zipfile")
 
 
 @pytest.fixture
@@ -46,10 +52,17 @@ def project(tmp_path: Path) -> Path:
 
 
 def _probe(project: Path, *args: str) -> dict[str, object]:
-    argv = [sys.executable, "-c", _PROBE % (NOT_LOADED,), "run", "meta.yaml", *args]
+    # -S: no site module, so no .pth file of the environment (one here imports certifi,
+    # importlib.resources, tempfile, shutil, ...) loads a module before the launcher
+    # does; PyYAML, the launcher's one dependency, is found through PYTHONPATH.
+    import yaml
+
+    site = str(Path(yaml.__file__).resolve().parent.parent)
+    argv = [sys.executable, "-S", "-c", _PROBE % (NOT_LOADED,), "run", "meta.yaml", *args]
     done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=120,
-                          check=False, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO),
-                               "HOME": str(project), "MLE_HISTORY_DB": str(project / "h.db")})
+                          check=False, env={"PATH": "/usr/bin:/bin", "HOME": str(project),
+                                            "PYTHONPATH": f"{REPO}{os.pathsep}{site}",
+                                            "MLE_HISTORY_DB": str(project / "h.db")})
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
     return result
@@ -63,6 +76,97 @@ def test_mle_run_loads_none_of_the_modules_it_left_out(
     if args == ("--no-report",):
         assert sorted(p.name for p in (project / "out" / "c" / "jobs").iterdir()) == [
             "seed_0", "seed_1"]
+
+
+def test_a_launch_whose_jobs_log_summarizes_them_without_statistics(project: Path) -> None:
+    # summary.json is written after the last job of every launch; its mean and std no
+    # longer import statistics (fractions, decimal), and agree with it.
+    import statistics
+
+    (project / "train.py").write_text(
+        "from mle_toolbox import MLExperiment\nmle = MLExperiment()\n"
+        "for step in range(3):\n"
+        "    mle.log.update({'step': step}, {'loss': 0.1 + mle.seed_id * 0.37 / (step + 1)},"
+        " save=True)\n")
+    (project / "meta.yaml").write_text(
+        (project / "meta.yaml").read_text().replace("num_seeds: 2", "num_seeds: 3"))
+    assert _probe(project, "--no-report") == {"code": 0, "loaded": [],
+                                              "pattern": "_LazyPattern"}
+    summary = json.loads((project / "out" / "c" / "summary.json").read_text())
+    finals = [0.1 + seed * 0.37 / 3 for seed in range(3)]
+    loss = summary["metrics"]["loss"]["final"]
+    assert loss["mean"] == statistics.fmean(finals)
+    assert loss["std"] == pytest.approx(statistics.pstdev(finals), rel=1e-15)
+
+
+def test_the_population_std_agrees_with_statistics_to_an_ulp() -> None:
+    import math
+    import random
+    import statistics
+
+    from mle_toolbox.results.merge import _mean_std
+
+    rng = random.Random(18)
+    cases = [[0.1] * 3, [5.0], [0.0, 0.0], [1.0, 2.0, 3.0], [1e-300, 3e-300], [1e300, -1e300],
+             [5e-324, 0.0], *([rng.uniform(-1, 1) * 10 ** rng.randint(-300, 300)
+                                for _ in range(rng.randint(1, 7))] for _ in range(2000))]
+    for values in cases:
+        got, want = _mean_std(values), statistics.pstdev(values)
+        assert got["mean"] == statistics.fmean(values)
+        assert abs(got["std"] - want) <= math.ulp(want), values  # equal values: exactly 0
+    assert _mean_std([]) == {"mean": None, "std": None}
+
+
+def test_on_path_answers_as_shutil_which(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from mle_toolbox.launcher.git_head import on_path
+
+    tool, plain, folder = tmp_path / "bin" / "tool", tmp_path / "bin" / "plain", tmp_path / "dir"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    plain.write_text("not executable")
+    (folder / "tool").mkdir(parents=True)  # a folder named like the tool is no executable
+    for path in (f"{folder}{os.pathsep}{tool.parent}", str(folder), "", None, "/usr/bin"):
+        if path is None:
+            monkeypatch.delenv("PATH", raising=False)
+        else:
+            monkeypatch.setenv("PATH", path)
+        for name in ("tool", "plain", "git", "sh", "no-such-tool-here"):
+            assert on_path(name) == (shutil.which(name) is not None), (path, name)
+
+
+@pytest.mark.parametrize("columns", [None, "50", "0", "-3", "wide", "200"])
+def test_the_run_parser_is_as_wide_as_argparse_makes_it(
+        columns: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+    import shutil
+
+    from mle_toolbox.cli import _terminal_columns, build_parser
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns
+    parser = build_parser(only_run=True)
+    run = next(action for action in parser._actions  # the subcommands' action
+               if isinstance(action, argparse._SubParsersAction)).choices["run"]
+    ours = run.format_help()
+    run.formatter_class = argparse.HelpFormatter  # argparse's own, which imports shutil
+    assert ours == run.format_help()
+    assert all(len(line) <= _terminal_columns() for line in ours.splitlines())
+
+
+def test_the_templates_are_found_where_importlib_resources_finds_them() -> None:
+    from importlib import resources
+
+    from mle_toolbox.templates import template_dir, template_path
+
+    assert template_dir() == Path(str(resources.files("mle_toolbox") / "_templates")) or (
+        template_dir() == REPO / "templates")
+    assert template_path("job_wrapper.sh").read_text().startswith("#!")
 
 
 def test_a_control_character_in_a_yaml_file_is_still_refused_as_pyyaml_words_it(
@@ -138,7 +242,7 @@ def test_the_cluster_backends_are_built_without_dataclasses() -> None:
     # An sge, sge-drmaa or slurm launch imports these besides what the local one does.
     code = ("import json, sys\nimport mle_toolbox.backends.sge, mle_toolbox.backends.slurm\n"
             "import mle_toolbox.backends.sge_drmaa, mle_toolbox.backends.queue_view\n"
-            f"print(json.dumps([m for m in {NOT_LOADED!r} if m in sys.modules]))")
+            f"print(json.dumps([m for m in {NOT_BUILT!r} if m in sys.modules]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True, env={"PYTHONPATH": str(REPO)})
     assert json.loads(done.stdout) == []

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +72,9 @@ def conda_executable() -> str | None:
     exe = os.environ.get("CONDA_EXE")
     if exe and Path(exe).is_file():
         return exe
-    return shutil.which("conda")
+    from shutil import which  # here: shutil (bz2, lzma, zlib) only where conda is looked up
+
+    return which("conda")
 
 
 def conda_envs(conda: str) -> set[str] | None:

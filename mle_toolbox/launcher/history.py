@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from ..backends.commands import run_command
 from ..errors import DiskFullError, MleError, is_disk_full
 from ..files.layout import HISTORY_DB_ENV, history_db
 from ..records import record
-from .git_head import ASK_GIT, head_commit
+from .git_head import ASK_GIT, head_commit, on_path
 
 if TYPE_CHECKING:
     import sqlite3
@@ -243,7 +242,7 @@ def git_commit(folder: Path) -> str | None:
     Read from the repository's files where they settle it (git_head.py): no fork of git
     for a plain checkout, or for a folder in no repository; else ``git rev-parse``.
     """
-    if shutil.which("git") is None:
+    if not on_path("git"):
         return None
     commit = head_commit(folder)
     if commit != ASK_GIT:

@@ -8,7 +8,6 @@ so logs stay readable and greppable.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import threading
 import time
@@ -121,7 +120,9 @@ class Progress:
     def _draw(self) -> None:
         line = f"[{self.finished:>{self.width}}/{self.total}] {self.counts()}"
         # A line longer than the terminal wraps, and \r then redraws only its tail.
-        columns = shutil.get_terminal_size().columns
+        from shutil import get_terminal_size  # here: only a terminal draws the line
+
+        columns = get_terminal_size().columns
         self.stream.write(f"{CLEAR_LINE}{line[:max(20, columns - 1)]}")
         self.stream.flush()
 
