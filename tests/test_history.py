@@ -189,7 +189,8 @@ def test_git_commit_of_a_plain_checkout_is_read_without_starting_git(
     def no_git(*args: Any, **kwargs: Any) -> None:
         raise AssertionError(f"git was started: {args}")
 
-    monkeypatch.setattr(history, "run_command", no_git)
+    # history imports run_command where git is asked, from backends.commands
+    monkeypatch.setattr("mle_toolbox.backends.commands.run_command", no_git)
     assert history.git_commit(project) == head
     assert history.git_commit(project / "configs") == head
     _git(project, "checkout", "-q", "--detach")

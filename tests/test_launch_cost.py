@@ -35,9 +35,10 @@ print(json.dumps({"code": code, "loaded": sorted(m for m in %r if m in sys.modul
 NOT_BUILT = ("dataclasses", "inspect", "logging", "secrets", "statistics", "traceback")
 # and, on the local run path, what argparse's formatter, the git lookup and the job
 # wrapper's path imported (shutil with bz2 and lzma; importlib.resources with tempfile
-# and zipfile): ~10 ms of every launch (issue 18)
+# and zipfile), OpenSSL's hashlib for sha256, random (only a random search samples) and
+# the command runner (only git itself needs it): ~15 ms of every launch (issue 18)
 NOT_LOADED = (*NOT_BUILT, "shutil", "bz2", "lzma", "importlib.resources", "tempfile",
-              "zipfile")
+              "zipfile", "hashlib", "_hashlib", "random", "mle_toolbox.backends.commands")
 
 
 @pytest.fixture
@@ -157,6 +158,19 @@ def test_the_run_parser_is_as_wide_as_argparse_makes_it(
     run.formatter_class = argparse.HelpFormatter  # argparse's own, which imports shutil
     assert ours == run.format_help()
     assert all(len(line) <= _terminal_columns() for line in ours.splitlines())
+
+
+def test_sha256_hex_is_hashlib_s_digest_with_or_without_the_builtin_module(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from mle_toolbox import digest
+
+    assert digest._SHA256 is not None  # CPython ships _sha256 (3.11) / _sha2 (3.12+)
+    for data in (b"", b"abc", bytes(range(256)) * 1000):
+        assert digest.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+    monkeypatch.setattr(digest, "_SHA256", None)  # an interpreter without it: hashlib
+    assert digest.sha256_hex(b"abc") == hashlib.sha256(b"abc").hexdigest()
 
 
 def test_the_templates_are_found_where_importlib_resources_finds_them() -> None:

@@ -217,3 +217,25 @@ def test_time_limit_of_a_reattached_job_counts_from_its_own_start(tmp_path: Path
     assert [(r.state, r.reason) for r in report.results] == [
         (JobState.FAILED, "timed out after 00:00:10 (time_per_job)")]
     assert backend.polls == 1 and backend.cancelled == ["r-seed0"]
+
+
+def test_a_poll_with_no_free_slot_leaves_the_signal_handlers_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl+C is held only around a submission (issue 18): a loop pass whose slots are all
+    # taken submits nothing and swaps no handlers (six signal.signal calls per pass before).
+    swaps: list[int] = []
+    real = signal.signal
+
+    def counted(signum: int, handler: object) -> object:
+        swaps.append(signum)
+        return real(signum, handler)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(signal, "signal", counted)
+    running = JobStatus(JobState.RUNNING)
+    backend = Scripted(script={"r-seed0": [running] * 5 + [DONE], "r-seed1": [DONE]})
+    report = run_jobs([_task(tmp_path, 0), _task(tmp_path, 1)], backend=backend,
+                      max_running=1, poll=FAST)
+    assert [r.state for r in report.results] == [JobState.COMPLETED, JobState.COMPLETED]
+    assert backend.submissions == ["r-seed0", "r-seed1"]
+    assert backend.polls == 7  # 6 of the first job, 1 of the second
+    assert len(swaps) == 2 * 6  # two submissions: SIGINT, SIGTERM, SIGHUP held and put back

@@ -6,13 +6,13 @@ the base configs come in already loaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..digest import sha256_hex
 from ..errors import ConfigError
 from ..records import record, replace
 from ..search import is_adaptive
@@ -104,7 +104,7 @@ _TEXT = _hash_text()
 
 def config_hash(config: Mapping[str, Any]) -> str:
     """Stable short hash of a resolved config (key order does not matter)."""
-    return hashlib.sha256(_TEXT(config).encode()).hexdigest()[:16]
+    return sha256_hex(_TEXT(config).encode())[:16]
 
 
 def run_ids(paths: tuple[Path, ...], *, meta_display: str | Path) -> list[str]:

@@ -236,9 +236,9 @@ def _text(value: Any) -> str | None:
 def code_hash(script: Path) -> str | None:
     """sha256 of a training script, as plan.json records it: a job's identity includes
     the code it ran (a changed script makes earlier results stale)."""
-    import hashlib
+    from ..digest import sha256_hex
 
     try:
-        return hashlib.sha256(script.read_bytes()).hexdigest()[:16]
+        return sha256_hex(script.read_bytes())[:16]
     except OSError:
         return None  # gone since validation: nothing to compare against

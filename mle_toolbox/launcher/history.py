@@ -10,7 +10,6 @@ written under ``~``. Two launchers may write at once: every write is one short
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import records
-from ..backends.commands import run_command
+from ..digest import sha256_hex
 from ..errors import DiskFullError, MleError, is_disk_full
 from ..files.layout import HISTORY_DB_ENV, history_db
 from ..records import record
@@ -233,7 +232,7 @@ def _launcher_alive(pid: int) -> bool:
 
 def file_hash(path: Path) -> str:
     """sha256 of a file's bytes."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return sha256_hex(path.read_bytes())
 
 
 def git_commit(folder: Path) -> str | None:
@@ -247,6 +246,8 @@ def git_commit(folder: Path) -> str | None:
     commit = head_commit(folder)
     if commit != ASK_GIT:
         return commit
+    from ..backends.commands import run_command  # here: only where git itself is asked
+
     try:
         out = run_command(["git", "-C", str(folder), "rev-parse", "--verify", "HEAD"],
                           timeout=GIT_TIMEOUT_S)

@@ -219,6 +219,8 @@ def _drive(loop: _Loop) -> None:
 def _submit_free_slots(loop: _Loop) -> bool:
     if not loop.queue:
         return False
+    if not loop.backend.throttles and len(loop.live) >= loop.max_running:
+        return False  # no free slot: no Ctrl+C handlers swapped in and out for nothing
     # Ctrl+C waits until the handles are recorded and followed: a job the scheduler
     # accepted is never forgotten (submission retries are bounded, so is the wait).
     with _interrupts_deferred():
