@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from mle_toolbox.files.jobpaths import JobPaths, path_text
 from mle_toolbox.files.layout import (
     EXIT_CODE_NAME,
     STDERR_NAME,
     STDOUT_NAME,
     ExperimentLayout,
     JobLayout,
-    JobPaths,
-    path_text,
 )
 from mle_toolbox.spec import Environment, JobSpec, JobTask, Resources
 

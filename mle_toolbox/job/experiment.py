@@ -29,8 +29,8 @@ import time
 from _collections_abc import Mapping
 
 from ..files.atomic import write_json_atomic
+from ..files.jobpaths import JobPaths
 from ..files.jsontext import loads
-from ..files.layout import JobPaths
 from .mle_logger import MLELogger
 from .requeue import WARNING_SIGNALS, current_attempt, install_requeue_handler, last_checkpoint
 

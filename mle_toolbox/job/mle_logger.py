@@ -14,7 +14,8 @@ import os
 import time
 
 from ..files.atomic import write_json_atomic
-from ..files.layout import CHECKPOINT_INDEX_NAME, JobPaths, path_text
+from ..files.jobpaths import JobPaths, path_text
+from ..files.layout import CHECKPOINT_INDEX_NAME
 from .metrics import MetricLogger
 
 TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
