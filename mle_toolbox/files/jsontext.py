@@ -39,7 +39,6 @@ class _ScanContext:
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    memo: dict[Any, Any] = {}  # noqa: RUF012 - read by the scanner, which keeps its own
 
     @staticmethod
     def parse_constant(name: str) -> float:
