@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
-from collections.abc import Sequence
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
+if TYPE_CHECKING:
+    import signal as _signal
+    from collections.abc import Sequence
+else:
+    # The C module under ``signal``: its numbers without signal's enum classes (and with
+    # them enum and functools), which a job that is never interrupted does not need.
+    import _signal
 
 # Exit code of a command stopped by a full disk: sysexits.h's EX_IOERR ("an error occurred
 # while doing I/O on some file"), apart from 1 (a job failed) and 2 (bad input).
@@ -26,18 +32,20 @@ class Interrupted(KeyboardInterrupt):
     Remembers the signal, so messages name it and the exit code is 128 + its number.
     """
 
-    def __init__(self, signum: int = signal.SIGINT) -> None:
+    def __init__(self, signum: int = _signal.SIGINT) -> None:
         super().__init__(signum)
         self.signum = signum
 
 
 def interrupt_signal(err: BaseException) -> int:
     """The signal behind a KeyboardInterrupt (a plain one is Ctrl+C, SIGINT)."""
-    return getattr(err, "signum", signal.SIGINT)
+    return getattr(err, "signum", _signal.SIGINT)
 
 
 def interrupt_name(err: BaseException) -> str:
     """``Ctrl+C`` for SIGINT, else the signal's name (``SIGTERM``)."""
+    import signal
+
     signum = interrupt_signal(err)
     return "Ctrl+C" if signum == signal.SIGINT else signal.Signals(signum).name
 
@@ -59,6 +67,8 @@ class DiskFullError(MleError, OSError):
     exit_code = EXIT_DISK_FULL
 
     def __init__(self, path: str | os.PathLike[str], *, what: str = "cannot write") -> None:
+        from pathlib import Path  # an error path: a job's start does not pay for pathlib
+
         super().__init__(errno.ENOSPC, "disk full", str(path))
         self.path = Path(path)
         self.what = what

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from mle_toolbox.files.jobpaths import JobPaths, path_text
 from mle_toolbox.files.layout import (
     EXIT_CODE_NAME,
     STDERR_NAME,
@@ -48,6 +51,23 @@ def test_job_paths(tmp_path: Path) -> None:
                                    job.metrics_log, job.cancelled)
     assert JobLayout(run_dir=tmp_path, seed=-1).metrics_log.name == "seed_-1.jsonl"
     assert not (tmp_path / "run").exists()
+
+
+# Written as users and launchers pass -exp_dir: relative, absolute, with ./, //, trailing /.
+RUN_DIRS = ["out/b_1", "./out//b_1/", "/abs/run/.", "run", ".", "/", "//net/run", "a/../b",
+            "sp ace/r\u00e9n"]
+
+
+@pytest.mark.parametrize("run_dir", RUN_DIRS)
+def test_job_paths_are_the_layouts_paths_as_text(run_dir: str) -> None:
+    # The job side (JobPaths, strings) and the launcher side (JobLayout, Paths) must name
+    # the very same files: the launcher reads what the job writes.
+    assert path_text(run_dir) == str(Path(run_dir))
+    for seed in (0, 7, 12345):
+        text, layout = JobPaths(run_dir, seed), JobLayout(run_dir=Path(run_dir), seed=seed)
+        assert text.run_dir == str(layout.run_dir)
+        for name in ("metrics_log", "log_meta", "job_dir", "status", "checkpoints_dir"):
+            assert getattr(text, name) == str(getattr(layout, name)), (name, seed)
 
 
 def test_a_task_finds_its_files_where_the_layout_puts_them(tmp_path: Path) -> None:

@@ -191,11 +191,15 @@ def test_installed_wheel_scaffolds_a_project(wheel: Path, tmp_path: Path) -> Non
 
 
 # What a job does not use on every run (issue 18): loaded only when a job needs it.
+# json, pathlib, signal and what they import (re, enum, functools, collections, urllib)
+# too: jsontext, JobPaths and _signal do the job's part of their work without them.
 JOB_LAZY = ["tempfile", "socket", "statistics", "traceback", "pickle", "dataclasses",
-            "inspect", "typing", "importlib", "mle_toolbox.job.checkpoints",
-            "mle_toolbox.results.merge", "mle_toolbox.job.trackers"]
-_NEW_MODULES = ("import sys\nbefore = set(sys.modules)\n{code}\nimport json\n"
-                "print(json.dumps(sorted(m for m in {lazy!r} if m in set(sys.modules) - before)))")
+            "inspect", "typing", "importlib", "json", "re", "enum", "pathlib", "signal",
+            "functools", "collections", "contextlib", "fnmatch", "urllib.parse",
+            "mle_toolbox.job.checkpoints", "mle_toolbox.results.merge",
+            "mle_toolbox.job.trackers"]
+_NEW_MODULES = ("import sys\nbefore = set(sys.modules)\n{code}\nnew = set(sys.modules) - before\n"
+                "import json\nprint(json.dumps(sorted(m for m in {lazy!r} if m in new)))")
 
 
 def _newly_loaded(code: str, *, cwd: Path) -> list[str]:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from ..errors import DiskFullError, is_disk_full
+from .jsontext import dumps
 
 TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:
+    from types import TracebackType
     from typing import IO, Any
+
+    StrPath = str | os.PathLike[str]
 
 # mkstemp creates files as 0600; give the final file the mode open() would give it,
 # so that colleagues on a shared cluster can read plans, reports and summaries.
@@ -21,47 +21,74 @@ os.umask(_UMASK)
 FILE_MODE = 0o666 & ~_UMASK
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: StrPath, text: str) -> None:
     """Write ``text`` to a temp file beside ``path`` and rename it into place."""
     with atomic_binary(path) as handle:
         handle.write(text.encode("utf-8"))
 
 
-@contextmanager
-def atomic_binary(path: Path) -> Iterator[IO[bytes]]:
+class atomic_binary:  # noqa: N801 - used like the function it replaced: with atomic_binary(p)
     """A binary file handle whose contents replace ``path`` only when the block succeeds.
 
     No space left raises DiskFullError naming ``path`` (a write error names no file).
+    A class, not a ``contextlib.contextmanager``: a job's import path stays without
+    contextlib (issue 18).
     """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = _temp_beside(path)
-    except OSError as err:
-        _raise_if_full(err, path)
-        raise
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException as err:
-        # The rename did not happen; leave no temp file behind.
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            _raise_if_full(err, path)
-        raise
+
+    def __init__(self, path: StrPath) -> None:
+        self.path = path
+        self._tmp = ""
+        self._handle: IO[bytes] | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        try:
+            folder = os.path.dirname(os.fspath(self.path))
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            fd, self._tmp = _temp_beside(self.path)
+        except OSError as err:
+            _raise_if_full(err, self.path)
+            raise
+        self._handle = os.fdopen(fd, "wb")
+        return self._handle
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        assert self._handle is not None
+        try:
+            self._handle.close()
+            if error is None:
+                os.replace(self._tmp, self.path)
+                return
+        except BaseException as failed:
+            error = failed
+            _discard(self._tmp, error, self.path)
+            raise
+        _discard(self._tmp, error, self.path)
 
 
-def _raise_if_full(err: OSError, path: Path) -> None:
+def _discard(tmp: str, error: BaseException, path: StrPath) -> None:
+    """The rename did not happen: leave no temp file behind; a full disk says so."""
+    import contextlib  # a failed write only
+
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)
+    if isinstance(error, OSError):
+        _raise_if_full(error, path)
+
+
+def _raise_if_full(err: OSError, path: StrPath) -> None:
     if is_disk_full(err) and not isinstance(err, DiskFullError):
         raise DiskFullError(path) from err
 
 
-def _temp_beside(path: Path) -> tuple[int, str]:
+def _temp_beside(path: StrPath) -> tuple[int, str]:
     """A new temp file next to ``path`` (as tempfile.mkstemp, without importing tempfile,
     which a job would otherwise pay for at every start). Mode as open() would give it."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):  # a name taken by another writer: try another, a bounded number
-        tmp = os.path.join(path.parent, f".{path.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+        folder, name = os.path.split(os.fspath(path))
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
         try:
             return os.open(tmp, flags, FILE_MODE), tmp
         except FileExistsError:
@@ -69,7 +96,7 @@ def _temp_beside(path: Path) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {path}")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: StrPath, data: Any) -> None:
     """Atomically write ``data`` as indented JSON (NaN/Inf become null)."""
     write_text_atomic(path, dumps_json(data, indent=2) + "\n")
 
@@ -77,10 +104,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def dumps_json(data: Any, *, indent: int | None = None) -> str:
     """JSON text of ``data`` with NaN/Inf as null and numpy scalars as numbers."""
     try:
-        return json.dumps(data, indent=indent, allow_nan=False, default=_to_builtin)
+        return dumps(data, indent=indent, default=_to_builtin)
     except ValueError:
         # allow_nan=False raised: some float is NaN or infinite.
-        return json.dumps(_finite(data), indent=indent, allow_nan=False, default=_to_builtin)
+        return dumps(_finite(data), indent=indent, default=_to_builtin)
 
 
 def _finite(value: Any) -> Any:
@@ -99,6 +126,6 @@ def _to_builtin(value: Any) -> Any:
     # numpy scalars and 0-d arrays expose .item(); arrays expose .tolist().
     if hasattr(value, "tolist"):
         return _finite(value.tolist())
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     raise TypeError(f"cannot store {type(value).__name__} in a JSON log: {value!r}")

@@ -31,7 +31,9 @@
                                <name>.sh (the script), out/ (scheduler logs)
 
 Nothing here touches the disk except ``archive_attempt`` and ``submitted_arrays``;
-everything else is path arithmetic, so the per-job wrapper imports it for free.
+everything else is path arithmetic, so the per-job wrapper imports it for free. The
+job's own side (``MLExperiment``) uses ``jobpaths.JobPaths``, the same paths as strings:
+this module never imports pathlib itself, and a job's start does not pay for it (issue 18).
 The readers of a job's files live beside it in ``jobfiles.py``; the job wrapper
 (``templates/job_wrapper.sh``) writes the same names (tests/test_layout.py checks).
 """
@@ -39,10 +41,10 @@ The readers of a job's files live beside it in ``jobfiles.py``; the job wrapper
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 CONFIG_SUFFIX = ".json"
@@ -91,6 +93,23 @@ CHECKPOINT_NAME_PATTERN = r"final|best|last|step_\d+|[\w.-]+\.(?:npz|json|pkl|pt
 # (mle_search.checkpoint_dir) and copies it for the runs that continue from it.
 CHECKPOINTS_DIR_NAME = "checkpoints"
 EVAL_DIR_NAME = "eval"
+LOGS_DIR_NAME = "logs"
+JOBS_DIR_NAME = "jobs"
+
+
+def seed_dir_name(seed: int) -> str:
+    """A seed's folder in a run's ``jobs/`` and ``checkpoints/``."""
+    return f"seed_{seed}"
+
+
+def metrics_log_name(seed: int) -> str:
+    """A seed's metrics log in a run's ``logs/``."""
+    return f"seed_{seed}.jsonl"
+
+
+def log_meta_name(seed: int) -> str:
+    """A seed's MLELogger record in a run's ``logs/``."""
+    return f"seed_{seed}.meta.json"
 
 
 class _Frozen:
@@ -260,22 +279,22 @@ class JobLayout(_Frozen):
     @property
     def logs_dir(self) -> Path:
         """Folder of the run's metrics logs (shared by its seeds)."""
-        return self.run_dir / "logs"
+        return self.run_dir / LOGS_DIR_NAME
 
     @property
     def metrics_log(self) -> Path:
         """Append-only JSON-lines metrics log of this seed."""
-        return self.logs_dir / f"seed_{self.seed}.jsonl"
+        return self.logs_dir / metrics_log_name(self.seed)
 
     @property
     def log_meta(self) -> Path:
         """MLELogger's record of the model, figure and extra-object paths of this seed."""
-        return self.logs_dir / f"seed_{self.seed}.meta.json"
+        return self.logs_dir / log_meta_name(self.seed)
 
     @property
     def job_dir(self) -> Path:
         """Folder with this job's own files."""
-        return self.run_dir / "jobs" / f"seed_{self.seed}"
+        return self.run_dir / JOBS_DIR_NAME / seed_dir_name(self.seed)
 
     @property
     def files(self) -> JobFiles:
@@ -315,7 +334,7 @@ class JobLayout(_Frozen):
     @property
     def checkpoints_dir(self) -> Path:
         """Saved models and checkpoints of this seed, with their ``index.json``."""
-        return self.run_dir / CHECKPOINTS_DIR_NAME / f"seed_{self.seed}"
+        return self.run_dir / CHECKPOINTS_DIR_NAME / seed_dir_name(self.seed)
 
     @property
     def attempts_dir(self) -> Path:
@@ -471,7 +490,7 @@ class ExperimentLayout(_Frozen):
 
         Looking up the exit codes of 100,000 jobs spends most of its time making Paths.
         """
-        return os.path.join(self.root, run_id, "jobs", f"seed_{seed}", EXIT_CODE_NAME)
+        return os.path.join(self.root, run_id, JOBS_DIR_NAME, seed_dir_name(seed), EXIT_CODE_NAME)
 
     @property
     def eval_report(self) -> Path:

@@ -19,23 +19,29 @@ nothing heavy is imported.
 from __future__ import annotations
 
 import atexit
-import functools
-import json
 import os
 import random
-import signal
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+
+# collections.abc's Mapping, from the module os already loaded at start: collections.abc
+# would import the whole collections package.
+from _collections_abc import Mapping
 
 from ..files.atomic import write_json_atomic
-from ..files.layout import JobLayout
+from ..files.jobpaths import JobPaths
+from ..files.jsontext import loads
 from .mle_logger import MLELogger
 from .requeue import WARNING_SIGNALS, current_attempt, install_requeue_handler, last_checkpoint
 
-TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
+# What a job imports at every start is kept to what it uses at every start (issue 18):
+# no json (jsontext reads and writes through json's C code without re), no signal enums,
+# no pathlib (JobPaths are strings; the Path attributes below are made when read), no
+# functools or collections.abc (annotations only), no typing.
+TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
     from types import TracebackType
     from typing import Any
 
@@ -104,17 +110,18 @@ def parse_job_args(argv: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]
     return known, extra
 
 
-def load_config(path: Path) -> dict[str, Any]:
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Load a JSON (comments allowed) or YAML config file into a dict."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() in (".yaml", ".yml"):
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if os.path.splitext(path)[1].lower() in (".yaml", ".yml"):
         import yaml
 
         data = yaml.safe_load(text)
     else:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = loads(text)
+        except ValueError:  # json.JSONDecodeError: comments, perhaps
             import commentjson
 
             data = commentjson.loads(text)
@@ -203,13 +210,13 @@ class MLExperiment:
     ) -> None:
         known, self.extra_args = parse_job_args(sys.argv[1:] if argv is None else argv)
         path = known.get("config") or config_fname or default_config_fname
-        if path is None and Path(DEFAULT_CONFIG).is_file():
+        if path is None and os.path.isfile(DEFAULT_CONFIG):
             path = DEFAULT_CONFIG
         self.config_fname = self.config_filename = path
         if path is None:
             _warn("MLExperiment: no config given (-config FILE or config_fname=) and no "
                   f"{DEFAULT_CONFIG}: running with an empty config")
-        self.config = ConfigDict(load_config(Path(path)) if path else {})
+        self.config = ConfigDict(load_config(path) if path else {})
         # Sections given as arguments replace those of the file (mle-toolbox 0.3.x).
         for section, given in (("train_config", train_config), ("log_config", log_config),
                                ("model_config", model_config),
@@ -236,7 +243,7 @@ class MLExperiment:
                 if flag in known:
                     wandb.setdefault(key, known[flag])
             self.log_config["wandb_config"] = wandb
-        self.files = JobLayout(run_dir=Path(self.experiment_dir), seed=self.seed_id)
+        self.files = JobPaths(run_dir=self.experiment_dir, seed=self.seed_id)
         # What a search hands the job: a checkpoint to start from, extra values.
         self.model_ckpt_path = known.get("model_ckpt") or _handed_checkpoint(
             self.config, self.train_config)
@@ -292,11 +299,9 @@ class MLExperiment:
                                          self.log_config.get("model_type"))
         # Retries and requeues (requeue.py): which run this is, where to resume from.
         self.attempt = current_attempt()
-        self.checkpoint_dir = self.files.checkpoints_dir
         # Scripts write into it directly (mle.checkpoint_dir / 'x.ckpt'): make it exist.
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        self.last_checkpoint = last_checkpoint(self.checkpoint_dir)
-        self.resume_from = self.last_checkpoint
+        os.makedirs(self.files.checkpoints_dir, exist_ok=True)
+        self._last_checkpoint = last_checkpoint(self.files.checkpoints_dir)
         self._start = time.time()
         self._finished = False
         self._error: str | None = None
@@ -304,6 +309,26 @@ class MLExperiment:
         self._write_status("running")
         self._chain_excepthook()
         atexit.register(self.finish)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """This seed's checkpoint folder (``<run_dir>/checkpoints/seed_<s>/``)."""
+        from pathlib import Path  # made when read: most jobs never ask (issue 18)
+
+        return Path(self.files.checkpoints_dir)
+
+    @property
+    def last_checkpoint(self) -> Path | None:
+        """The newest file in ``checkpoint_dir`` when ``setup()`` ran, or None."""
+        from pathlib import Path
+
+        found = self.__dict__.get("_last_checkpoint")
+        return None if found is None else Path(found)
+
+    @property
+    def resume_from(self) -> Path | None:
+        """What to continue from: ``last_checkpoint``."""
+        return self.last_checkpoint
 
     def update_log(  # noqa: PLR0917 - mle-toolbox's positional order
         self, clock_tick: Mapping[str, Any], stats_tick: Mapping[str, Any],
@@ -327,7 +352,7 @@ class MLExperiment:
         self._write_status(state or ("failed" if error else "completed"), error=error)
 
     def on_preemption(self, save: Callable[[], Any] | None = None, *,
-                      signals: Sequence[signal.Signals] = WARNING_SIGNALS) -> None:
+                      signals: Sequence[int] = WARNING_SIGNALS) -> None:
         """On the scheduler's warning signal: ``save()`` a checkpoint, then get requeued.
 
         The job exits 99 after writing JOB_DIR/requeue; the next run sees
@@ -406,6 +431,8 @@ def experiment(config_fname: str | None = None, experiment_dir: str | None = Non
     """
 
     def decorate(main: Callable[..., Any]) -> Callable[..., Any]:
+        import functools  # at decoration, not at every job's import
+
         @functools.wraps(main)
         def run(*args: Any, **kwargs: Any) -> Any:
             with MLExperiment(config_fname, experiment_dir, seed_id, auto_setup,

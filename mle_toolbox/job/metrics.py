@@ -7,15 +7,15 @@ are stored as null. Readers skip a torn last line left by a crash.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 
 from ..files.atomic import dumps_json
+from ..files.jsontext import loads
 
 TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from pathlib import Path
     from typing import IO, Any
 
     from .checkpoints import CheckpointStore
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 class MetricLogger:
     """Buffered appender of metric rows for one seed of one run."""
 
-    def __init__(self, path: Path, *, print_every_k_updates: int | None = None,
-                 verbose: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], *,
+                 print_every_k_updates: int | None = None, verbose: bool = False) -> None:
+        self.path = os.fspath(path)  # a string: a job's start does not import pathlib
         self.print_every = print_every_k_updates
         self.verbose = verbose
         self.updates = 0
@@ -96,7 +96,9 @@ class MetricLogger:
         self._buffer.clear()
 
     def _open(self) -> IO[str]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.path.dirname(self.path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
         handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
         # A crash may have left a torn last line: start ours on a fresh line. The
         # last byte is read in binary: a torn line may end inside a UTF-8 character.
@@ -116,7 +118,7 @@ class MetricLogger:
             self._file = None
 
 
-def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+def read_rows(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
     """Rows of a metrics log; lines that are not complete JSON objects are skipped."""
     # errors="replace": bytes torn inside a UTF-8 character only spoil their own line.
     with open(path, encoding="utf-8", errors="replace") as handle:
@@ -124,7 +126,7 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
             if not line.endswith("\n"):
                 return  # torn last line of a crashed writer
             try:
-                row = json.loads(line)
+                row = loads(line)
             except ValueError:
                 continue
             if isinstance(row, dict):

@@ -10,18 +10,18 @@ optional trackers (``use_tboard`` / ``use_wandb``).
 
 from __future__ import annotations
 
-import functools
 import os
 import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from ..files.atomic import write_json_atomic
-from ..files.layout import CHECKPOINT_INDEX_NAME, JobLayout
+from ..files.jobpaths import JobPaths, path_text
+from ..files.layout import CHECKPOINT_INDEX_NAME
 from .metrics import MetricLogger
 
 TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
     from typing import Any
 
     from .checkpoints import CheckpointStore
@@ -127,17 +127,20 @@ class MLELogger(MetricLogger):
         self.timestr = time.strftime("%y-%m-%d")
         self.experiment_dir = str(run_dir) if run_dir is not None else self._folder(
             experiment_dir, config_fname, reload=reload)
-        self.files = JobLayout(run_dir=Path(self.experiment_dir), seed=seed)
+        # Paths as strings (JobPaths): pathlib is imported only by what returns a Path.
+        self.files = JobPaths(run_dir=self.experiment_dir, seed=seed)
         if overwrite_experiment_dir is not None:
             overwrite = overwrite_experiment_dir
         if overwrite and not reload:
+            import contextlib
             import shutil
 
-            self.files.metrics_log.unlink(missing_ok=True)
-            shutil.rmtree(Path(self.experiment_dir) / "tboards" / self.seed_id,
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.files.metrics_log)
+            shutil.rmtree(os.path.join(self.experiment_dir, "tboards", self.seed_id),
                           ignore_errors=True)
         super().__init__(self.files.metrics_log)
-        self.log_save_fname = str(self.files.metrics_log)
+        self.log_save_fname = self.files.metrics_log
         self.use_tboard, self.use_wandb = bool(use_tboard), bool(use_wandb)
         self.log_every_j_steps = log_every_j_steps
         self.print_every_k_updates = print_every_k_updates
@@ -152,7 +155,7 @@ class MLELogger(MetricLogger):
             "top_k_metric_name": top_k_metric_name,
             "top_k_minimize_metric": True if top_k_minimize_metric is None
             else top_k_minimize_metric}
-        self._make_checkpoints = functools.partial(self._new_store, policy_args)
+        self._make_checkpoints = lambda: self._new_store(policy_args)
         given = (save_every_k_ckpt, save_top_k_ckpt, top_k_metric_name, top_k_minimize_metric)
         if any(value is not None for value in given):
             self._checkpoints = self._make_checkpoints()  # bad values raise here, at once
@@ -165,6 +168,13 @@ class MLELogger(MetricLogger):
         self._print_counter = 0
         self._meta_written = False
         self.trackers: list[Any] = []
+        if self.use_tboard or self.use_wandb:
+            self._start_trackers(config_dict, wandb_config)
+
+    def _start_trackers(self, config_dict: Mapping[str, Any] | None,
+                        wandb_config: Mapping[str, Any] | None) -> None:
+        from pathlib import Path
+
         if self.use_tboard:
             from .trackers import TboardTracker
 
@@ -185,9 +195,11 @@ class MLELogger(MetricLogger):
         return store
 
     def _new_store(self, policy_args: Mapping[str, Any]) -> CheckpointStore:
+        from pathlib import Path
+
         from .checkpoints import CheckpointPolicy, CheckpointStore
 
-        return CheckpointStore(self.files.checkpoints_dir,
+        return CheckpointStore(Path(self.files.checkpoints_dir),
                                policy=CheckpointPolicy.from_log_config(policy_args),
                                last_stats=lambda: self.last_stats)
 
@@ -279,7 +291,7 @@ class MLELogger(MetricLogger):
         ``fname=`` is another spelling of ``fig_fname``."""
         name = (fig_fname or fname
                 or f"fig_{len(self.fig_storage_paths) + 1}_{self.seed_id}.png")
-        path = _inside(Path(self.experiment_dir) / "figures", name)
+        path = _inside(self.experiment_dir, "figures", name)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
         self.fig_storage_paths.append(str(path))
@@ -294,7 +306,7 @@ class MLELogger(MetricLogger):
 
         name = (obj_fname or fname
                 or f"extra_{len(self.extra_storage_paths) + 1}_{self.seed_id}.pkl")
-        path = _inside(Path(self.experiment_dir) / "extra", name)
+        path = _inside(self.experiment_dir, "extra", name)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as handle:
             pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -323,21 +335,30 @@ class MLELogger(MetricLogger):
         entry = None
         # No store made and no index on disk: no model saved, and no checkpoint module
         # to import for a job that saves none.
-        if self._checkpoints is not None or (folder / CHECKPOINT_INDEX_NAME).exists():
+        if (self._checkpoints is not None
+                or os.path.exists(os.path.join(folder, CHECKPOINT_INDEX_NAME))):
             entry = next((e for e in self.store.entries if e.name == "final"), None)
         write_json_atomic(self.files.log_meta, {
             "experiment_dir": self.experiment_dir, "config_fname": self.config_fname,
-            "eval_id": Path(self.experiment_dir).name, "model_type": self.model_type,
+            "eval_id": _name(self.experiment_dir), "model_type": self.model_type,
             "log_paths": [self.log_save_fname], "seed_id": self.seed_id,
-            "model_ckpt": str(folder / entry.file) if entry else str(folder / "final"),
+            "model_ckpt": os.path.join(folder, entry.file if entry else "final"),
             "fig_storage_paths": self.fig_storage_paths,
             "extra_storage_paths": self.extra_storage_paths,
         })
         self._meta_written = True
 
 
-def _inside(folder: Path, name: str) -> Path:
-    path = folder / name
+def _inside(run_dir: str, subfolder: str, name: str) -> Path:
+    from pathlib import Path  # figures and extra objects only: not every job's start
+
+    folder = Path(run_dir) / subfolder
     if ".." in Path(name).parts or Path(name).is_absolute():
         raise ValueError(f"{name!r}: a file name inside {folder}, without '..'")
-    return path
+    return folder / name
+
+
+def _name(path: str) -> str:
+    """``Path(path).name``."""
+    name = os.path.basename(path_text(path))
+    return "" if name == "." else name

@@ -19,21 +19,22 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 from ..files.atomic import write_text_atomic
-from ..files.layout import CHECKPOINT_INDEX_NAME, REQUEUE_EXIT, JobFiles
+from ..files.layout import CHECKPOINT_INDEX_NAME, REQUEUE_EXIT, REQUEUE_NAME
 
 TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:
+    import signal as _signal
+    from collections.abc import Callable, Mapping, Sequence
     from types import FrameType
     from typing import Any
+else:
+    import _signal  # signal's numbers and signal(), without its enums (see errors.py)
 
 ATTEMPT_ENV = "MLE_ATTEMPT"
-WARNING_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
+WARNING_SIGNALS = (_signal.SIGUSR1, _signal.SIGUSR2)
 
 
 def current_attempt(env: Mapping[str, str] | None = None) -> int:
@@ -42,25 +43,27 @@ def current_attempt(env: Mapping[str, str] | None = None) -> int:
     return int(text) if text.isdigit() and int(text) > 0 else 1
 
 
-def last_checkpoint(folder: Path) -> Path | None:
+def last_checkpoint(folder: str | os.PathLike[str]) -> str | None:
     """The newest checkpoint file in ``folder`` (by modification time, then name), if any."""
     try:
-        # index.json is the checkpoint store's catalogue, not a checkpoint.
-        files = [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
-                 and p.name != CHECKPOINT_INDEX_NAME]
+        with os.scandir(folder) as entries:
+            # index.json is the checkpoint store's catalogue, not a checkpoint.
+            files = [(entry.stat().st_mtime_ns, entry.name, entry.path) for entry in entries
+                     if entry.is_file() and not entry.name.startswith(".")
+                     and entry.name != CHECKPOINT_INDEX_NAME]
     except FileNotFoundError:
         return None
-    return max(files, key=lambda p: (p.stat().st_mtime_ns, p.name), default=None)
+    return max(files, default=(0, "", None))[2]
 
 
-def request_requeue(job_dir: Path) -> None:
+def request_requeue(job_dir: str | os.PathLike[str]) -> None:
     """Ask the wrapper to requeue this job when the script exits."""
-    write_text_atomic(JobFiles(job_dir).requeue, "requested\n")
+    write_text_atomic(os.path.join(job_dir, REQUEUE_NAME), "requested\n")
 
 
-def install_requeue_handler(*, job_dir: Path, save: Callable[[], Any] | None,
-                            finish: Callable[[], None],
-                            signals: Sequence[signal.Signals] = WARNING_SIGNALS) -> None:
+def install_requeue_handler(*, job_dir: str | os.PathLike[str],
+                            save: Callable[[], Any] | None, finish: Callable[[], None],
+                            signals: Sequence[int] = WARNING_SIGNALS) -> None:
     """On any of ``signals``: ``save()``, request a requeue, ``finish()``, exit 99."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -68,9 +71,11 @@ def install_requeue_handler(*, job_dir: Path, save: Callable[[], Any] | None,
             save()
         request_requeue(job_dir)
         finish()
+        import signal  # only now that one came: its names are enums
+
         print(f"mle_toolbox: got {signal.Signals(signum).name}; checkpoint saved, "
               "asking to be requeued", file=sys.stderr, flush=True)
         sys.exit(REQUEUE_EXIT)
 
     for sig in signals:
-        signal.signal(sig, handler)
+        _signal.signal(sig, handler)
