@@ -152,3 +152,58 @@ def test_a_dataclass_can_extend_a_record() -> None:
     assert dataclasses.replace(value, seed=2).seed == 2
     with pytest.raises(AttributeError):
         value.extra = 1  # type: ignore[misc]
+
+
+def test_an_init_made_from_a_shared_template_is_the_compiled_one() -> None:
+    # Records without a default_factory get __init__ from a template compiled once per
+    # field count (records._from_template): names, defaults, errors as a dataclass's.
+    import inspect
+
+    @dataclasses.dataclass(frozen=True)
+    class Plain:
+        name: str
+        seed: int = 0
+        note: str = "n"
+
+    @record
+    class Templated:
+        name: str
+        seed: int = 0
+        note: str = "n"
+
+    @record(frozen=False, slots=False)
+    class Checked:
+        low: int
+        high: int = 9
+
+        def __post_init__(self) -> None:
+            if self.low > self.high:
+                raise ValueError(f"{self.low} > {self.high}")
+
+    def params(cls: type) -> list[tuple[str, object, object]]:
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()]
+
+    assert params(Templated) == params(Plain)  # annotations: never generated (as before)
+    assert Templated.__init__.__defaults__ == (0, "n")
+    assert Templated.__init__.__code__.co_varnames == ("self", "name", "seed", "note")
+    assert repr(Templated("a", note="m")).endswith("Templated(name='a', seed=0, note='m')")
+    assert Templated("a", 1) == Templated(name="a", seed=1) != Templated("a", 2)
+    for call in (lambda cls: cls(), lambda cls: cls("a", 1, "m", 2),
+                 lambda cls: cls("a", seed=1, colour=2), lambda cls: cls("a", 1, seed=2)):
+        with pytest.raises(TypeError) as ours:
+            call(Templated)
+        with pytest.raises(TypeError) as theirs:
+            call(Plain)
+        assert str(ours.value).split("__init__()")[1] == str(theirs.value).split(
+            "__init__()")[1]
+    with pytest.raises(FrozenInstanceError):
+        Templated("a").seed = 2  # type: ignore[misc]
+    value = Checked(1)
+    value.high = 3
+    assert (value.low, value.high) == (1, 3)
+    with pytest.raises(ValueError, match="5 > 2"):
+        Checked(5, 2)
+    assert records._from_template(records.fields(Templated), {}, frozen=True,
+                                  post_init=False) is not None
+    assert records._from_template(records.fields(ViaRecord), {}, frozen=True,
+                                  post_init=False) is None  # a default_factory: compiled
