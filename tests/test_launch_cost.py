@@ -30,6 +30,7 @@ except SystemExit as stop:
     code = stop.code
 reader = sys.modules.get("yaml.reader")
 print(json.dumps({"code": code, "loaded": sorted(m for m in %r if m in sys.modules),
+                  "launch_loaded": sorted(m for m in %r if m in sys.modules),
                   "pattern": type(reader.Reader.NON_PRINTABLE).__name__}))
 """
 NOT_BUILT = ("dataclasses", "inspect", "logging", "secrets", "statistics", "traceback")
@@ -38,7 +39,10 @@ NOT_BUILT = ("dataclasses", "inspect", "logging", "secrets", "statistics", "trac
 # and zipfile), OpenSSL's hashlib for sha256, random (only a random search samples) and
 # the command runner (only git itself needs it): ~15 ms of every launch (issue 18)
 NOT_LOADED = (*NOT_BUILT, "shutil", "bz2", "lzma", "importlib.resources", "tempfile",
-              "zipfile", "hashlib", "_hashlib", "random", "mle_toolbox.backends.commands")
+              "zipfile", "hashlib", "_hashlib", "random", "mle_toolbox.backends.commands",
+              "mle_toolbox.search.registry")  # a sweep without a search has no search type
+# Only what a dry run prints (commands, shell-quoted) needs it.
+NOT_LOADED_BY_A_LAUNCH = ("shlex",)
 
 
 @pytest.fixture
@@ -59,7 +63,8 @@ def _probe(project: Path, *args: str) -> dict[str, object]:
     import yaml
 
     site = str(Path(yaml.__file__).resolve().parent.parent)
-    argv = [sys.executable, "-S", "-c", _PROBE % (NOT_LOADED,), "run", "meta.yaml", *args]
+    argv = [sys.executable, "-S", "-c", _PROBE % (NOT_LOADED, NOT_LOADED_BY_A_LAUNCH), "run",
+            "meta.yaml", *args]
     done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=120,
                           check=False, env={"PATH": "/usr/bin:/bin", "HOME": str(project),
                                             "PYTHONPATH": f"{REPO}{os.pathsep}{site}",
@@ -73,7 +78,9 @@ def _probe(project: Path, *args: str) -> dict[str, object]:
 def test_mle_run_loads_none_of_the_modules_it_left_out(
         project: Path, args: tuple[str, ...]) -> None:
     result = _probe(project, *args)
+    launch_loaded = result.pop("launch_loaded")
     assert result == {"code": 0, "loaded": [], "pattern": "_LazyPattern"}
+    assert launch_loaded == ([] if args == ("--no-report",) else ["shlex"])
     if args == ("--no-report",):
         assert sorted(p.name for p in (project / "out" / "c" / "jobs").iterdir()) == [
             "seed_0", "seed_1"]
@@ -91,7 +98,7 @@ def test_a_launch_whose_jobs_log_summarizes_them_without_statistics(project: Pat
         " save=True)\n")
     (project / "meta.yaml").write_text(
         (project / "meta.yaml").read_text().replace("num_seeds: 2", "num_seeds: 3"))
-    assert _probe(project, "--no-report") == {"code": 0, "loaded": [],
+    assert _probe(project, "--no-report") == {"code": 0, "loaded": [], "launch_loaded": [],
                                               "pattern": "_LazyPattern"}
     summary = json.loads((project / "out" / "c" / "summary.json").read_text())
     finals = [0.1 + seed * 0.37 / 3 for seed in range(3)]

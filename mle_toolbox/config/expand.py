@@ -16,7 +16,6 @@ from ..digest import sha256_hex
 from ..errors import ConfigError
 from ..records import record, replace
 from ..search import is_adaptive
-from ..search.registry import get as search_type
 from ..spec import ExperimentType, JobSpec, RunSpec
 from .meta import MetaConfig, SearchConfig
 from .schema import over_cap
@@ -254,6 +253,8 @@ def _check_cap(count: int, *, meta: MetaConfig, what: str) -> None:
 
 def _check_budget_key(meta: MetaConfig, search: SearchConfig, *, base: dict[str, Any]) -> None:
     """A budget must land where the script reads it: a key the base config already has."""
+    from ..search.registry import get as search_type  # here: only a search has a type
+
     name = search.options.budget_key
     if not search_type(search.search_type).budgeted or name is None:
         return

@@ -15,7 +15,6 @@ from ..backends import RESOURCE_NAMES
 from ..files.layout import CHECKPOINT_NAME_PATTERN
 from ..records import field, record, replace
 from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
-from ..search.registry import lookup, supported
 from ..spec import Environment, ExperimentType, Packing, Resources
 from .environment import environment
 from .job_args import (
@@ -334,6 +333,8 @@ def _search(node: Node) -> SearchConfig:
     cfg = node.section("search_config", required=True)
     assert cfg is not None
     spelling = (cfg.string("search_type", required=True) or "").strip()
+    from ..search.registry import lookup, supported  # here: a sweep without a search needs none
+
     row = lookup(spelling)
     if row is None:
         raise cfg.error("search_type", f"{spelling!r} is not supported; supported: "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -187,6 +186,8 @@ def print_plan(plan: Plan, *, layout: ExperimentLayout, backend: Backend, max_ru
     # Backends that show scripts render every job's; otherwise only the listed ones are built.
     scripts = backend.shows_scripts_in_dry_run
     tasks = make_tasks(plan, layout=layout, jobs=todo if scripts else todo[:shown])
+    import shlex  # here: only a dry run prints commands (a launch never loads it)
+
     for task in tasks[:shown]:
         print(f"  {task.job_id}\n    cwd     {task.cwd}\n    command {shlex.join(task.argv)}"
               f"\n    files   {task.job_dir}/")
@@ -239,6 +240,8 @@ def describe_search(meta: MetaConfig) -> str:
 
 def _print_scripts(scripts: list[tuple[list[str], str]]) -> None:
     # Show the job scripts exactly as they would be submitted.
+    import shlex
+
     for argv, text in scripts:
         print(f"submit      {shlex.join(argv)} SCRIPT\n--- SCRIPT\n{text}---")
 

@@ -8,7 +8,6 @@ earlier attempt's files are moved to ``attempts/<k>/`` first.
 
 from __future__ import annotations
 
-import shlex
 import sys
 
 from ..backends.base import Backend
@@ -46,6 +45,8 @@ def _files(job: ProcessingJob, *, layout: ExperimentLayout) -> JobLayout:
 
 def describe(job: ProcessingJob, *, meta: MetaConfig, layout: ExperimentLayout) -> str:
     """One dry-run line: when, what command, where its files go."""
+    import shlex  # here: only a dry run prints commands
+
     task = processing_task(job, meta=meta, layout=layout)
     when = "before the jobs" if job.stage == "pre_processing" else "after the jobs"
     return f"{job.title} ({when}): {shlex.join(task.argv)}  files {task.job_dir}/"
