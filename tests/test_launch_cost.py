@@ -190,6 +190,37 @@ def test_the_templates_are_found_where_importlib_resources_finds_them() -> None:
     assert template_path("job_wrapper.sh").read_text().startswith("#!")
 
 
+_LAZY_YAML = """\
+import json, sys
+from pathlib import Path
+from mle_toolbox.config.source import import_yaml, load_yaml
+yaml = import_yaml()
+before = type(yaml.constructor.SafeConstructor.timestamp_regexp).__name__
+data, _ = load_yaml(Path(sys.argv[1]), what="meta YAML")
+same = data == yaml.safe_load(Path(sys.argv[1]).read_text())
+print(json.dumps({"before": before, "same": same, "data": repr(data)}))
+"""
+
+
+def test_pyyaml_s_patterns_compiled_on_first_use_read_every_implicit_type(
+        tmp_path: Path) -> None:
+    # import_yaml compiles no module-level pattern of PyYAML (~12 ms); each is compiled
+    # when first matched, and a document of every implicit type reads as before.
+    import yaml
+
+    doc = tmp_path / "meta.yaml"
+    doc.write_text("a: 2001-12-14\nb: [1, 2.5, yes, null, ~, 0x1f, .inf, 0b101, 1_000]\n"
+                   "c: !!str 3\nd: {<<: {e: 1}, f: 2}\nh: 2001-12-14t21:59:43.10-05:00\n")
+    site = str(Path(yaml.__file__).resolve().parent.parent)
+    done = subprocess.run([sys.executable, "-S", "-c", _LAZY_YAML, str(doc)],
+                          capture_output=True, text=True, timeout=60, check=True,
+                          env={"PYTHONPATH": f"{REPO}{os.pathsep}{site}"})
+    result = json.loads(done.stdout)
+    assert result["before"] == "_LazyPattern" and result["same"] is True
+    assert result["data"] == repr(yaml.safe_load(doc.read_text()))
+    assert "datetime.date(2001, 12, 14)" in result["data"]
+
+
 def test_a_control_character_in_a_yaml_file_is_still_refused_as_pyyaml_words_it(
         tmp_path: Path) -> None:
     import yaml

@@ -163,17 +163,21 @@ class _LazyPattern:
     def __getattr__(self, name: str) -> Any:
         if self._compiled is None:
             self._compiled = re.compile(*self._args)
-        return getattr(self._compiled, name)
+        found = getattr(self._compiled, name)
+        setattr(self, name, found)  # the next .match is the pattern's own: no call here
+        return found
 
 
 def import_yaml() -> Any:
-    """``import yaml``, less the compile of ``yaml.reader``'s NON_PRINTABLE pattern.
+    """``import yaml``, its module-level patterns compiled on first use, not at import.
 
-    That one pattern (every printable Unicode range) takes ~10 ms to compile, a third of
-    PyYAML's import and 5 % of a launch's CPU, and only the pure-Python reader uses it:
-    the C parser, which reads nearly every meta YAML, never does. Patterns compiled by
-    yaml.reader while it is imported are compiled on first use instead; any other
-    module's compile goes through unchanged.
+    ``yaml.reader``'s NON_PRINTABLE pattern (every printable Unicode range) takes ~10 ms
+    to compile, a third of PyYAML's import and 5 % of a launch's CPU, and only the
+    pure-Python reader uses it: the C parser, which reads nearly every meta YAML, never
+    does. The timestamp patterns (resolver, constructor), merge, value and the rest that
+    a meta YAML rarely needs are another ~2 ms. Patterns compiled by a ``yaml.*`` module
+    while PyYAML is imported are compiled on first use instead; any other module's
+    compile goes through unchanged.
     """
     loaded = sys.modules.get("yaml")
     if loaded is not None:
@@ -181,7 +185,7 @@ def import_yaml() -> Any:
     compile_now = re.compile
 
     def compile_reader_lazily(pattern: Any, flags: int = 0) -> Any:
-        if sys._getframe(1).f_globals.get("__name__") == "yaml.reader":
+        if str(sys._getframe(1).f_globals.get("__name__")).startswith("yaml."):
             return _LazyPattern(pattern, flags)
         return compile_now(pattern, flags)
 
