@@ -299,3 +299,46 @@ def test_a_launch_killed_with_sigkill_shows_as_died_not_running_forever(project:
     assert _ls_json(project, "--state", "running") == []
     with history.connect(history_db(project), write=False) as conn:
         assert [e.state for e in history.select(conn)] == ["died"]  # written back
+
+
+class _LockedAtFirst:
+    """A connection whose first ``locked`` journal switches fail as SQLite fails them when
+    two launchers switch a new history to WAL at the same moment (no busy wait)."""
+
+    def __init__(self, real: Any, *, locked: int, error: str = "database is locked") -> None:
+        self.real, self.locked, self.error, self.tries = real, locked, error, 0
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "PRAGMA journal_mode=WAL":
+            self.tries += 1
+            if self.tries <= self.locked:
+                import sqlite3
+
+                raise sqlite3.OperationalError(self.error)
+        return self.real.execute(sql, *args)
+
+
+def test_a_journal_switch_locked_by_a_concurrent_launcher_is_retried_with_back_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two launches of one project reaching its new history together lost one row ("not
+    # updated: database is locked"): the switch is retried, bounded, with back-off.
+    import sqlite3
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    real = sqlite3.connect(tmp_path / "h.sqlite", isolation_level=None)
+    conn = _LockedAtFirst(real, locked=3)
+    history._use_wal(conn)  # type: ignore[arg-type]
+    assert conn.tries == 4 and slept == [0.005, 0.01, 0.02]
+    assert real.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    history._prepare(_LockedAtFirst(real, locked=1))  # type: ignore[arg-type]
+    assert real.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION
+    always = _LockedAtFirst(real, locked=10**6)
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        history._use_wal(always, timeout_s=0.0)  # type: ignore[arg-type]
+    assert always.tries == 1  # past the deadline: raised, not retried
+    other = _LockedAtFirst(real, locked=1, error="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        history._use_wal(other)  # type: ignore[arg-type]
+    assert other.tries == 1  # anything but a lock: raised at once, as before
