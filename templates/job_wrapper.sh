@@ -106,7 +106,16 @@ fi
 # launcher killed mid-submission, then resumed) finds the lock held and leaves the job
 # folder alone: no exit_code, exit 75. The lock is on fd 9, which the command inherits,
 # so it is held for as long as anything of this run is alive; the kernel drops it then.
-if command -v flock >/dev/null 2>&1; then
+# The local backend takes the lock itself and hands it over open as fd MLE_LIVE_FD: no
+# fork of flock per job (issue 18). Trusted only if that fd is this job's .live file.
+live_fd=${MLE_LIVE_FD:-}
+unset MLE_LIVE_FD
+case $live_fd in
+    ''|*[!0-9]*) live_fd= ;;
+esac
+if [ -n "$live_fd" ] && [ "/dev/fd/$live_fd" -ef "$job_dir/.live" ]; then
+    :  # held by this open file since before this wrapper started; the job inherits it
+elif command -v flock >/dev/null 2>&1; then
     exec 9>>"$job_dir/.live"
     if ! flock -n 9; then
         echo "mle_toolbox: another run of this job is live (lock $job_dir/.live); this one exits" >&2

@@ -12,6 +12,7 @@ import pytest
 
 from mle_toolbox.files.layout import DUPLICATE_RUN_EXIT, LIVE_LOCK_NAME
 from mle_toolbox.templates import template_path
+from tests.backend_contract import FAST, task
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -50,3 +51,61 @@ def test_a_second_run_of_a_live_job_exits_75_and_leaves_the_folder_alone(
     third = _wrapper(job, "true")
     third.communicate(timeout=30)
     assert third.returncode == 0
+
+
+# A job that reports whether its .live lock is held while it runs, by someone else than
+# itself: a probe on a new open file conflicts with any other open file's lock.
+_PROBE = ("import fcntl, os, sys\n"
+          "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+          "try:\n    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)\nexcept BlockingIOError:\n"
+          "    print('held')\nelse:\n    print('free')\n")
+
+
+def _flock_counter(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An environment whose ``flock`` logs each call, then runs the real one."""
+    import os
+    import shutil
+
+    bin_dir, calls = tmp_path / "bin", tmp_path / "flock-calls"
+    bin_dir.mkdir()
+    real = shutil.which("flock")
+    assert real is not None, "util-linux flock is needed by the job wrapper"
+    shim = bin_dir / "flock"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real} "$@"\n')
+    shim.chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, calls
+
+
+def test_the_local_backend_hands_the_wrapper_its_lock_and_no_flock_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from mle_toolbox.backends.local import LocalBackend
+    from mle_toolbox.launcher.runner import run_jobs
+    from mle_toolbox.spec import JobState
+
+    env, calls = _flock_counter(tmp_path)
+    monkeypatch.setenv("PATH", env["PATH"])
+    monkeypatch.setenv("MLE_LIVE_FD", "0")  # a stale value from outside is never trusted
+    job = task(tmp_path, 0, _PROBE)
+    job = dataclasses.replace(job, argv=(*job.argv, str(job.files.live_lock)))
+    report = run_jobs([job], backend=LocalBackend(), max_running=1, poll=FAST)
+    assert [r.state for r in report.results] == [JobState.COMPLETED]
+    assert job.files.stdout.read_text() == "held\n"  # held by the handed-over open file
+    assert not calls.exists()  # the wrapper ran no flock
+    assert job.files.exit_code.read_text() == "0\n"
+
+
+def test_a_wrapper_started_without_a_handed_lock_takes_it_itself(tmp_path: Path) -> None:
+    env, calls = _flock_counter(tmp_path)
+    job = tmp_path / "jobs" / "seed_0"
+    job.mkdir(parents=True)
+    other = tmp_path / "other-file"
+    with open(other, "a") as handle:  # an fd that is open, but not this job's .live file
+        done = subprocess.run(
+            ["bash", str(template_path("job_wrapper.sh")), str(job), sys.executable, "-c",
+             _PROBE, str(job / LIVE_LOCK_NAME)],
+            env={**env, "MLE_LIVE_FD": str(handle.fileno())}, pass_fds=(handle.fileno(),),
+            capture_output=True, text=True, timeout=30, check=False)
+    assert (done.returncode, done.stdout) == (0, "held\n")
+    assert calls.read_text() == "-n 9\n"  # the wrapper took the lock with flock

@@ -12,7 +12,7 @@ from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
-from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code
+from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code, take_live_lock
 from ..files.layout import LIVE_LOCK_NAME, REQUEUE_EXIT
 from ..records import record
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
@@ -113,17 +113,25 @@ class LocalBackend:
         # Append, never truncate: a log of an earlier attempt is never lost.
         out, err = open(task.files.stdout, "ab"), open(task.files.stderr, "ab")  # noqa: SIM115
         fault_point(FILES_WRITTEN)
+        # The wrapper's .live lock, taken here and handed over (files/jobfiles.py).
+        live = take_live_lock(f"{task.job_dir}/{LIVE_LOCK_NAME}")
+        env.pop("MLE_LIVE_FD", None)
+        if live is not None:
+            env["MLE_LIVE_FD"] = str(live)
         try:
             popen = subprocess.Popen(
                 ["bash", self._wrapper, str(task.job_dir), *task.argv],
                 cwd=task.cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                start_new_session=True,
+                start_new_session=True, pass_fds=() if live is None else (live,),
             )
         except OSError:
             out.close()
             err.close()
             self._free_gpus.extend(gpus)
             raise
+        finally:
+            if live is not None:
+                os.close(live)  # the wrapper holds the lock now, or nobody does
         pid = str(popen.pid)
         self._procs[pid] = _Proc(popen, task, (out, err), gpus, _pidfd(popen.pid))
         fault_point(ACCEPTED)

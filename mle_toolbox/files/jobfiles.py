@@ -53,6 +53,24 @@ def live_lock_held(path: str | Path) -> bool:
     return False
 
 
+def take_live_lock(path: str) -> int | None:
+    """The ``.live`` lock at ``path``, taken as the job wrapper takes it (exclusive, not
+    waiting): the open file's descriptor, or None when another run holds it.
+
+    The local backend takes it before it starts the wrapper and hands the wrapper this
+    descriptor (``MLE_LIVE_FD``): the lock belongs to the open file, which the wrapper and
+    the job then keep open, so the wrapper need not run ``flock`` itself (a fork and an
+    exec per job, issue 18). The caller closes its copy once the wrapper has started.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None  # the wrapper finds it held too, says so and exits 75
+    return fd
+
+
 def read_start_time(path: Path) -> float | None:
     """When the job's script started (``start`` of its status.json at ``path``), if it says."""
     try:
