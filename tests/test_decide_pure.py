@@ -85,3 +85,19 @@ def test_flags_rerun_failed_and_force() -> None:
     assert _names(force.todo) == sorted(JOBS)
     assert sorted(r.job_id for _, r in force.cancel) == [
         "changed-seed0", "ended-seed0", "running-seed0"]
+
+
+def test_a_cut_short_job_that_ended_badly_is_failed_unless_its_launcher_cancelled_it() -> None:
+    # A submission the launcher could not record (a full disk) is cancelled at once; a
+    # task that had started meanwhile ends with an exit code. Marked cancelled by that
+    # launcher it runs again; ending so on its own it is a failure, as before.
+    plan = SimpleNamespace(jobs=(JOBS["cut"],))
+    cut = JOBS["cut"].job_id
+    facts = Facts(old_hashes={cut: "new"}, exit_codes={cut: 1},
+                  records={cut: _record("cut", state="submitting", native=None)})
+    kept = decide(plan, facts=facts, flags=ResumeFlags())  # type: ignore[arg-type]
+    assert (_names(kept.failed), _names(kept.todo)) == (["cut"], [])
+    marked = Facts(old_hashes=facts.old_hashes, exit_codes=facts.exit_codes,
+                   records=facts.records, cancelled=frozenset({cut}))
+    rerun = decide(plan, facts=marked, flags=ResumeFlags())  # type: ignore[arg-type]
+    assert (_names(rerun.failed), _names(rerun.todo)) == ([], ["cut"])

@@ -239,3 +239,34 @@ def test_a_poll_with_no_free_slot_leaves_the_signal_handlers_alone(
     assert backend.submissions == ["r-seed0", "r-seed1"]
     assert backend.polls == 7  # 6 of the first job, 1 of the second
     assert len(swaps) == 2 * 6  # two submissions: SIGINT, SIGTERM, SIGHUP held and put back
+
+
+def test_a_submission_the_table_cannot_record_is_marked_cancelled_and_cancelled(
+        tmp_path: Path) -> None:
+    """Figure: recording the native ids fails (a full disk) -> both jobs of the batch get
+    their ``cancelled`` marker before the backend cancels them, and the error goes up."""
+    from mle_toolbox.errors import DiskFullError
+
+    table = JobTable.open(tmp_path / "jobs.sqlite")
+
+    class FullAfterSubmit(TableJournal):
+        def submitted(self, handles: Sequence[JobHandle]) -> None:
+            raise DiskFullError(tmp_path / "jobs.sqlite", what="cannot write the job table")
+
+    tasks = [_task(tmp_path, 0), _task(tmp_path, 1)]
+    for task in tasks:
+        task.job_dir.mkdir(parents=True)
+    marked_when_cancelled: list[bool] = []
+
+    class Watching(Scripted):
+        def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
+            marked_when_cancelled.extend(t.files.cancelled.exists() for t in tasks)
+            super().cancel(handles, force=force)
+
+    backend = Watching(script={})
+    with pytest.raises(DiskFullError):
+        run_jobs(tasks, backend=backend, max_running=2, poll=FAST,
+                 hooks=Hooks(journal=FullAfterSubmit(table, backend="scripted")))
+    assert marked_when_cancelled == [True, True]
+    assert sorted(backend.cancelled) == ["r-seed0", "r-seed1"]
+    table.close()

@@ -76,6 +76,9 @@ class Facts:
     records: Mapping[str, JobRecord]  # the job table's latest row per job
     code_changed: bool = False  # the training script differs from the last launch's
     followed: Mapping[str, Followed] = field(default_factory=dict)  # live in the table
+    # Jobs of a cut-short submission that ended with its ``cancelled`` marker: the
+    # launcher cancelled the submission it could not record (runner._mark_cancelled).
+    cancelled: frozenset[str] = frozenset()
 
 
 @record
@@ -146,19 +149,23 @@ def gather(plan: Plan, *, layout: ExperimentLayout, previous: PlanDocument | Non
                                               internal_dir=layout.internal_dir))
     codes = {job.job_id: read_exit_code(layout.job(job.run_id, job.seed).exit_code)
              for job in plan.jobs if old.get(job.job_id) == job.config_hash}
+    # Looked for only where a cut-short job ended badly: no file work per job otherwise.
+    cancelled = frozenset(job.job_id for job, _ in cut if codes.get(job.job_id)
+                          and tasks[job.job_id].files.cancelled.exists())
     # Live in the table (or found), and not completed by its own exit code.
     running = [(job, r) for job, r in rows
                if job.job_id in natives and codes.get(job.job_id) != 0]
     _check_backend(running, backend=backend, layout=layout)
     live = [tasks[job.job_id] for job, _ in running]
     if not live:
-        return Facts(old_hashes=old, exit_codes=codes, records=records, code_changed=changed)
+        return Facts(old_hashes=old, exit_codes=codes, records=records, code_changed=changed,
+                     cancelled=cancelled)
     handles = backend.attach([(t, natives[t.job_id]) for t in live])
     statuses = backend.status(handles)
     followed = {h.job_id: Followed(handle=h, task=t, status=statuses[h])
                 for h, t in zip(handles, live, strict=True)}
     return Facts(old_hashes=old, exit_codes=codes, records=records, followed=followed,
-                 code_changed=changed)
+                 code_changed=changed, cancelled=cancelled)
 
 
 def decide(plan: Plan, *, facts: Facts, flags: ResumeFlags) -> Decision:
@@ -217,7 +224,9 @@ def _classify(job: JobSpec, record: JobRecord | None, *, same: bool, facts: Fact
             groups.lost.append(job.job_id)
             groups.todo.append(job)
             return
-        failed = code != 0  # it ended on its own while no launcher watched
+        # It ended on its own while no launcher watched, unless its launcher cancelled
+        # the submission it could not record.
+        failed = code != 0 and job.job_id not in facts.cancelled
     else:
         failed = same and _failed_earlier(record, code=code)
     if failed and not (flags.rerun_failed or flags.force):

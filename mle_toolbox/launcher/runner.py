@@ -261,6 +261,7 @@ def _submit(loop: _Loop, batch: list[JobTask], *,
         try:
             journal.submitted(handles)
         except MleError:  # e.g. a full disk: nothing may run that the table cannot name
+            _mark_cancelled(batch)
             loop.backend.cancel(handles, force=True)
             raise
     fault_point(IDS_RECORDED)
@@ -268,6 +269,19 @@ def _submit(loop: _Loop, batch: list[JobTask], *,
     for handle, task in zip(handles, batch, strict=True):
         loop.live[handle] = _Live(task=task, submitted=now)
     return handles
+
+
+def _mark_cancelled(batch: list[JobTask]) -> None:
+    """Mark each job of a submission this launcher cancels because its table could not
+    record it: a task that started meanwhile ends killed (or failed on the full disk), and
+    the next launch then runs it again rather than keep it as failed (decide.gather).
+    Best effort: on a disk too full for an empty file it stays failed, as before."""
+    for task in batch:
+        try:
+            with open(task.files.cancelled, "a"):
+                pass
+        except OSError:
+            continue  # the next launch sees a failure: --rerun-failed runs it
 
 
 @contextmanager
