@@ -51,6 +51,21 @@ def _start(project: Path, *args: str, seconds: float) -> subprocess.Popen[str]:
     return proc
 
 
+def _every_job_started(project: Path, *, count: int = 4) -> None:
+    """Wait (deadline 60 s) until every job wrote its ledger line: its shell is up.
+
+    Cancelling a task in its first second kills its bash while a login shell's profile
+    still runs; on these machines that is root's ~/.bashrc, whose `pyenv init` rehash
+    then leaves its lock file (~/.pyenv/shims/.pyenv-shim) behind, and every later job
+    of the suite waits 60 s for it (a CI run failed on a 150 s timeout). The tests cancel
+    running jobs, as they say, not jobs still starting their shell.
+    """
+    ledger, deadline = project / "ledger.txt", time.monotonic() + 60
+    while not ledger.exists() or len(ledger.read_text().split()) < count:
+        assert time.monotonic() < deadline, "the jobs did not all start within 60 s"
+        time.sleep(0.1)
+
+
 def _table(project: Path) -> list[tuple[str, int, str]]:
     with sqlite3.connect(project / "out" / ".mle" / "jobs.sqlite") as db:
         return list(db.execute("SELECT job_id, attempt, state FROM jobs ORDER BY job_id"))
@@ -101,6 +116,7 @@ def test_first_ctrl_c_detaches_and_resume_collects_the_results(project: Path) ->
 def test_ctrl_c_twice_empties_the_queue(project: Path) -> None:
     """Figure: qstat lists 0 jobs of the sweep after two Ctrl+C; 4 recorded cancelled."""
     proc = _start(project, "--backend", "sge", seconds=60)
+    _every_job_started(project)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
@@ -119,6 +135,7 @@ def test_detach_returns_at_once_and_cancel_uses_the_table(project: Path) -> None
     assert f"mle status {project / 'out'}" in result.stdout
     assert len(_queued("demo_")) >= 1
     assert not (project / "out" / ".mle-lock").exists()
+    _every_job_started(project)
     cancel = run_mle("cancel", "out", cwd=project)
     assert cancel.returncode == 0, cancel.stderr
     assert "mle: cancelled 4 job(s) recorded in" in cancel.stdout
