@@ -106,3 +106,18 @@ def test_neither_direction_imports_json_or_re(tmp_path: Path) -> None:
     assert done.stdout.strip() == (
         "[] '{\\n  \"s\": \"running\",\\n  \"l\": [\\n    1\\n  ]\\n}' "
         '{"a": [1, 2.5, "x"], "b": null}')
+
+
+def test_a_scanner_that_cannot_be_made_leaves_json_to_do_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Python whose C scanner reads its context differently: json then parses, and
+    # importing the module does not fail.
+    import _json
+
+    def refuse(context: object) -> None:
+        raise TypeError("the context changed")
+
+    monkeypatch.setattr(_json, "make_scanner", refuse)
+    assert jsontext._scanner() is None
+    monkeypatch.setattr(jsontext, "_scan", None)
+    assert jsontext.loads(' {"a": [1, 2.5]} ') == {"a": [1, 2.5]}

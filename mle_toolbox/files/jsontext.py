@@ -45,8 +45,19 @@ class _ScanContext:
         return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}[name]
 
 
-# typeshed types the context as a scanner, whose attributes the context has.
-_scan = _json.make_scanner(_ScanContext()) if _json is not None else None  # type: ignore[arg-type]
+def _scanner() -> Callable[[str, int], tuple[Any, int]] | None:
+    """json's C scanner with JSONDecoder's defaults; None where it cannot be made (no
+    ``_json``, or a Python whose scanner reads its context differently): json then."""
+    if _json is None:
+        return None
+    try:
+        # typeshed types the context as a scanner, whose attributes the context has.
+        return _json.make_scanner(_ScanContext())  # type: ignore[arg-type]
+    except (AttributeError, TypeError):
+        return None
+
+
+_scan = _scanner()
 
 
 def loads(text: str) -> Any:
