@@ -113,12 +113,14 @@ class LocalBackend:
         # Append, never truncate: a log of an earlier attempt is never lost.
         out, err = open(task.files.stdout, "ab"), open(task.files.stderr, "ab")  # noqa: SIM115
         fault_point(FILES_WRITTEN)
-        # The wrapper's .live lock, taken here and handed over (files/jobfiles.py).
-        live = take_live_lock(f"{task.job_dir}/{LIVE_LOCK_NAME}")
         env.pop("MLE_LIVE_FD", None)
-        if live is not None:
-            env["MLE_LIVE_FD"] = str(live)
+        live: int | None = None
         try:
+            # The wrapper's .live lock, taken here and handed over (files/jobfiles.py);
+            # inside the try: a full disk refusing the lock file closes the logs too.
+            live = take_live_lock(f"{task.job_dir}/{LIVE_LOCK_NAME}")
+            if live is not None:
+                env["MLE_LIVE_FD"] = str(live)
             popen = subprocess.Popen(
                 ["bash", self._wrapper, str(task.job_dir), *task.argv],
                 cwd=task.cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
