@@ -119,6 +119,9 @@ class ScriptedBackend:
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         raise AssertionError("nothing is cancelled here")
 
+    def release(self, handles: Sequence[JobHandle]) -> None:
+        """Nothing is held."""
+
     def wait_fds(self) -> Sequence[int]:
         return ()
 

@@ -54,6 +54,7 @@ class Scripted:
     interrupt_at_poll: int | None = None
     submissions: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
     polls: int = 0
 
     def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
@@ -72,6 +73,9 @@ class Scripted:
 
     def cancel(self, handles: Sequence[JobHandle], *, force: bool = False) -> None:
         self.cancelled += [h.job_id for h in handles]
+
+    def release(self, handles: Sequence[JobHandle]) -> None:
+        self.released += [h.job_id for h in handles]
 
     def wait_fds(self) -> Sequence[int]:
         return ()
@@ -269,4 +273,42 @@ def test_a_submission_the_table_cannot_record_is_marked_cancelled_and_cancelled(
                  hooks=Hooks(journal=FullAfterSubmit(table, backend="scripted")))
     assert marked_when_cancelled == [True, True]
     assert sorted(backend.cancelled) == ["r-seed0", "r-seed1"]
+    assert backend.released == []  # held arrays of cluster backends never start
     table.close()
+
+
+def test_a_submission_is_released_only_after_its_ids_are_recorded(tmp_path: Path) -> None:
+    """Cluster arrays are submitted held: the runner releases a batch right after the
+    table recorded its native ids, never before."""
+    table = JobTable.open(tmp_path / "jobs.sqlite")
+    order: list[str] = []
+
+    class Recording(TableJournal):
+        def submitted(self, handles: Sequence[JobHandle]) -> None:
+            super().submitted(handles)
+            order.append("recorded " + ",".join(
+                r.native_id or "" for h in handles for r in table.records(h.job_id)))
+
+    class Held(Scripted):
+        def release(self, handles: Sequence[JobHandle]) -> None:
+            order.append("released " + ",".join(h.native_id for h in handles))
+            super().release(handles)
+
+    backend = Held(script={"r-seed0": [DONE], "r-seed1": [DONE]})
+    report = run_jobs([_task(tmp_path, 0), _task(tmp_path, 1)], backend=backend,
+                      max_running=2, poll=FAST,
+                      hooks=Hooks(journal=Recording(table, backend="scripted")))
+    assert [r.state for r in report.results] == [JobState.COMPLETED] * 2
+    assert order == ["recorded r-seed0#2,r-seed1#2", "released r-seed0#2,r-seed1#2"]
+    table.close()
+
+
+def test_reattached_jobs_are_released_first(tmp_path: Path) -> None:
+    """A launcher killed between submitting and releasing left its arrays held: the next
+    launch releases what it re-attaches before it polls."""
+    task = _task(tmp_path, 0)
+    backend = Scripted(script={"r-seed0": [DONE]})
+    [handle] = backend.attach([(task, "42")])
+    report = run_jobs([], backend=backend, max_running=1, poll=FAST, attached=[(handle, task)])
+    assert [r.state for r in report.results] == [JobState.COMPLETED]
+    assert backend.released == ["r-seed0"] and backend.polls == 1

@@ -21,7 +21,7 @@ from mle_toolbox.backends.sge_parse import (
     queue_states,
 )
 from mle_toolbox.backends.sge_script import SgeOptions, render_script
-from mle_toolbox.errors import SubmissionError
+from mle_toolbox.errors import CommandError, SubmissionError
 from mle_toolbox.spec import Environment, JobSpec, JobState, JobTask, Resources
 from mle_toolbox.templates import template_path
 
@@ -259,3 +259,24 @@ def test_forced_qdel_of_tasks_partly_gone_is_not_an_error() -> None:
     calls: list[Sequence[str]] = []
     qdel(["269.1", "269.2"], force=True, run=lambda argv: calls.append(argv) or out)
     assert calls == [["qdel", "-f", "269.1", "269.2"]]
+
+
+def test_arrays_go_in_held_and_release_is_per_array_retried_and_idempotent(
+        tmp_path: Path) -> None:
+    """qsub -h; release: one qrls per array (packed ids count once), a qmaster hiccup is
+    tried again, an array already gone is fine, any other refusal is an error."""
+    tasks = [_task(tmp_path, seed=s) for s in range(3)]
+    gone = _out(rc=3, stderr='denied: job "8" does not exist\n')
+    queue = ScriptedQueue({"qconf": [_out("max_aj_tasks 75000\n")], "qsub": [_out("8.1-3:1\n")],
+                           "qrls": [TRANSIENT, _out("modified hold of job-array task 8.1\n"),
+                                    gone, _out(rc=1, stderr="denied: not the owner")]})
+    backend = SgeBackend(options=SgeOptions(), run=queue, sleep=lambda _: None,
+                         retry=RetryPolicy(attempts=3, first_delay=0.01))
+    handles = backend.submit(tasks)
+    [qsub] = [c for c in queue.calls if c[0] == "qsub"]
+    assert qsub[:3] == ("qsub", "-terse", "-h")
+    backend.release([*handles, dataclasses.replace(handles[0], native_id="8.1@2")])
+    assert [c for c in queue.calls if c[0] == "qrls"] == [("qrls", "8")] * 2
+    backend.release(handles)
+    with pytest.raises(CommandError, match="not the owner"):
+        backend.release(handles)

@@ -312,3 +312,26 @@ def test_a_controller_time_out_on_squeue_is_retried_then_reported(tmp_path: Path
     with pytest.raises(CommandError, match="cannot read the queue"):
         backend.status([handle])
     assert len(queue.calls) == 5  # 2, then 3 tries (the policy's bound)
+
+
+def test_arrays_go_in_held_and_release_is_per_array_retried_and_idempotent(
+        tmp_path: Path) -> None:
+    """sbatch --hold; release: one scontrol release per array (packed and plain tasks of
+    array 41 count once), a busy controller is tried again, an ended array is fine, any
+    other refusal is an error naming the command."""
+    tasks = [_task(tmp_path, seed=s) for s in range(3)]  # MaxArraySize 2: two arrays
+    busy = _out(rc=1, stderr="slurm_suspend error: Socket timed out on send/recv operation")
+    ended = _out(rc=1, stderr="41_0-1: Job has already finished\n")
+    queue = ScriptedQueue({"scontrol": [CONFIG, busy, _out(), ended,
+                                        _out(rc=1, stderr="Access/permission denied")],
+                           "sbatch": [_out("41\n"), _out("42\n")]})
+    backend = _backend(queue)
+    handles = backend.submit(tasks)
+    assert [c[:3] for c in queue.calls if c[0] == "sbatch"] == [
+        ("sbatch", "--parsable", "--hold")] * 2
+    backend.release([*handles, JobHandle("slurm", "x", "41_1@2")])
+    assert queue.calls[-2:] == [("scontrol", "release", "41", "42")] * 2
+    backend.release(handles[:1])
+    assert queue.calls[-1] == ("scontrol", "release", "41")
+    with pytest.raises(CommandError, match="permission denied"):
+        backend.release(handles[2:])

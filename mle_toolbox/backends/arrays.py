@@ -35,9 +35,9 @@ from ..files.layout import (
 from ..records import field, record, replace
 from ..spec import FollowedJob, JobHandle, JobTask, Resources
 from ..templates import read_template, template_path
-from .base import lock_id
-from .commands import RetryPolicy, Runner, run_command
-from .packed_ids import PACK_SEP, is_packed
+from .base import is_lock_id, lock_id
+from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
+from .packed_ids import PACK_SEP, is_packed, task_of
 from .tracked import Siblings, Tracked, stop_job
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -252,6 +252,8 @@ class ArrayBackend:
     shows_scripts_in_dry_run: ClassVar[bool] = True
     packs_jobs: ClassVar[bool] = True
     orphan_folder: ClassVar[str | None]
+    # Scheduler messages of errors worth trying again (a busy or restarting controller).
+    transient: ClassVar[tuple[str, ...]] = ()
 
     run: Runner = field(default=run_command)
     clock: Callable[[], float] = time.monotonic
@@ -319,6 +321,28 @@ class ArrayBackend:
         for name, chunk in array_names(tasks, size, token=token):
             handles += self._submit_array(chunk, name=name, max_running=max_running)
         return handles
+
+    def release(self, handles: Sequence[JobHandle]) -> None:
+        """Release the arrays of ``handles`` (submitted held): one call per array chunk;
+        arrays already released, running or gone are fine."""
+        arrays = sorted({self._array_of(task_of(h.native_id)) for h in handles
+                         if not is_lock_id(h.native_id)}, key=int)
+        if arrays:
+            self._release_arrays(arrays)
+
+    def _array_of(self, task_id: str) -> str:
+        """The array job id of the array task ``task_id`` (inverse of ``_task_id``)."""
+        raise NotImplementedError
+
+    def _release_arrays(self, array_ids: list[str]) -> None:
+        raise NotImplementedError
+
+    def _with_retries(self, argv: Sequence[str]) -> Output:
+        """``self.run(argv)``, tried again (bounded, with back-off) while it fails with
+        one of the scheduler's transient errors."""
+        return run_with_retry(lambda: self.run(argv),
+                              transient=lambda o: is_transient(o, self.transient),
+                              policy=self.retry, sleep=self.sleep)
 
     def _queued_arrays(self) -> dict[str, str]:
         """This user's arrays in the queue: name -> array job id (one queue query)."""

@@ -61,7 +61,8 @@ class Backend(Protocol):
 
     def submit(self, tasks: Sequence[JobTask], *, max_running: int | None = None,
                token: str | None = None) -> list[JobHandle]:
-        """Start or queue the tasks; one handle per task, same order.
+        """Start or queue the tasks (cluster backends: held, see ``release``); one handle
+        per task, same order.
 
         ``token`` names the submission on the scheduler (cluster arrays' names end with
         it; drawn here when None); the launcher records it before asking, so that
@@ -77,6 +78,14 @@ class Backend(Protocol):
         ``internal_dir``: the experiment's ``.mle/``. One scheduler query at most:
         cluster backends look for the arrays named with the token, the local backend
         for the jobs' wrapper processes. Jobs not found are absent.
+        """
+        ...
+
+    def release(self, handles: Sequence[JobHandle]) -> None:
+        """Let jobs ``submit`` left held start; released, running or ended jobs are fine.
+
+        Cluster backends submit their arrays held and the launcher releases them once
+        their native ids are recorded: nothing runs that the job table cannot name.
         """
         ...
 

@@ -149,6 +149,9 @@ class LocalBackend:
         taken, self._free_gpus = self._free_gpus[:count], self._free_gpus[count:]
         return tuple(taken)
 
+    def release(self, handles: Sequence[JobHandle]) -> None:
+        """Nothing is held: a local job starts when it is submitted."""
+
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
         """Poll each process without blocking."""
         return {handle: self._status(handle) for handle in handles}

@@ -62,6 +62,8 @@ QDEL_GONE = ("does not exist", "has already been", "registered", "deleted",
 class SgeBackend(ArrayBackend):
     """Submits array jobs to Grid Engine with qsub and follows them with qstat."""
 
+    transient: ClassVar[tuple[str, ...]] = TRANSIENT
+
     name: ClassVar[str] = "sge"
     orphan_folder: ClassVar[str | None] = SGE_DIR
 
@@ -113,6 +115,12 @@ class SgeBackend(ArrayBackend):
 
     def _task_id(self, array_id: str, index: int) -> str:
         return f"{array_id}.{index + 1}"  # SGE numbers tasks from 1 (qsub -t 1-N)
+
+    def _array_of(self, task_id: str) -> str:
+        return task_id.split(".", 1)[0]
+
+    def _release_arrays(self, array_ids: list[str]) -> None:
+        qrls(array_ids, run=self._with_retries)
 
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
         """One qstat for all handles; the exit_code files decide how jobs ended."""
@@ -195,6 +203,11 @@ def qdel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
     """qdel jobs or tasks (``123`` / ``123.4``) in chunks; ids already gone are fine."""
     run_in_chunks(["qdel", *(["-f"] if force else [])], ids, chunk=QDEL_CHUNK, run=run,
                   gone=QDEL_GONE)
+
+
+def qrls(array_ids: Sequence[str], *, run: Runner) -> None:
+    """Release held arrays in chunks; arrays already gone are fine."""
+    run_in_chunks(["qrls"], array_ids, chunk=QDEL_CHUNK, run=run, gone=QDEL_GONE)
 
 
 def sge_available() -> bool:

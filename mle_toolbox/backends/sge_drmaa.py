@@ -177,6 +177,8 @@ class SgeDrmaaBackend:
             template.remoteCommand = "/bin/bash"
             template.args = [str(script)]
             template.jobName = name
+            # Held until the launcher has recorded the ids (release), as with qsub -h.
+            template.jobSubmissionState = self.drmaa.SUBMISSION_STATE_HOLD
             template.nativeSpecification = native_specification(
                 chunk, name=name, max_running=max_running, options=self.options)
             index = self.drmaa.JobTemplate.PARAMETRIC_INDEX
@@ -194,6 +196,17 @@ class SgeDrmaaBackend:
             self._siblings.add(native)
             handles.append(JobHandle(backend=self.name, job_id=task.job_id, native_id=native))
         return handles
+
+    def release(self, handles: Sequence[JobHandle]) -> None:
+        """Release the bulk jobs of ``handles`` (one control call per bulk job); jobs of an
+        earlier launcher through qrls. Released, running or ended jobs are fine."""
+        mine, earlier = self._split(handles)
+        if earlier:
+            self._qstat().release(earlier)
+        for job_number in sorted({task_of(h.native_id).split(".", 1)[0] for h in mine}):
+            # InvalidJobException: already finished and gone, nothing to release.
+            with contextlib.suppress(self.drmaa.errors.InvalidJobException):
+                self.session.control(job_number, self.drmaa.JobControlAction.RELEASE)
 
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
         """Job files first; DRMAA only for jobs that have not written an exit code."""

@@ -130,7 +130,8 @@ def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:
 
     Paths go on the command line (an argv list, no shell) because qsub's ``-o``
     syntax treats ``:`` as a host separator; each job's own stdout and stderr are
-    redirected into its job dir by the script.
+    redirected into its job dir by the script. ``-h``: the array waits, held, until
+    the launcher has recorded its ids and releases it (qrls).
     """
     out_dir = scheduler_log_dir(sge_dir(tasks))
     if ":" in str(out_dir):
@@ -140,4 +141,4 @@ def qsub_argv(tasks: Sequence[JobTask]) -> list[str]:
     # log_file / err_file (mle-scheduler): the names of the array's scheduler logs.
     out = f"{out_dir}/{res.log_file}.$JOB_ID.$TASK_ID.txt" if res.log_file else f"{out_dir}/"
     err = f"{out_dir}/{res.err_file}.$JOB_ID.$TASK_ID.err" if res.err_file else f"{out_dir}/"
-    return ["qsub", "-terse", "-o", out, "-e", err]
+    return ["qsub", "-terse", "-h", "-o", out, "-e", err]

@@ -61,11 +61,15 @@ TRANSIENT = ("Socket timed out", "Unable to contact slurm controller",
 SCANCEL_CHUNK = 200
 # scancel's lines about jobs that had already ended: not errors.
 SCANCEL_GONE = ("Invalid job id", "already completing or completed", "Job/step already")
+# scontrol release's lines about arrays that had already ended.
+RELEASE_GONE = ("Invalid job id", "already finished")
 
 
 @record(frozen=False, slots=False)
 class SlurmBackend(ArrayBackend):
     """Submits array jobs to Slurm with sbatch and follows them with squeue."""
+
+    transient: ClassVar[tuple[str, ...]] = TRANSIENT
 
     name: ClassVar[str] = "slurm"
     orphan_folder: ClassVar[str | None] = SLURM_DIR
@@ -121,6 +125,13 @@ class SlurmBackend(ArrayBackend):
 
     def _task_id(self, array_id: str, index: int) -> str:
         return f"{array_id}_{index}"  # Slurm numbers tasks from 0 (--array=0-N)
+
+    def _array_of(self, task_id: str) -> str:
+        return task_id.split("_", 1)[0]
+
+    def _release_arrays(self, array_ids: list[str]) -> None:
+        run_in_chunks(["scontrol", "release"], array_ids, chunk=SCANCEL_CHUNK,
+                      run=self._with_retries, gone=RELEASE_GONE)
 
     def status(self, handles: Sequence[JobHandle]) -> Mapping[JobHandle, JobStatus]:
         """One squeue for all handles; the exit_code files decide how jobs ended.

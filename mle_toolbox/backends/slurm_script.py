@@ -120,12 +120,13 @@ def sbatch_argv(tasks: Sequence[JobTask]) -> list[str]:
 
     Each job's own stdout and stderr are appended to files in its job dir by the
     script; this log only catches what happens before (``%`` is doubled because
-    sbatch expands ``%x``-style patterns in it).
+    sbatch expands ``%x``-style patterns in it). ``--hold``: the array waits until
+    the launcher has recorded its ids and releases it (scontrol release).
     """
     out_dir = str(scheduler_log_dir(slurm_dir(tasks))).replace("%", "%%")
     res = resources_of(tasks)
     # log_file / err_file (mle-scheduler): the names of the array's scheduler logs.
-    argv = ["sbatch", "--parsable",
+    argv = ["sbatch", "--parsable", "--hold",
             f"--output={out_dir}/{res.log_file or '%x'}_%A_%a.{'txt' if res.log_file else 'out'}"]
     if res.err_file:
         argv.append(f"--error={out_dir}/{res.err_file}_%A_%a.err")

@@ -156,6 +156,9 @@ def run_jobs(
         # The time limit counts from the job's own start, not from the re-attach.
         loop.live[handle] = _Live(task=task, submitted=start,
                                   running_since=_started(task, now=start))
+    if attached:
+        # An earlier launcher may have died between its submission and the release.
+        backend.release([handle for handle, _ in attached])
     interrupted = False
     stopped_by: int = signal.SIGINT
     detached: list[str] = []
@@ -265,6 +268,8 @@ def _submit(loop: _Loop, batch: list[JobTask], *,
             loop.backend.cancel(handles, force=True)
             raise
     fault_point(IDS_RECORDED)
+    # Cluster arrays wait held until now: none of them started before its id was recorded.
+    loop.backend.release(handles)
     now = loop.clock()
     for handle, task in zip(handles, batch, strict=True):
         loop.live[handle] = _Live(task=task, submitted=now)
@@ -273,9 +278,10 @@ def _submit(loop: _Loop, batch: list[JobTask], *,
 
 def _mark_cancelled(batch: list[JobTask]) -> None:
     """Mark each job of a submission this launcher cancels because its table could not
-    record it: a task that started meanwhile ends killed (or failed on the full disk), and
-    the next launch then runs it again rather than keep it as failed (decide.gather).
-    Best effort: on a disk too full for an empty file it stays failed, as before."""
+    record it: a job that started meanwhile (local jobs start at submit; cluster arrays
+    wait held, so none of theirs) ends killed, and the next launch then runs it again
+    rather than keep it as failed (decide.gather). Best effort: on a disk too full for an
+    empty file it stays failed."""
     for task in batch:
         try:
             with open(task.files.cancelled, "a"):
