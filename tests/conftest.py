@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,3 +81,32 @@ def need_tools(*names: str) -> pytest.MarkDecorator:
                            "run scripts/terminal-tools.sh")
     return pytest.mark.skipif(bool(missing), reason=f"{', '.join(missing)} not installed "
                               "(scripts/terminal-tools.sh installs them)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item (``_leftover_cluster_jobs`` reads it)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(autouse=True)
+def _leftover_cluster_jobs(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a failed SGE or Slurm test, cancel whatever it left in the queue.
+
+    A test that fails while its jobs are queued (a timeout, an assertion mid-sweep) would
+    otherwise leave them to compete with, and be counted by, the tests after it. Tests run
+    one at a time, so every job of this user in the queue then is the failed test's.
+    """
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    markers = {mark.name for mark in request.node.iter_markers()}
+    user = getpass.getuser()
+    if "sge" in markers and shutil.which("qdel"):
+        subprocess.run(["qdel", "-f", "-u", user], capture_output=True, timeout=60,
+                       check=False)
+    if "slurm" in markers and shutil.which("scancel"):
+        subprocess.run(["scancel", "-u", user], capture_output=True, timeout=60, check=False)

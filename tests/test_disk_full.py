@@ -233,8 +233,8 @@ CLUSTERS = [
 def test_a_cluster_submission_the_table_cannot_record_is_cancelled(
         sweep: Path, project: Path, backend: str) -> None:
     """The scheduler accepted the array, then the disk filled before its ids were recorded:
-    the array is cancelled (nothing runs that the table cannot name), and the next run
-    completes every job exactly once."""
+    the array, still held, is cancelled (nothing runs that the table cannot name), and the
+    next run completes every job exactly once."""
     name = f"dfull{backend}"
     meta = sweep / "meta.yaml"
     meta.write_text(meta.read_text().replace("project_name: demo", f"project_name: {name}"))
@@ -244,5 +244,8 @@ def test_a_cluster_submission_the_table_cannot_record_is_cancelled(
         cwd=sweep, capture_output=True, text=True, timeout=150, check=False)
     _assert_one_disk_full_line(result, sweep.parent)
     assert _gone(backend, name), "the array the table could not record still runs"
+    # Submitted held and cancelled before its release: not one task of it started.
+    assert _lines(project / "runs.txt") == []
+    assert not list((sweep / "out").rglob("exit_code"))
     _assert_nothing_half_written(sweep / "out")
     _recover_and_check(sweep, project / "runs.txt", backend=backend)
