@@ -247,12 +247,20 @@ configure_global() {
     local cur=$TMPD/cur.global new=$TMPD/global
     qconf -sconf global >"$cur"
     cp "$cur" "$new"
+    # login_shells none: a job's bash is not a login shell, so it does not read root's
+    # ~/.bashrc. On these machines that runs `pyenv init`, whose rehash takes a lock file
+    # (~/.pyenv/shims/.pyenv-shim): a job killed in its first second (a cancel test) left
+    # the lock behind, and every later job then waited 60 s for it (measured 2026-12-02:
+    # job 1367 killed at 02:35:01, lock dated 02:35:01, job 1368 took 61 s, and a CI run
+    # failed on a 150 s timeout). Jobs need nothing from it: they run the launcher's
+    # Python by its full path, the job wrapper sets up conda or a venv, and this cluster
+    # has no environment modules (on a real cluster the admins decide, as ever).
     edit_listing "$new" \
         min_uid 0 min_gid 0 \
-        load_report_time 00:00:10 \
+        load_report_time 00:00:10 login_shells none \
         reporting_params "accounting=true reporting=false flush_time=00:00:01 joblog=false sharelog=00:00:00"
     same "$cur" "$new" && return 0
-    log "global configuration: min_uid 0, min_gid 0, accounting flush 1 s"
+    log "global configuration: min_uid 0, min_gid 0, accounting flush 1 s, no login shells"
     grep -v '^#' "$new" >"$new.tmp" && mv "$new.tmp" "$new"
     quiet qconf -Mconf "$new"
     CHANGED=1
