@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mle_toolbox.backends.base import Backend
-from mle_toolbox.launcher.runner import PollPolicy, run_jobs
+from mle_toolbox.launcher.run_types import PollPolicy
+from mle_toolbox.launcher.runner import run_jobs
 from mle_toolbox.spec import Environment, JobHandle, JobSpec, JobState, JobTask, Resources
 
 Factory = Callable[[], Backend]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from mle_toolbox.launcher.progress import CLEAR_LINE, Progress, format_duration
-from mle_toolbox.launcher.runner import Hooks, PollPolicy, run_jobs
+from mle_toolbox.launcher.run_types import Hooks, PollPolicy
+from mle_toolbox.launcher.runner import run_jobs
 from mle_toolbox.spec import (
     Environment,
     JobHandle,

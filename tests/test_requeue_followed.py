@@ -31,7 +31,8 @@ from mle_toolbox.backends.sge_script import SgeOptions
 from mle_toolbox.backends.slurm import SlurmBackend
 from mle_toolbox.backends.slurm_script import SlurmOptions
 from mle_toolbox.launcher.jobtable import JobTable, TableJournal
-from mle_toolbox.launcher.runner import Hooks, run_jobs
+from mle_toolbox.launcher.run_types import Hooks
+from mle_toolbox.launcher.runner import run_jobs
 from mle_toolbox.spec import JobHandle, JobResult, JobState, JobStatus, Resources
 from mle_toolbox.templates import template_path
 from tests import test_slurm_real

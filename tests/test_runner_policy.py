@@ -15,14 +15,14 @@ from typing import ClassVar
 import pytest
 
 from mle_toolbox.launcher.jobtable import JobTable, TableJournal
-from mle_toolbox.launcher.runner import (
+from mle_toolbox.launcher.run_types import (
     MAX_REQUEUES,
     Hooks,
     OnInterrupt,
     Policy,
     PollPolicy,
-    run_jobs,
 )
+from mle_toolbox.launcher.runner import run_jobs
 from mle_toolbox.spec import (
     Environment,
     JobHandle,

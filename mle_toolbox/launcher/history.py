@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from ..config.expand import Plan
     from ..files.layout import ExperimentLayout
-    from .runner import RunReport
+    from .run_types import RunReport
 
 BUSY_TIMEOUT_S = 30.0
 GIT_TIMEOUT_S = 5.0

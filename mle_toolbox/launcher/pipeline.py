@@ -31,7 +31,7 @@ from .launcher_log import log
 from .lock import ExperimentLock
 from .progress import Progress
 from .recorded_run import LaunchOptions, print_detached, run_recorded
-from .runner import Hooks, RunReport
+from .run_types import Hooks, RunReport
 
 if TYPE_CHECKING:
     from ..backends.base import Backend

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from ..records import field, record
 from .decide import Decision, ResumeFlags
 from .jobtable import JobTable, TableJournal
-from .runner import Hooks, OnInterrupt, Policy, RunReport, run_jobs
+from .run_types import Hooks, OnInterrupt, Policy, RunReport
+from .runner import run_jobs
 from .tasks import make_tasks
 
 if TYPE_CHECKING:

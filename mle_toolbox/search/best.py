@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from ..config.expand import Plan
     from ..config.meta import SearchConfig
     from ..files.layout import ExperimentLayout
-    from ..launcher.runner import RunReport
+    from ..launcher.run_types import RunReport
 
 
 def write_best(evaluations: Sequence[Evaluation], *, search: SearchConfig,

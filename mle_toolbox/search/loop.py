@@ -38,7 +38,7 @@ from ..launcher.pipeline import (
 )
 from ..launcher.prepare import existing_plan, plan_document, prepare
 from ..launcher.recorded_run import LaunchOptions, print_decision
-from ..launcher.runner import RunReport
+from ..launcher.run_types import RunReport
 from ..results.merge import summarize_run
 from ..spec import JobResult, JobSpec, JobState, RunSpec
 from .base import Evaluation, Proposal, Strategy
