@@ -6,7 +6,7 @@ import enum
 from pathlib import Path
 from typing import Any, Protocol
 
-from .files.layout import JobFiles
+from .files.jobdir import JobFiles
 from .records import field, record
 
 

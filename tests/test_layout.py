@@ -6,14 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from mle_toolbox.files.jobdir import EXIT_CODE_NAME, STDERR_NAME, STDOUT_NAME
 from mle_toolbox.files.jobpaths import JobPaths, path_text
-from mle_toolbox.files.layout import (
-    EXIT_CODE_NAME,
-    STDERR_NAME,
-    STDOUT_NAME,
-    ExperimentLayout,
-    JobLayout,
-)
+from mle_toolbox.files.layout import ExperimentLayout, JobLayout
 from mle_toolbox.spec import Environment, JobSpec, JobTask, Resources
 
 
@@ -130,15 +125,15 @@ def test_archive_moves_only_what_exists_and_numbers_after_the_highest(tmp_path: 
 
 def test_the_job_wrapper_writes_the_files_the_layout_names() -> None:
     # The wrapper is a shell script run as is: its file names must be the layout's.
-    from mle_toolbox.files import layout
+    from mle_toolbox.files import jobdir
     from mle_toolbox.templates import read_template
 
     wrapper = read_template("job_wrapper.sh")
-    for name in (layout.EXIT_CODE_NAME, layout.ARGV_NAME, layout.REQUEUE_NAME,
-                 layout.ATTEMPTS_DIR_NAME):
+    for name in (jobdir.EXIT_CODE_NAME, jobdir.ARGV_NAME, jobdir.REQUEUE_NAME,
+                 jobdir.ATTEMPTS_DIR_NAME):
         assert f'"$job_dir/{name}' in wrapper, name
-    moved = f"for name in {layout.STDOUT_NAME} {layout.STDERR_NAME} {layout.STATUS_NAME}; do"
+    moved = f"for name in {jobdir.STDOUT_NAME} {jobdir.STDERR_NAME} {jobdir.STATUS_NAME}; do"
     assert moved in wrapper
-    assert f"    exit {layout.REQUEUE_EXIT}\n" in wrapper  # a requeue the job asked for
+    assert f"    exit {jobdir.REQUEUE_EXIT}\n" in wrapper  # a requeue the job asked for
     for script in ("sge_job.sh", "slurm_job.sh"):  # rendered with the layout's names
         assert '"$$job_dir/$stdout_name" 2>>"$$job_dir/$stderr_name"' in read_template(script)

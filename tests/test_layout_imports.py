@@ -109,7 +109,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_checker_sees_relative_imports_and_packages() -> None:
     graph = import_graph()
-    assert "mle_toolbox.files.layout" in graph["mle_toolbox.spec"]
+    assert "mle_toolbox.files.jobdir" in graph["mle_toolbox.spec"]
+    assert "mle_toolbox.files.layout" in graph["mle_toolbox.files.jobpaths"]
     assert "mle_toolbox.backends.base" in graph["mle_toolbox.backends"]
     assert graph["mle_toolbox.cli"] >= {"mle_toolbox", "mle_toolbox.errors"}
     # lazy imports inside functions are not module-level imports

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mle_toolbox.files.layout import DUPLICATE_RUN_EXIT, LIVE_LOCK_NAME
+from mle_toolbox.files.jobdir import DUPLICATE_RUN_EXIT, LIVE_LOCK_NAME
 from mle_toolbox.templates import template_path
 from tests.backend_contract import FAST, task
 

@@ -21,17 +21,11 @@ from string import Template
 from typing import ClassVar
 
 from ..errors import ConfigError
+from ..files.arrayfiles import ArrayFiles, packed_commands
 from ..files.atomic import write_text_atomic
+from ..files.jobdir import STARTED_NAME, STDERR_NAME, STDOUT_NAME, STOP_NAME
 from ..files.jobfiles import live_lock_held
-from ..files.layout import (
-    STARTED_NAME,
-    STDERR_NAME,
-    STDOUT_NAME,
-    STOP_NAME,
-    ArrayFiles,
-    packed_commands,
-    scheduler_dir,
-)
+from ..files.layout import scheduler_dir
 from ..records import field, record, replace
 from ..spec import FollowedJob, JobHandle, JobTask, Resources
 from ..templates import read_template, template_path

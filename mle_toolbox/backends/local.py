@@ -12,8 +12,8 @@ from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
+from ..files.jobdir import LIVE_LOCK_NAME, REQUEUE_EXIT
 from ..files.jobfiles import live_lock_held, read_exit_code, status_from_exit_code, take_live_lock
-from ..files.layout import LIVE_LOCK_NAME, REQUEUE_EXIT
 from ..records import record
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path

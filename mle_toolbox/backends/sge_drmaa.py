@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable, MleError, PreloadNeededError
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
-from ..files.layout import scheduler_log_dir
+from ..files.arrayfiles import scheduler_log_dir
 from ..records import replace
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import array_names, jobs_per_task, task_count, task_shape

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..config.schema import describe, env_seconds, env_word
 from ..errors import ConfigError
-from ..files.layout import ArrayFiles, scheduler_log_dir
+from ..files.arrayfiles import ArrayFiles, scheduler_log_dir
 from ..records import record
 from ..spec import JobTask, Resources, hms
 from .arrays import (

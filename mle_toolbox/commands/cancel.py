@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 
 from ..backends import BACKEND_NAMES, backend_class, get_backend
+from ..files.arrayfiles import submitted_arrays
 from ..files.atomic import write_text_atomic
 from ..files.expdir import Experiment, open_experiment
 from ..files.jobfiles import read_exit_code
-from ..files.layout import ExperimentLayout, submitted_arrays
+from ..files.layout import ExperimentLayout
 from ..launcher.jobtable import JobTable
 from ..spec import JobState
 from .status import locate, planned_jobs

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from ..backends import get_backend
 from ..errors import BackendUnavailable, CommandError, DiskFullError, ExperimentDirError
 from ..files.expdir import Experiment, open_experiment
+from ..files.jobdir import attempt_number
 from ..files.jobfiles import read_exit_code, status_from_exit_code, stderr_tail
-from ..files.layout import ExperimentLayout, attempt_number
+from ..files.layout import ExperimentLayout
 from ..launcher.jobtable import JobRecord, JobTable
 from ..spec import JobRef, JobState, JobStatus
 

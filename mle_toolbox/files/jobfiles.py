@@ -1,4 +1,4 @@
-"""Readers of the files a job leaves in its job dir (names: layout.JobFiles).
+"""Readers of the files a job leaves in its job dir (names: jobdir.JobFiles).
 
 The runner, every backend, ``mle status``, ``mle cancel``, ``mle eval`` and the
 resume decision judge a job by the same files, read here: ``exit_code`` (written

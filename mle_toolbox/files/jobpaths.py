@@ -2,20 +2,19 @@
 
 The job's own side (``MLExperiment``, ``MLELogger``) builds them at every start:
 strings need no pathlib, which imports ``re``, ``fnmatch`` and ``urllib.parse`` (issue
-18). The names come from ``layout``; tests/test_layout.py checks that ``JobPaths`` and
-``JobLayout`` name the same files for every kind of ``-exp_dir``.
+18). The names come from ``layout`` and ``jobdir``; tests/test_layout.py checks that
+``JobPaths`` and ``JobLayout`` name the same files for every kind of ``-exp_dir``.
 """
 
 from __future__ import annotations
 
 import os
 
+from .jobdir import STATUS_NAME, _Frozen
 from .layout import (
     CHECKPOINTS_DIR_NAME,
     JOBS_DIR_NAME,
     LOGS_DIR_NAME,
-    STATUS_NAME,
-    _Frozen,
     log_meta_name,
     metrics_log_name,
     seed_dir_name,

@@ -1,4 +1,5 @@
-"""The only module that knows file names on disk.
+"""Where every file of an experiment lies: with jobdir.py and arrayfiles.py, the only
+modules that know file names on disk.
 
 ::
 
@@ -25,16 +26,18 @@
         eval/                  ``mle eval`` / post_process_args runs, laid out like a run
                                dir: logs/seed_<s>.jsonl, jobs/seed_<s>/, summary.json
         jobs/seed_<s>/         stdout.log stderr.log exit_code status.json argv requeue
-                               attempts/<k>/ (files of earlier attempts)
+                               attempts/<k>/ (files of earlier attempts); their names
+                               are in ``jobdir.py``
       .mle/jobs.sqlite         job table: every submission, native id, state
       .mle/<scheduler>/        a cluster backend's arrays: <name>.tasks (job dirs),
-                               <name>.sh (the script), out/ (scheduler logs)
+                               <name>.sh (the script), out/ (scheduler logs); their
+                               names are in ``arrayfiles.py``
 
-Nothing here touches the disk except ``archive_attempt`` and ``submitted_arrays``;
-everything else is path arithmetic, so the per-job wrapper imports it for free. The
-job's own side (``MLExperiment``) uses ``jobpaths.JobPaths``, the same paths as strings:
-this module never imports pathlib itself, and a job's start does not pay for it (issue 18).
-The readers of a job's files live beside it in ``jobfiles.py``; the job wrapper
+Nothing here touches the disk except ``archive_attempt``; everything else is path
+arithmetic, so the per-job wrapper imports it for free. The job's own side
+(``MLExperiment``) uses ``jobpaths.JobPaths``, the same paths as strings: this module
+never imports pathlib itself, and a job's start does not pay for it (issue 18). The
+readers of a job's files live beside it in ``jobfiles.py``; the job wrapper
 (``templates/job_wrapper.sh``) writes the same names (tests/test_layout.py checks).
 """
 
@@ -42,10 +45,11 @@ from __future__ import annotations
 
 import os
 
+from .jobdir import EXIT_CODE_NAME, JobFiles, _Frozen, attempt_number
+
 TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import Any
 
 CONFIG_SUFFIX = ".json"
 # Experiment history: one SQLite file per project folder (the meta YAML's folder).
@@ -57,33 +61,6 @@ def history_db(project_dir: Path) -> Path:
     return project_dir / ".mle" / "history.sqlite"
 
 
-# Names of a job's own files inside its job dir (JobTask uses them too).
-STDOUT_NAME = "stdout.log"
-STDERR_NAME = "stderr.log"
-EXIT_CODE_NAME = "exit_code"
-STATUS_NAME = "status.json"
-ARGV_NAME = "argv"  # NUL-separated command, read by the wrapper of an array task
-REQUEUE_NAME = "requeue"  # written by a job that asks to be requeued
-ATTEMPTS_DIR_NAME = "attempts"
-# Exit status of the wrapper of a job that asked to be requeued (JOB_DIR/requeue): Grid
-# Engine puts such a job back into the queue; the runner resubmits it on other backends.
-REQUEUE_EXIT = 99
-# Written by `mle cancel` into a job dir before it stops the job: a launcher that then sees
-# the job end records it cancelled, not failed. Archived with the attempt's other files.
-CANCELLED_NAME = "cancelled"
-# A cluster backend's folder in the experiment's .mle/: <name>.tasks, <name>.sh, out/.
-TASK_LIST_SUFFIX = ".tasks"
-SCHEDULER_LOG_DIR_NAME = "out"
-# flock'd by the job wrapper for as long as a run of the job is alive (templates/job_wrapper.sh
-# names it too): a second run of the same job folder exits 75 at once.
-LIVE_LOCK_NAME = ".live"
-DUPLICATE_RUN_EXIT = 75
-# A packed array task (templates/pack_task.sh) runs several jobs one after another: it
-# writes .started into a job dir as it starts that job (its siblings still waiting read
-# as pending), and skips a job whose dir holds .stop (the launcher stopped that job only).
-# Both are removed when the job is submitted again.
-STARTED_NAME = ".started"
-STOP_NAME = ".stop"
 CHECKPOINT_INDEX_NAME = "index.json"
 # What --checkpoint / post_process_args.checkpoint accept: a name or a file name (a
 # pattern string: the meta YAML reader checks it without importing job/checkpoints.py).
@@ -112,157 +89,9 @@ def log_meta_name(seed: int) -> str:
     return f"seed_{seed}.meta.json"
 
 
-class _Frozen:
-    """A frozen value with slots: equality, hash and repr from its fields, in order.
-
-    Not a dataclass: ``dataclasses`` imports ``inspect``, about a third of what importing
-    MLExperiment costs, and every job imports this module.
-    """
-
-    __slots__: tuple[str, ...] = ()
-
-    def _fields(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field {name!r} of a frozen {type(self).__name__}")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        assert isinstance(other, _Frozen)
-        return self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
-        return f"{type(self).__name__}({shown})"
-
-    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return type(self), self._fields()
-
-
-class JobFiles(_Frozen):
-    """The files of one job inside its job dir (what the wrapper and the job write)."""
-
-    __slots__ = ("job_dir",)
-    job_dir: Path
-
-    def __init__(self, job_dir: Path) -> None:
-        object.__setattr__(self, "job_dir", job_dir)
-
-    @property
-    def stdout(self) -> Path:
-        """The job's standard output."""
-        return self.job_dir / STDOUT_NAME
-
-    @property
-    def stderr(self) -> Path:
-        """The job's standard error."""
-        return self.job_dir / STDERR_NAME
-
-    @property
-    def exit_code(self) -> Path:
-        """Written by the job wrapper, atomically, once the command ended."""
-        return self.job_dir / EXIT_CODE_NAME
-
-    @property
-    def status(self) -> Path:
-        """Written by MLExperiment: start, end, host, error."""
-        return self.job_dir / STATUS_NAME
-
-    @property
-    def argv(self) -> Path:
-        """NUL-separated command of the job, for wrappers that read it from disk."""
-        return self.job_dir / ARGV_NAME
-
-    @property
-    def requeue(self) -> Path:
-        """Marker a job writes when it asks to be requeued (job/requeue.py)."""
-        return self.job_dir / REQUEUE_NAME
-
-    @property
-    def cancelled(self) -> Path:
-        """Marker written by ``mle cancel`` before it stops the job."""
-        return self.job_dir / CANCELLED_NAME
-
-    @property
-    def live_lock(self) -> Path:
-        """The wrapper holds an flock on it for as long as anything of a run is alive."""
-        return self.job_dir / LIVE_LOCK_NAME
-
-    @property
-    def attempts_dir(self) -> Path:
-        """Where the files of earlier attempts are kept."""
-        return self.job_dir / ATTEMPTS_DIR_NAME
-
-    @property
-    def started(self) -> Path:
-        """Written by a packed array task when it starts this job."""
-        return self.job_dir / STARTED_NAME
-
-    @property
-    def stop(self) -> Path:
-        """Written by the launcher to stop this job only, not its packed siblings."""
-        return self.job_dir / STOP_NAME
-
-
-class ArrayFiles(_Frozen):
-    """The files of one array a cluster backend submits (in ``.mle/<scheduler>/``)."""
-
-    __slots__ = ("folder", "name")
-    folder: Path
-    name: str
-
-    def __init__(self, folder: Path, name: str) -> None:
-        object.__setattr__(self, "folder", folder)
-        object.__setattr__(self, "name", name)
-
-    @property
-    def task_list(self) -> Path:
-        """NUL-separated job dirs: task ``k`` runs the ``k``-th."""
-        return self.folder / f"{self.name}{TASK_LIST_SUFFIX}"
-
-    @property
-    def commands(self) -> Path:
-        """Packed arrays: one file per task (``0``, ``1``, ...) of NUL-separated records,
-        job dir, argument count and arguments of each of its jobs."""
-        return packed_commands(self.task_list)
-
-    @property
-    def script(self) -> Path:
-        """The rendered job script, as submitted."""
-        return self.folder / f"{self.name}.sh"
-
-    @property
-    def log_dir(self) -> Path:
-        """Where the scheduler writes its own logs of the array."""
-        return scheduler_log_dir(self.folder)
-
-
-def packed_commands(task_list: Path) -> Path:
-    """The folder of a packed array's per-task command files, beside its task list."""
-    return task_list.with_name(task_list.name.removesuffix(TASK_LIST_SUFFIX) + ".jobs")
-
-
 def scheduler_dir(internal_dir: Path, scheduler: str) -> Path:
     """A cluster backend's folder inside an experiment's ``.mle/``."""
     return internal_dir / scheduler
-
-
-def scheduler_log_dir(folder: Path) -> Path:
-    """Scheduler logs of every array in a backend's folder (``scheduler_dir``)."""
-    return folder / SCHEDULER_LOG_DIR_NAME
-
-
-def submitted_arrays(internal_dir: Path, scheduler: str) -> set[str]:
-    """Names of the arrays a backend submitted for an experiment (from its task lists)."""
-    return {p.stem for p in scheduler_dir(internal_dir, scheduler).glob(f"*{TASK_LIST_SUFFIX}")}
 
 
 class JobLayout(_Frozen):
@@ -359,20 +188,6 @@ class JobLayout(_Frozen):
         for path in present:
             os.replace(path, target / path.name)
         return target
-
-
-def attempt_number(job_dir: Path) -> int:
-    """The number of a job's current attempt: one more than the attempts archived.
-
-    The job wrapper counts the same way (``MLE_ATTEMPT``), so the launcher, the job
-    table and the script agree on it.
-    """
-    try:
-        taken = [int(p.name) for p in JobFiles(job_dir).attempts_dir.iterdir()
-                 if p.name.isdigit()]
-    except FileNotFoundError:
-        return 1
-    return max(taken, default=0) + 1
 
 
 class ExperimentLayout(_Frozen):

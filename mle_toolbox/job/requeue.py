@@ -22,7 +22,8 @@ import os
 import sys
 
 from ..files.atomic import write_text_atomic
-from ..files.layout import CHECKPOINT_INDEX_NAME, REQUEUE_EXIT, REQUEUE_NAME
+from ..files.jobdir import REQUEUE_EXIT, REQUEUE_NAME
+from ..files.layout import CHECKPOINT_INDEX_NAME
 
 TYPE_CHECKING = False  # typing's flag without importing typing on a job's import path (issue 18)
 if TYPE_CHECKING:

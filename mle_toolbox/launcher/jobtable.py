@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DiskFullError, ExperimentDirError, is_disk_full
+from ..files.jobdir import EXIT_CODE_NAME, JobFiles, attempt_number
 from ..files.jobfiles import read_exit_code
-from ..files.layout import EXIT_CODE_NAME, JobFiles, attempt_number
 from ..records import record
 from ..spec import JobHandle, JobResult, JobState, JobTask
 
