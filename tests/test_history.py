@@ -15,6 +15,7 @@ import pytest
 
 from mle_toolbox.files.layout import history_db
 from mle_toolbox.launcher import git_head, history
+from mle_toolbox.launcher.wal import use_wal
 from tests.conftest import TRAIN_PY, run_mle, write
 
 pytestmark = pytest.mark.timeout(120)
@@ -317,6 +318,9 @@ class _LockedAtFirst:
                 raise sqlite3.OperationalError(self.error)
         return self.real.execute(sql, *args)
 
+    def __getattr__(self, name: str) -> Any:  # the rest of the connection, unchanged
+        return getattr(self.real, name)
+
 
 def test_a_journal_switch_locked_by_a_concurrent_launcher_is_retried_with_back_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -329,16 +333,44 @@ def test_a_journal_switch_locked_by_a_concurrent_launcher_is_retried_with_back_o
     monkeypatch.setattr(time, "sleep", slept.append)
     real = sqlite3.connect(tmp_path / "h.sqlite", isolation_level=None)
     conn = _LockedAtFirst(real, locked=3)
-    history._use_wal(conn)  # type: ignore[arg-type]
+    use_wal(conn, timeout_s=30)  # type: ignore[arg-type]
     assert conn.tries == 4 and slept == [0.005, 0.01, 0.02]
     assert real.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     history._prepare(_LockedAtFirst(real, locked=1))  # type: ignore[arg-type]
     assert real.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION
     always = _LockedAtFirst(real, locked=10**6)
     with pytest.raises(sqlite3.OperationalError, match="database is locked"):
-        history._use_wal(always, timeout_s=0.0)  # type: ignore[arg-type]
+        use_wal(always, timeout_s=0.0)  # type: ignore[arg-type]
     assert always.tries == 1  # past the deadline: raised, not retried
     other = _LockedAtFirst(real, locked=1, error="disk I/O error")
     with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
-        history._use_wal(other)  # type: ignore[arg-type]
+        use_wal(other, timeout_s=30)  # type: ignore[arg-type]
     assert other.tries == 1  # anything but a lock: raised at once, as before
+
+
+def test_a_new_job_table_whose_journal_switch_meets_a_lock_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The job table had the same race as the history: a second process creating the table
+    # at the same moment got "database is locked" from the WAL switch at once, and the
+    # launch stopped calling the table unusable. Now it retries, bounded, with back-off.
+    import sqlite3
+
+    from mle_toolbox.launcher.jobtable import JobTable
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    opened: list[_LockedAtFirst] = []
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        opened.append(_LockedAtFirst(real_connect(*args, **kwargs), locked=2))
+        return opened[-1]
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    path = tmp_path / ".mle" / "jobs.sqlite"
+    table = JobTable.open(path)
+    assert opened[0].tries == 3 and slept == [0.005, 0.01]
+    assert opened[0].real.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert table.records("nothing") == []  # the schema is there
+    table.close()

@@ -62,10 +62,9 @@ QDEL_GONE = ("does not exist", "has already been", "registered", "deleted",
 class SgeBackend(ArrayBackend):
     """Submits array jobs to Grid Engine with qsub and follows them with qstat."""
 
-    transient: ClassVar[tuple[str, ...]] = TRANSIENT
-
     name: ClassVar[str] = "sge"
     orphan_folder: ClassVar[str | None] = SGE_DIR
+    transient: ClassVar[tuple[str, ...]] = TRANSIENT
 
     options: SgeOptions = field(default_factory=SgeOptions.from_env)
 

@@ -69,10 +69,9 @@ RELEASE_GONE = ("Invalid job id", "already finished")
 class SlurmBackend(ArrayBackend):
     """Submits array jobs to Slurm with sbatch and follows them with squeue."""
 
-    transient: ClassVar[tuple[str, ...]] = TRANSIENT
-
     name: ClassVar[str] = "slurm"
     orphan_folder: ClassVar[str | None] = SLURM_DIR
+    transient: ClassVar[tuple[str, ...]] = TRANSIENT
 
     options: SlurmOptions = field(default_factory=SlurmOptions.from_env)
 

@@ -24,6 +24,7 @@ from ..errors import DiskFullError, MleError, is_disk_full
 from ..files.layout import HISTORY_DB_ENV, history_db
 from ..records import record
 from .git_head import ASK_GIT, head_commit, on_path
+from .wal import use_wal
 
 if TYPE_CHECKING:
     import sqlite3
@@ -145,35 +146,13 @@ def _open_for_reading(path: Path) -> sqlite3.Connection:
 def _prepare(conn: sqlite3.Connection) -> None:
     # WAL lets `mle ls` read while a launcher writes; file systems without shared
     # memory (NFS) keep the rollback journal, which is still correct, only slower.
-    _use_wal(conn)
+    use_wal(conn, timeout_s=BUSY_TIMEOUT_S)
     with _transaction(conn):
         if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
             # One statement at a time: executescript would commit our transaction.
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-
-
-def _use_wal(conn: sqlite3.Connection, *, timeout_s: float = BUSY_TIMEOUT_S) -> None:
-    """``PRAGMA journal_mode=WAL``, retried while the database is locked.
-
-    Two launchers that reach a new history at the same moment both switch its journal:
-    SQLite answers one of them "database is locked" at once, without waiting out the busy
-    timeout (the switch needs the file to itself), and that launch's row was lost. Retried
-    with back-off until ``timeout_s``; any other error is raised as before.
-    """
-    import sqlite3
-
-    deadline, delay = time.monotonic() + timeout_s, 0.005
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as err:
-            if "database is locked" not in str(err) or time.monotonic() >= deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
 
 
 @contextmanager

@@ -23,6 +23,7 @@ from ..files.jobdir import EXIT_CODE_NAME, JobFiles, attempt_number
 from ..files.jobfiles import read_exit_code
 from ..records import record
 from ..spec import JobHandle, JobResult, JobState, JobTask
+from .wal import use_wal
 
 if TYPE_CHECKING:
     import sqlite3
@@ -82,7 +83,7 @@ class JobTable:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            use_wal(db, timeout_s=BUSY_TIMEOUT_S)  # two launchers may create it together
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
             _add_columns(db)
