@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mle_toolbox import MLExperiment, experiment
-from mle_toolbox.job.experiment import parse_job_args
+from mle_toolbox.job.job_config import parse_job_args
 from tests.conftest import write
 
 CONFIG = ('// commented JSON, as mle-toolbox configs are\n'

@@ -9,10 +9,10 @@ Drop-in for scripts written for mle-toolbox::
             mle.log.update({"step": step}, {"loss": loss}, save=True)
 
 It parses ``-config``, ``-seed``, ``-exp_dir`` and ``-model_ckpt`` (or takes
-``argv=``), loads the config (``seed_id`` goes into ``train_config``, as mle-toolbox
-does), seeds ``random`` (and numpy / torch only if the script already imported
-them), logs through an ``MLELogger`` (mle-logging's API) to the run's JSON-lines log
-and writes the job's status file. Nothing is detected or spawned at construction;
+``argv=``), loads the config (both in job_config.py; ``seed_id`` goes into
+``train_config``, as mle-toolbox does), seeds ``random`` (and numpy / torch only if
+the script already imported them), logs through an ``MLELogger`` (mle-logging's API)
+to the run's JSON-lines log and writes the job's status file. Nothing is detected or spawned at construction;
 nothing heavy is imported.
 """
 
@@ -30,7 +30,7 @@ from _collections_abc import Mapping
 
 from ..files.atomic import write_json_atomic
 from ..files.jobpaths import JobPaths
-from ..files.jsontext import loads
+from .job_config import ConfigDict, load_config, parse_job_args
 from .mle_logger import MLELogger
 from .requeue import WARNING_SIGNALS, current_attempt, install_requeue_handler, last_checkpoint
 
@@ -45,89 +45,9 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
-    _Dict = dict[str, Any]
-else:
-    _Dict = dict
-
 # log_config keys read by CheckpointPolicy.from_log_config (checkpoints.py).
 CHECKPOINT_POLICY_KEYS = ("model_ckpt_every_k_steps", "save_every_k_ckpt", "top_k",
                           "save_top_k_ckpt", "top_k_metric_name", "top_k_minimize_metric")
-_FLAGS = {"config": "config", "config_fname": "config", "seed": "seed", "seed_id": "seed",
-          "exp_dir": "exp_dir", "experiment_dir": "exp_dir", "model_ckpt": "model_ckpt",
-          "model_ckpt_path": "model_ckpt", "wb_project": "wb_project", "wb_group": "wb_group",
-          "wb_name": "wb_name"}
-
-
-class ConfigDict(_Dict):
-    """A dict with attribute access (``cfg.lrate``) that keeps ``.get`` and ``**``."""
-
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
-        super().__init__()
-        for key, value in (data or {}).items():
-            self[key] = _attr_access(value)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"config has no key {name!r}") from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-
-def _attr_access(value: Any) -> Any:
-    # Dicts inside lists too, as DotMap does: ``cfg.layers[0].width``.
-    if isinstance(value, dict):
-        return ConfigDict(value)
-    if isinstance(value, list):
-        return [_attr_access(item) for item in value]
-    return value
-
-
-def parse_job_args(argv: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Split ``-config C -seed S -exp_dir D`` (one or two dashes) from extra ``-key value``.
-
-    Extra values stay strings: the script decides their types.
-    """
-    known: dict[str, str] = {}
-    extra: dict[str, str] = {}
-    items = list(argv)
-    index = 0
-    while index < len(items):
-        flag = items[index]
-        if not flag.startswith("-") or flag in ("-", "--"):
-            raise SystemExit(f"MLExperiment: unexpected argument {flag!r}")
-        name, _, inline = flag.lstrip("-").partition("=")
-        if inline or "=" in flag:
-            value, index = inline, index + 1
-        elif index + 1 < len(items):
-            value, index = items[index + 1], index + 2
-        else:
-            raise SystemExit(f"MLExperiment: {flag} needs a value")
-        target = known if name in _FLAGS else extra
-        target[_FLAGS.get(name, name)] = value
-    return known, extra
-
-
-def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Load a JSON (comments allowed) or YAML config file into a dict."""
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    if os.path.splitext(path)[1].lower() in (".yaml", ".yml"):
-        import yaml
-
-        data = yaml.safe_load(text)
-    else:
-        try:
-            data = loads(text)
-        except ValueError:  # json.JSONDecodeError: comments, perhaps
-            import commentjson
-
-            data = commentjson.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a config must be a mapping, got {type(data).__name__}")
-    return data
 
 
 def _warn(message: str) -> None:

@@ -21,8 +21,8 @@ from .meta_log import AttrDict, MetaLog
 
 def load_config(config_fname: str | Path, return_dotmap: bool = False) -> Any:
     """A JSON (comments allowed) or YAML config as a dict, or with attribute access."""
-    from ..job.experiment import ConfigDict
-    from ..job.experiment import load_config as read
+    from ..job.job_config import ConfigDict
+    from ..job.job_config import load_config as read
 
     data = read(Path(config_fname))
     return ConfigDict(data) if return_dotmap else data
@@ -33,7 +33,7 @@ def load_experiment_config(config_fname: str, experiment_dir: str, seed_id: int 
     """(train_config, model_config, log_config) of a job config, as MLExperiment sees them:
     ``seed_id`` in train_config, ``seed_<s>`` / ``experiment_dir`` / ``config_fname`` in
     log_config, ``model_ckpt`` in train_config when given."""
-    from ..job.experiment import ConfigDict
+    from ..job.job_config import ConfigDict
 
     config = load_config(config_fname, return_dotmap=True)
     train = ConfigDict(config.get("train_config", {}))
