@@ -12,8 +12,8 @@ It parses ``-config``, ``-seed``, ``-exp_dir`` and ``-model_ckpt`` (or takes
 ``argv=``), loads the config (both in job_config.py; ``seed_id`` goes into
 ``train_config``, as mle-toolbox does), seeds ``random`` (and numpy / torch only if
 the script already imported them), logs through an ``MLELogger`` (mle-logging's API)
-to the run's JSON-lines log and writes the job's status file. Nothing is detected or spawned at construction;
-nothing heavy is imported.
+to the run's JSON-lines log and writes the job's status file. Nothing is detected or
+spawned at construction; nothing heavy is imported.
 """
 
 from __future__ import annotations
