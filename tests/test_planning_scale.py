@@ -17,6 +17,7 @@ import pytest
 import mle_toolbox.config.expand as expand_module
 import mle_toolbox.config.meta as meta_module
 import mle_toolbox.config.source as source_module
+import mle_toolbox.config.source_json as source_json_module
 import mle_toolbox.launcher.prepare as prepare_module
 from mle_toolbox.config.base_configs import load_configs
 from mle_toolbox.config.expand import Plan, _number_leftovers, expand
@@ -222,8 +223,8 @@ def test_each_config_file_costs_at_most_one_stat_one_open_and_one_read(
     monkeypatch.setattr(paths_module.os, "scandir", counts["scandir"].wrap(os.scandir))
     monkeypatch.setattr(source_module.os, "open", counts["open"].wrap(os.open))
     monkeypatch.setattr(source_module.os, "read", counts["read"].wrap(os.read))
-    monkeypatch.setattr(source_module, "_checked_json",
-                        counts["walk"].wrap(source_module._checked_json))
+    monkeypatch.setattr(source_json_module, "_checked_json",
+                        counts["walk"].wrap(source_json_module._checked_json))
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "train.py", "")
     for index in range(configs):

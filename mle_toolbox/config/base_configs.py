@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import ConfigError
 from .schema import Node
-from .source import PairsHook, display_name, load_json_with_comments, load_yaml, read_regular
+from .source import display_name, load_yaml, read_regular
+from .source_json import PairsHook, load_json_with_comments
 
 JSON_SUFFIXES = (".json",)
 YAML_SUFFIXES = (".yaml", ".yml")
