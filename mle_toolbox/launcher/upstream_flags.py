@@ -1,4 +1,4 @@
-"""What the ``mle run`` flags of mle-toolbox 0.3.x mean here (cli.add_upstream_run_flags).
+"""What the ``mle run`` flags of mle-toolbox 0.3.x mean here (cli_flags.add_upstream_run_flags).
 
 ``-train_fname``, ``-train_config`` and ``-exp_dir`` replace the YAML's paths,
 ``-resource`` chooses the backend by its mle-toolbox name, ``-p`` is the purpose text,
