@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from mle_toolbox.config.meta import MetaConfig, load_meta
+from mle_toolbox.config.meta import load_meta
+from mle_toolbox.config.meta_types import MetaConfig
 from mle_toolbox.config.search_space import random_points
 from mle_toolbox.search.base import Evaluation, Proposal
 from mle_toolbox.search.loop import make_strategy

@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from mle_toolbox.config.meta import MetaConfig, load_meta
+from mle_toolbox.config.meta import load_meta
+from mle_toolbox.config.meta_types import MetaConfig
 from mle_toolbox.search.base import Evaluation
 from mle_toolbox.search.pareto import dominates
 from tests.conftest import REPO, run_mle

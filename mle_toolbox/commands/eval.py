@@ -11,7 +11,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from ..config.meta import PostProcess, load_meta
+from ..config.meta import load_meta
+from ..config.meta_types import PostProcess
 from ..errors import ConfigError
 from ..files.expdir import open_experiment
 from ..job.checkpoints import CHECKPOINT_NAME

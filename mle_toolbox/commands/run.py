@@ -14,7 +14,8 @@ from ..backends import DEFAULT_BACKEND, detachable_backends, get_backend
 from ..backends.base import Backend
 from ..config.base_configs import load_configs
 from ..config.expand import expand, run_ids
-from ..config.meta import MetaConfig, load_meta
+from ..config.meta import load_meta
+from ..config.meta_types import MetaConfig
 from ..config.source import display_name
 from ..errors import ConfigError
 from ..launcher import upstream_flags

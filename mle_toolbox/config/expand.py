@@ -17,7 +17,7 @@ from ..errors import ConfigError
 from ..records import record, replace
 from ..search import is_adaptive
 from ..spec import ExperimentType, JobSpec, RunSpec
-from .meta import MetaConfig, SearchConfig
+from .meta_types import MetaConfig, SearchConfig
 from .schema import over_cap
 from .search_space import grid_points, grid_size, random_points
 from .source import display_name

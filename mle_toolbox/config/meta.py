@@ -1,4 +1,5 @@
-"""The meta YAML: both mle-toolbox dialects parsed into one frozen MetaConfig.
+"""The meta YAML: both mle-toolbox dialects parsed into one frozen MetaConfig
+(meta_types.py).
 
 Relative paths resolve from the working directory first, then from the YAML's folder
 (config/paths.py). Every problem is a ConfigError naming file, key path and line;
@@ -13,9 +14,9 @@ from pathlib import Path
 
 from ..backends import RESOURCE_NAMES
 from ..files.layout import CHECKPOINT_NAME_PATTERN
-from ..records import field, record, replace
+from ..records import replace
 from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
-from ..spec import Environment, ExperimentType, Packing, Resources
+from ..spec import ExperimentType
 from .environment import environment
 from .job_args import (
     PACKING_KEYS,
@@ -25,10 +26,11 @@ from .job_args import (
     resources,
     scheduler_settings,
 )
+from .meta_types import DEFAULT_EVAL_TIME_S, MetaConfig, PostProcess, SearchConfig
 from .paths import Anchors, Overrides
-from .processing import ProcessingJob, processing_jobs
+from .processing import processing_jobs
 from .schema import Node, over_cap
-from .search_space import SearchParam, parse_search_params
+from .search_space import parse_search_params
 from .source import load_yaml
 
 TOP_KEYS = (
@@ -45,7 +47,6 @@ IGNORED_KEYS: dict[tuple[str | int, ...], tuple[str, ...]] = {
     ("post_process_args",): ("process_job_type",),
 }
 POST_KEYS = ("process_fname", "extra_cmd_line_input", "checkpoint", "time_per_job")
-DEFAULT_EVAL_TIME_S = 600
 MAX_RETRIES = 100  # reruns of one failed job: a bound, as every retry has one
 MAX_SEED = 2**32 - 1  # numpy's seed range; SQLite's 64-bit integers hold it too
 # Arguments mle eval passes itself; extra_cmd_line_input may not override them.
@@ -71,73 +72,6 @@ EXPERIMENT_TYPES = {
 }
 AGGREGATIONS = ("mean", "median", "min", "max")  # and pNN, a percentile (p0 .. p100)
 _PERCENTILE = re.compile(r"^p(100|[1-9]?[0-9])$")
-
-
-@record
-class SearchConfig:
-    """``param_search_args`` of a hyperparameter search.
-
-    ``search_type`` is the registry name (``Halving`` for ``successive-halving``);
-    ``spelling`` is the name as the YAML wrote it, for messages.
-    """
-
-    search_type: str
-    params: tuple[SearchParam, ...]
-    num_evals: int | None
-    seeds: tuple[int, ...]
-    eval_metrics: tuple[str, ...]
-    max_objective: bool
-    aggregate_seeds: str
-    problem_type: str
-    num_evals_per_batch: int | None = None
-    sampler_seed: int = 0
-    options: SearchOptions = field(default_factory=SearchOptions)
-    spelling: str = ""
-
-
-@record
-class PostProcess:
-    """``post_process_args``: an evaluation script run on every finished job."""
-
-    script: Path
-    extra_args: tuple[str, ...] = ()
-    checkpoint: str = "final"
-    timeout_s: int = DEFAULT_EVAL_TIME_S
-
-
-@record
-class MetaConfig:
-    """A validated meta YAML."""
-
-    path: Path
-    project_name: str
-    experiment_type: ExperimentType
-    train_script: Path
-    config_files: tuple[Path, ...]
-    seeds: tuple[int, ...]
-    experiment_dir: Path
-    job_name: str
-    resources: Resources
-    environment: Environment
-    extra_args: tuple[str, ...]
-    search: SearchConfig | None
-    backend: str | None
-    max_running: int | None
-    warnings: tuple[str, ...]
-    post_process: PostProcess | None = None
-    max_retries: int = 0  # reruns of a failed job (meta_job_args.max_retries)
-    project_dir: Path | None = None  # where base_train_fname was found (config/paths.py)
-    work_dir: Path | None = None  # the working directory the YAML was read from
-    overrides: Overrides = field(default_factory=Overrides)  # -train_fname etc.
-    processing: tuple[ProcessingJob, ...] = ()  # pre_/post_processing_args
-    job_keys: tuple[str, ...] = ()  # the single_job_args keys given (launcher/job_options)
-    # jobs_per_task / job_duration_hint; a fixed number is in resources.jobs_per_task too.
-    packing: Packing = field(default_factory=Packing)
-
-    @property
-    def base_dir(self) -> Path:
-        """The project folder: jobs run here, experiment_dir is relative to it."""
-        return self.project_dir or self.path.parent
 
 
 def load_meta(path: Path, *, cwd: Path | None = None,

@@ -34,7 +34,7 @@ from ..spec import Environment, JobResult, JobSpec, JobState, JobTask, Resources
 from .runner import run_jobs
 
 if TYPE_CHECKING:
-    from ..config.meta import PostProcess
+    from ..config.meta_types import PostProcess
     from ..files.layout import ExperimentLayout
 
 

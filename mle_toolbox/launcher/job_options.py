@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..backends.base import Backend
-    from ..config.meta import MetaConfig
+    from ..config.meta_types import MetaConfig
 
 # Options only a batch scheduler acts on (rendered into the SGE / Slurm job scripts).
 SCHEDULER_ONLY = ("memory_per_job", "memory_per_cpu", "queue", "partition", "project",

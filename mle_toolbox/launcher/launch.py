@@ -17,7 +17,7 @@ from .tasks import make_tasks
 if TYPE_CHECKING:
     from ..backends.base import Backend
     from ..config.expand import Plan
-    from ..config.meta import MetaConfig
+    from ..config.meta_types import MetaConfig
     from ..files.documents import PlanDocument
     from .recorded_run import LaunchOptions
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from ..backends.base import Backend
-from ..config.meta import MetaConfig
+from ..config.meta_types import MetaConfig
 from ..config.processing import ProcessingJob
 from ..files.layout import ExperimentLayout, JobLayout
 from ..spec import JobSpec, JobState, JobTask

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..config.meta import SearchConfig
+    from ..config.meta_types import SearchConfig
 
 
 def is_adaptive(search: SearchConfig | None) -> bool:

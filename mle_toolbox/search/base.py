@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config.meta import SearchConfig
+from ..config.meta_types import SearchConfig
 from ..errors import ExperimentDirError
 
 

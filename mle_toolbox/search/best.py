@@ -12,7 +12,7 @@ from .objective import objective
 
 if TYPE_CHECKING:
     from ..config.expand import Plan
-    from ..config.meta import SearchConfig
+    from ..config.meta_types import SearchConfig
     from ..files.layout import ExperimentLayout
     from ..launcher.run_types import RunReport
 

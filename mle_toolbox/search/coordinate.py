@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config.meta import SearchConfig
+from ..config.meta_types import SearchConfig
 from ..config.search_space import SearchParam
 from .base import Evaluation, Proposal, Strategy, rank_key
 from .options import OptionSource, SearchOptions

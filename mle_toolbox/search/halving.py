@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..config.meta import SearchConfig
+from ..config.meta_types import SearchConfig
 from ..config.search_space import SearchParam
 from .base import Evaluation, Proposal, Strategy, rank_key
 from .options import OptionSource, SearchOptions, rung_budgets

@@ -18,7 +18,7 @@ from typing import Any
 from ..backends.base import Backend
 from ..config.base_configs import load_configs
 from ..config.expand import Plan, apply_params, config_hash
-from ..config.meta import MetaConfig, SearchConfig
+from ..config.meta_types import MetaConfig, SearchConfig
 from ..config.source import display_name
 from ..errors import ConfigError
 from ..files.atomic import write_json_atomic, write_text_atomic

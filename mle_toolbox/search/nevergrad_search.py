@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config.meta import SearchConfig
+from ..config.meta_types import SearchConfig
 from ..config.search_space import SearchParam
 from ..errors import ConfigError
 from .base import Evaluation, Proposal, Strategy

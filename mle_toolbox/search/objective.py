@@ -6,7 +6,7 @@ import statistics
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..config.meta import SearchConfig
+    from ..config.meta_types import SearchConfig
     from ..files.documents import SummaryDocument
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config.meta import SearchConfig
+from ..config.meta_types import SearchConfig
 from ..files.atomic import write_json_atomic
 from ..files.layout import ExperimentLayout
 from .base import Evaluation

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config.meta import SearchConfig
+from ..config.meta_types import SearchConfig
 from ..config.schema import Node, describe
 from ..config.search_space import SearchParam
 from .base import Evaluation, Proposal, Strategy, rank_key

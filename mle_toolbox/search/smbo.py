@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..config.meta import SearchConfig
+from ..config.meta_types import SearchConfig
 from ..config.search_space import SearchParam
 from .base import Evaluation, Proposal, Strategy
 from .options import OptionSource, SearchOptions

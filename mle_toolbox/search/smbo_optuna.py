@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from ..config.meta import SearchConfig
+from ..config.meta_types import SearchConfig
 from ..config.search_space import SearchParam
 from .base import Evaluation, Proposal, Strategy
 from .registry import MissingExtra
