@@ -3,7 +3,8 @@
     python benchmarks/bench_sge.py [--jobs 1000] [--wall-jobs 200]
 
 1. Seconds to submit a 1,000-job sweep (validation, planning, writing the job
-   files and task lists, and the qsub calls), the jobs then cancelled unrun.
+   files and task lists, the qsub calls and the release of the held arrays), the jobs
+   then cancelled (with max_running 1, at most one of them may have started).
 2. Wall time of ``mle run`` for 200 no-op jobs, submit to last result.
 Exits 1 when submission misses its target (< 2 s).
 """
@@ -67,6 +68,7 @@ def bench_submit(root: Path, *, jobs: int, backend: str = "sge") -> tuple[float,
     cluster = SlurmBackend(run=counted) if backend == "slurm" else SgeBackend(run=counted)
     handles = cluster.submit(make_tasks(plan, layout=layout, jobs=prepared.todo),
                              max_running=1)
+    cluster.release(handles)  # arrays go in held; the launcher releases them once recorded
     elapsed = time.perf_counter() - start
     cluster.cancel(handles, force=True)
     return elapsed, calls.count("sbatch" if backend == "slurm" else "qsub")

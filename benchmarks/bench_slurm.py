@@ -3,7 +3,8 @@
     python benchmarks/bench_slurm.py [--jobs 1000] [--wall-jobs 200]
 
 1. Seconds to submit a 1,000-job sweep (validation, planning, writing the job
-   files and task lists, and the sbatch calls), the jobs then cancelled unrun.
+   files and task lists, the sbatch calls and the release of the held arrays), the jobs
+   then cancelled (with max_running 1, at most one of them may have started).
 2. Wall time of ``mle run`` for 200 no-op jobs, submit to last result.
 Exits 1 when submission misses its target (< 2 s). Shares its workload with
 bench_sge.py, so the two backends' figures compare like for like.

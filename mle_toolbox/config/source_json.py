@@ -1,7 +1,8 @@
 """Load a JSON input file (comments allowed) and refuse a repeated key.
 
-A config file is JSON; commentjson reads it when plain json cannot (comments), and a
-key given twice anywhere is an error naming its key path and line, as in YAML. Apart
+A config file is JSON; when plain json cannot read it, it is read again as
+commentjson's dialect (comments, trailing commas: files/jsoncomments.py), and a key
+given twice anywhere is an error naming its key path and line, as in YAML. Apart
 from source.py, which holds what every input file shares (``Source``, reading the
 bytes, display names) and the YAML reader: base_configs.py reads thousands of JSON
 configs with ``PairsHook`` and never needs PyYAML's machinery, nor meta.py this.
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..files.jsoncomments import uncomment
 from .source import TOO_DEEP, KeyPath, Source, dotted, read_text
 
 
 def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
-    """Parse JSON; on failure retry as JSON with comments (commentjson)."""
+    """Parse JSON; on failure again as JSON with comments (commentjson's dialect)."""
     src = Source(path)
     text = read_text(path, what=what)
     hook = PairsHook()
@@ -29,23 +31,24 @@ def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:
         return (_checked_json(data, text=text, src=src) if hook.duplicated else data), src
     except RecursionError:
         raise ConfigError(TOO_DEEP, file=src.display) from None
-    except json.JSONDecodeError as plain_err:
-        first_error = plain_err
-    import commentjson
-
+    except json.JSONDecodeError:
+        pass
+    plain = uncomment(text)  # same lines and columns: errors point into the file
     try:
-        data = commentjson.loads(text, object_pairs_hook=PairsHook())
+        data = json.loads(plain, object_pairs_hook=PairsHook())
     except RecursionError:
         raise ConfigError(TOO_DEEP, file=src.display) from None
-    except Exception as err:  # commentjson re-raises lark errors of several types
-        line = getattr(err, "line", None)
-        if not isinstance(line, int) or line <= 0:
-            line = first_error.lineno
-        raise ConfigError(
-            f"JSON syntax error: {_lark_problem(err) or first_error.msg}",
-            file=src.display, line=line,
-        ) from err
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"JSON syntax error: {_json_problem(plain, err)}",
+                          file=src.display, line=err.lineno) from err
     return _checked_json(data, text=text, src=src), src
+
+
+def _json_problem(text: str, err: json.JSONDecodeError) -> str:
+    # "Expecting value" at a '}' names what json wanted; the text it found says more.
+    if err.pos >= len(text.rstrip()):
+        return "unexpected end of file"
+    return f"unexpected {text[err.pos]!r}" if err.msg.startswith("Expecting") else err.msg
 
 
 class _Duplicated(dict[str, Any]):
@@ -93,12 +96,3 @@ def _checked_json(data: Any, *, text: str, src: Source) -> Any:
         elif isinstance(value, list):
             stack.extend((v, (*path, i)) for i, v in enumerate(value))
     return data
-
-
-def _lark_problem(err: BaseException) -> str | None:
-    # lark's own message lists grammar terminals; name just the offending text.
-    token = getattr(err, "token", None)
-    if token is not None:
-        return "unexpected end of file" if str(token) == "" else f"unexpected {str(token)!r}"
-    char = getattr(err, "char", None)
-    return f"unexpected {char!r}" if char is not None else None

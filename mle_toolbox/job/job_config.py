@@ -91,12 +91,14 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 
         data = yaml.safe_load(text)
     else:
+        from ..files.jsoncomments import uncomment  # commentjson's dialect, as upstream
+
+        if "#" in text or "//" in text:  # comments, perhaps: a failed parse loads json
+            text = uncomment(text)
         try:
             data = loads(text)
-        except ValueError:  # json.JSONDecodeError: comments, perhaps
-            import commentjson
-
-            data = commentjson.loads(text)
+        except ValueError:  # json.JSONDecodeError: a trailing comma, perhaps
+            data = loads(uncomment(text))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a config must be a mapping, got {type(data).__name__}")
     return data
