@@ -98,7 +98,36 @@ def bench_import(repeats: int, *, folder: Path) -> list[tuple[str, list[Sample],
     job_bare, job = alternate(lambda: child([clean, "-c", JOB], env=env, cwd=job_dir),
                               start("pass"), repeats=repeats)
     return [("import", runs, bare), ("import_floor", floor, bare),
-            ("noop_job", job, job_bare)]
+            ("noop_job", job, job_bare), *_commented_config(job_dir, clean, env, repeats)]
+
+
+# A config as mle-toolbox users write them: commentjson's comments and a trailing comma.
+COMMENTED = '// step size\n{"train_config": {"lrate": 0.1,}, # small\n "log_config": {}}\n'
+
+
+def _commented_config(job_dir: Path, clean: str, env: dict[str, str], repeats: int,
+                      ) -> list[tuple[str, list[Sample], list[Sample]]]:
+    """The no-op job with a commented config (read by files/jsoncomments.py), and, for
+    reference, what reading it with commentjson costs (its lark parser is built at import;
+    the job side used it until 2026-12-02). commentjson is reached through its
+    site-packages folder on PYTHONPATH: no .pth file runs (interpreters.py)."""
+    import commentjson  # the test extra installs it
+
+    (job_dir / "cc.json").write_text(COMMENTED)
+    code = JOB.replace("c.json", "cc.json")
+    site = str(Path(commentjson.__file__).resolve().parent.parent)
+    env_site = {**env, "PYTHONPATH": os.pathsep.join((env["PYTHONPATH"], site))}
+
+    def bare() -> Sample:
+        return child([clean, "-c", "pass"], env=env)
+
+    job_bare, job = alternate(lambda: child([clean, "-c", code], env=env, cwd=job_dir), bare,
+                              repeats=repeats)
+    ref_bare, ref = alternate(lambda: child(
+        [clean, "-c", "import commentjson; commentjson.loads(open('cc.json').read())"],
+        env=env_site, cwd=job_dir), bare, repeats=repeats)
+    return [("noop_job_commented_config", job, job_bare),
+            ("commentjson_loads_reference", ref, ref_bare)]
 
 
 def bench_wrapper(repeats: int) -> list[tuple[str, list[Sample], list[Sample]]]:
