@@ -480,6 +480,9 @@ def test_scheduler_options_render_into_sge_and_slurm_scripts(tmp_path: Path) -> 
     if dry.returncode == 0:  # sbatch on PATH (always in CI)
         assert "--output=" in dry.stdout and "/l-toy_%A_%a.txt --error=" in dry.stdout
         assert "/e-toy_%A_%a.err SCRIPT" in dry.stdout
+        assert "submit      sbatch --parsable --hold --output=" in dry.stdout
+        assert dry.stdout.count("release     each array is submitted held and released "
+                                "once the job table has its ids") == 1
         assert ("module load 'odd $(touch pwned) name' || { printf 'mle_toolbox: module "
                 "load %s failed\\n' 'odd $(touch pwned) name' >&2; exit 1; }") in dry.stdout
     local = run_mle("run", "toy/s.yaml", "--dry-run", cwd=tmp_path)

@@ -242,6 +242,9 @@ def _print_scripts(scripts: list[tuple[list[str], str]]) -> None:
     # Show the job scripts exactly as they would be submitted.
     import shlex
 
+    if scripts:  # -h / --hold below: a reader copying the command needs to know why
+        print("release     each array is submitted held and released once the job table "
+              "has its ids (qrls / scontrol release)")
     for argv, text in scripts:
         print(f"submit      {shlex.join(argv)} SCRIPT\n--- SCRIPT\n{text}---")
 
