@@ -278,5 +278,7 @@ def test_arrays_go_in_held_and_release_is_per_array_retried_and_idempotent(
     backend.release([*handles, dataclasses.replace(handles[0], native_id="8.1@2")])
     assert [c for c in queue.calls if c[0] == "qrls"] == [("qrls", "8")] * 2
     backend.release(handles)
-    with pytest.raises(CommandError, match="not the owner"):
+    with pytest.raises(CommandError, match="not the owner") as refused:
         backend.release(handles)
+    assert "qrls failed: the arrays stay held, their ids are in the job table; mle run or " \
+        "mle resume releases them, mle cancel removes them" in str(refused.value)

@@ -20,7 +20,7 @@ from pathlib import Path
 from string import Template
 from typing import ClassVar
 
-from ..errors import ConfigError
+from ..errors import CommandError, ConfigError
 from ..files.arrayfiles import ArrayFiles, packed_commands
 from ..files.atomic import write_text_atomic
 from ..files.jobdir import STARTED_NAME, STDERR_NAME, STDOUT_NAME, STOP_NAME
@@ -321,8 +321,16 @@ class ArrayBackend:
         arrays already released, running or gone are fine."""
         arrays = sorted({self._array_of(task_of(h.native_id)) for h in handles
                          if not is_lock_id(h.native_id)}, key=int)
-        if arrays:
+        if not arrays:
+            return
+        try:
             self._release_arrays(arrays)
+        except CommandError as err:  # say what is left behind, and how to go on
+            raise CommandError(
+                argv=err.argv, returncode=err.returncode, stdout=err.stdout,
+                stderr=err.stderr, note=f"{err.note}: the arrays stay held, their ids are in "
+                "the job table; mle run or mle resume releases them, mle cancel removes "
+                "them") from err
 
     def _array_of(self, task_id: str) -> str:
         """The array job id of the array task ``task_id`` (inverse of ``_task_id``)."""
