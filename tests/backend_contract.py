@@ -13,7 +13,15 @@ from pathlib import Path
 from mle_toolbox.backends.base import Backend
 from mle_toolbox.launcher.run_types import PollPolicy
 from mle_toolbox.launcher.runner import run_jobs
-from mle_toolbox.spec import Environment, JobHandle, JobSpec, JobState, JobTask, Resources
+from mle_toolbox.spec import (
+    Environment,
+    JobHandle,
+    JobSpec,
+    JobState,
+    JobStatus,
+    JobTask,
+    Resources,
+)
 
 Factory = Callable[[], Backend]
 FAST = PollPolicy(initial=0.1, factor=1.5, maximum=0.5, cancel_grace=20)
@@ -72,12 +80,19 @@ def cancel_stops_a_running_job_and_is_idempotent(make: Factory, root: Path) -> N
         time.sleep(0.2)
     backend.cancel([handle])
     backend.cancel([handle])  # twice is harmless
-    deadline = time.monotonic() + 60
-    while not (state := backend.status([handle])[handle]).state.is_final:
-        assert time.monotonic() < deadline, "cancelled job kept running"
-        time.sleep(0.2)
+    state = final_status(backend, handle, within=60, what="cancelled job kept running")
     assert state.state is JobState.FAILED  # stopped by a signal; the runner calls it CANCELLED
     backend.cancel([handle])  # and after it ended
+
+
+def final_status(backend: Backend, handle: JobHandle, *, within: float,
+                 what: str) -> JobStatus:
+    """Poll ``handle`` until its status is final; fails with ``what`` after ``within`` s."""
+    deadline = time.monotonic() + within
+    while not (state := backend.status([handle])[handle]).state.is_final:
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return state
 
 
 def status_answers_for_every_handle_at_once(make: Factory, root: Path) -> None:

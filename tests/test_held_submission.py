@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import pytest
 from mle_toolbox.backends.packed_ids import task_of
 from mle_toolbox.backends.sge_parse import parse_qstat_xml
 from mle_toolbox.spec import JobState
-from tests.backend_contract import task
+from tests.backend_contract import final_status, task
 from tests.test_backend_contract import _factory
 
 
@@ -46,10 +45,7 @@ def test_a_submitted_array_is_held_until_released_then_runs(name: str, tmp_path:
         assert backend.status([handle])[handle].state is JobState.PENDING
         backend.release([handle])
         backend.release([handle])  # twice is harmless
-        deadline = time.monotonic() + 90
-        while not (state := backend.status([handle])[handle]).state.is_final:
-            assert time.monotonic() < deadline, "the released job never ended"
-            time.sleep(0.2)
+        state = final_status(backend, handle, within=90, what="the released job never ended")
         assert state.state is JobState.COMPLETED
         assert job.files.stdout.read_text() == "ran\n"
         backend.release([handle])  # and after it ended
