@@ -339,12 +339,13 @@ class ArrayBackend:
     def _release_arrays(self, array_ids: list[str]) -> None:
         raise NotImplementedError
 
-    def _with_retries(self, argv: Sequence[str]) -> Output:
+    def _with_retries(self, argv: Sequence[str], *,
+                      before_retry: Callable[[], Output | None] | None = None) -> Output:
         """``self.run(argv)``, tried again (bounded, with back-off) while it fails with
-        one of the scheduler's transient errors."""
+        one of the scheduler's transient errors (``run_with_retry``'s ``before_retry``)."""
         return run_with_retry(lambda: self.run(argv),
                               transient=lambda o: is_transient(o, self.transient),
-                              policy=self.retry, sleep=self.sleep)
+                              before_retry=before_retry, policy=self.retry, sleep=self.sleep)
 
     def _queued_arrays(self) -> dict[str, str]:
         """This user's arrays in the queue: name -> array job id (one queue query)."""

@@ -24,10 +24,8 @@ from .base import is_lock_id
 from .commands import (
     Output,
     Runner,
-    is_transient,
     run_command,
     run_in_chunks,
-    run_with_retry,
 )
 from .packed_ids import member_ids, task_of
 from .sge_parse import (
@@ -84,11 +82,8 @@ class SgeBackend(ArrayBackend):
         script = write_array(chunk, name=name, max_running=max_running, options=self.options)
         fault_point(FILES_WRITTEN)
         argv = [*qsub_argv(chunk), str(script)]
-        output = run_with_retry(
-            lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
-            before_retry=lambda: self._already_queued(name, count=task_count(chunk)),
-            policy=self.retry, sleep=self.sleep,
-        )
+        output = self._with_retries(
+            argv, before_retry=lambda: self._already_queued(name, count=task_count(chunk)))
         if output.returncode != 0:
             raise output.error("qsub refused the job")
         number = parse_qsub_terse(output.stdout).job_number
@@ -116,7 +111,7 @@ class SgeBackend(ArrayBackend):
         return f"{array_id}.{index + 1}"  # SGE numbers tasks from 1 (qsub -t 1-N)
 
     def _array_of(self, task_id: str) -> str:
-        return task_id.split(".", 1)[0]
+        return array_of(task_id)
 
     def _release_arrays(self, array_ids: list[str]) -> None:
         qrls(array_ids, run=self._with_retries)
@@ -202,6 +197,11 @@ def qdel(ids: Sequence[str], *, force: bool, run: Runner) -> None:
     """qdel jobs or tasks (``123`` / ``123.4``) in chunks; ids already gone are fine."""
     run_in_chunks(["qdel", *(["-f"] if force else [])], ids, chunk=QDEL_CHUNK, run=run,
                   gone=QDEL_GONE)
+
+
+def array_of(task_id: str) -> str:
+    """The job number of the array task ``task_id`` (``123.4`` -> ``123``)."""
+    return task_id.split(".", 1)[0]
 
 
 def qrls(array_ids: Sequence[str], *, run: Runner) -> None:

@@ -24,7 +24,7 @@ from ..records import replace
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from .arrays import array_names, jobs_per_task, task_count, task_shape
 from .packed_ids import is_packed, member_ids, task_of
-from .sge import SgeBackend
+from .sge import SgeBackend, array_of
 from .sge_script import SgeOptions, directives, write_array
 from .tracked import Siblings, Tracked, stop_job
 
@@ -203,7 +203,7 @@ class SgeDrmaaBackend:
         mine, earlier = self._split(handles)
         if earlier:
             self._qstat().release(earlier)
-        for job_number in sorted({task_of(h.native_id).split(".", 1)[0] for h in mine}):
+        for job_number in sorted({array_of(task_of(h.native_id)) for h in mine}):
             # InvalidJobException: already finished and gone, nothing to release.
             with contextlib.suppress(self.drmaa.errors.InvalidJobException):
                 self.session.control(job_number, self.drmaa.JobControlAction.RELEASE)

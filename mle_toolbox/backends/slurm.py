@@ -26,10 +26,8 @@ from .base import is_lock_id
 from .commands import (
     Output,
     Runner,
-    is_transient,
     run_command,
     run_in_chunks,
-    run_with_retry,
 )
 from .packed_ids import member_ids, task_of
 from .slurm_parse import (
@@ -91,11 +89,7 @@ class SlurmBackend(ArrayBackend):
         script = write_array(chunk, name=name, max_running=max_running, options=self.options)
         fault_point(FILES_WRITTEN)
         argv = [*sbatch_argv(chunk), str(script)]
-        output = run_with_retry(
-            lambda: self.run(argv), transient=lambda o: is_transient(o, TRANSIENT),
-            before_retry=lambda: self._already_queued(name),
-            policy=self.retry, sleep=self.sleep,
-        )
+        output = self._with_retries(argv, before_retry=lambda: self._already_queued(name))
         if output.returncode != 0:
             raise output.error("sbatch refused the job")
         array_id = parse_sbatch_parsable(output.stdout)
@@ -114,9 +108,7 @@ class SlurmBackend(ArrayBackend):
         return None
 
     def _queued_arrays(self) -> dict[str, str]:
-        listing = run_with_retry(lambda: squeue(self.run),
-                                 transient=lambda o: is_transient(o, TRANSIENT),
-                                 policy=self.retry, sleep=self.sleep)
+        listing = squeue(self._with_retries)
         if listing.returncode != 0:
             raise listing.error("cannot read the queue")
         return {job.name: job.array_id for job in parse_squeue(listing.stdout)
@@ -138,9 +130,7 @@ class SlurmBackend(ArrayBackend):
         A busy controller's time-outs are retried (bounded): a failed poll would
         otherwise end the launch with its jobs still queued.
         """
-        listing = run_with_retry(lambda: squeue(self.run),
-                                 transient=lambda o: is_transient(o, TRANSIENT),
-                                 policy=self.retry, sleep=self.sleep)
+        listing = squeue(self._with_retries)
         if listing.returncode != 0:
             raise listing.error("cannot read the queue")
         queue = {job.native_id: job for job in parse_squeue(listing.stdout)
