@@ -86,10 +86,10 @@ def test_mle_run_loads_none_of_the_modules_it_left_out(
             "seed_0", "seed_1"]
 
 
-def test_a_launch_whose_jobs_log_loads_statistics_only_to_summarize(project: Path) -> None:
-    # summary.json is written after the last job of every launch: statistics (fractions,
-    # decimal, and random through it) loads then, for jobs that logged, and nothing else
-    # of NOT_LOADED does.
+def test_a_launch_whose_jobs_log_summarizes_them_without_statistics(project: Path) -> None:
+    # summary.json is written after the last job of every launch. On 3.11+ its mean and
+    # std are worked out by results/moments.py, bit for bit statistics' values, so that
+    # statistics (fractions, decimal, random: ~5 ms) is not imported; 3.10 keeps it.
     import statistics
 
     (project / "train.py").write_text(
@@ -99,7 +99,8 @@ def test_a_launch_whose_jobs_log_loads_statistics_only_to_summarize(project: Pat
         " save=True)\n")
     (project / "meta.yaml").write_text(
         (project / "meta.yaml").read_text().replace("num_seeds: 2", "num_seeds: 3"))
-    assert _probe(project, "--no-report") == {"code": 0, "loaded": ["random", "statistics"],
+    loaded = [] if sys.version_info >= (3, 11) else ["random", "statistics"]
+    assert _probe(project, "--no-report") == {"code": 0, "loaded": loaded,
                                               "launch_loaded": [], "pattern": "_LazyPattern"}
     summary = json.loads((project / "out" / "c" / "summary.json").read_text())
     finals = [0.1 + seed * 0.37 / 3 for seed in range(3)]
