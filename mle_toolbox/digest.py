@@ -4,8 +4,7 @@ gives the same digests and loads in a third of that. hashlib where it is missing
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from collections.abc import Callable
     from hashlib import _Hash

@@ -21,16 +21,18 @@ import builtins
 from collections.abc import Callable
 from operator import attrgetter
 from types import CodeType, FunctionType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
+    from typing import Any, TypeVar, overload
+
     from typing_extensions import dataclass_transform
+
+    T = TypeVar("T")
 else:
     def dataclass_transform(**_: object) -> Callable[[Any], Any]:
         """Only type checkers read it (typing has it from Python 3.11 only)."""
         return lambda decorated: decorated
-
-T = TypeVar("T")
 
 
 class _Missing:
@@ -80,13 +82,13 @@ def field(*, default: Any = MISSING, default_factory: Callable[[], Any] | Any = 
                  hash=hash, repr=repr)
 
 
-@overload
-@dataclass_transform(frozen_default=True, field_specifiers=(field,))
-def record(cls: type[T], /) -> type[T]: ...
+if TYPE_CHECKING:  # record's two signatures, for type checkers only (no typing at run time)
+    @overload
+    @dataclass_transform(frozen_default=True, field_specifiers=(field,))
+    def record(cls: type[T], /) -> type[T]: ...
 
-
-@overload
-def record(*, frozen: bool = True, slots: bool = True) -> Callable[[type[T]], type[T]]: ...
+    @overload
+    def record(*, frozen: bool = True, slots: bool = True) -> Callable[[type[T]], type[T]]: ...
 
 
 def record(cls: type[T] | None = None, /, *, frozen: bool = True,

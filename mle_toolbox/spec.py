@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any, Protocol
 
 from .files.jobdir import JobFiles
 from .records import field, record
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+else:
+    Protocol = object  # structural types are for the type checker; no class derives from them
 
 
 class JobState(enum.Enum):

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from string import Template
-from typing import ClassVar
 
 from ..errors import CommandError, ConfigError
 from ..files.arrayfiles import ArrayFiles, packed_commands
@@ -33,6 +32,10 @@ from .base import is_lock_id, lock_id
 from .commands import Output, RetryPolicy, Runner, is_transient, run_command, run_with_retry
 from .packed_ids import PACK_SEP, is_packed, task_of
 from .tracked import Siblings, Tracked, stop_job
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_NAME = 64

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar, Protocol
 
 from ..spec import FollowedJob, JobHandle, JobStatus, JobTask, Resources
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import ClassVar, Protocol
+else:
+    Protocol = object  # structural types are for the type checker; no class derives from them
 
 # Native id of a job found only by its held ``JOB_DIR/.live`` lock (a submission cut short
 # whose run is not otherwise visible: no token recorded, or its wrapper gone while its

@@ -8,7 +8,6 @@ import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, ClassVar
 
 from ..errors import BackendUnavailable
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
@@ -18,6 +17,10 @@ from ..records import record
 from ..spec import FollowedJob, JobHandle, JobState, JobStatus, JobTask, Resources
 from ..templates import template_path
 from .base import is_lock_id, lock_id
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import IO, ClassVar
 
 
 @record(frozen=False, slots=False)

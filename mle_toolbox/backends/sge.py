@@ -14,7 +14,6 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
 
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..records import field, record
@@ -45,6 +44,10 @@ from .sge_script import (
     write_array,
 )
 from .tracked import Tracked
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 # qmaster hiccups after configuration changes or under load (notes/real-clusters.md).
 TRANSIENT = ("Error reading answer list from qmaster", "failed receiving gdi request",

@@ -15,7 +15,6 @@ import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
 
 from ..errors import BackendUnavailable, MleError, PreloadNeededError
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
@@ -27,6 +26,10 @@ from .packed_ids import is_packed, member_ids, task_of
 from .sge import SgeBackend, array_of
 from .sge_script import SgeOptions, directives, write_array
 from .tracked import Siblings, Tracked, stop_job
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 MAX_BULK = 75000
 PENDING_STATES = ("queued_active", "system_on_hold", "user_on_hold", "user_system_on_hold")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
 
 from ..faults import ACCEPTED, FILES_WRITTEN, fault_point
 from ..records import field, record
@@ -50,6 +49,10 @@ from .slurm_script import (
     write_array,
 )
 from .tracked import Tracked
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 # slurmctld busy or restarting (sbatch's own retries gave up).
 TRANSIENT = ("Socket timed out", "Unable to contact slurm controller",

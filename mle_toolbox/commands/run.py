@@ -8,7 +8,6 @@ import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..backends import DEFAULT_BACKEND, detachable_backends, get_backend
 from ..backends.base import Backend
@@ -24,6 +23,7 @@ from ..launcher.launch import dry_run, launch
 from ..records import replace
 from ..search import is_adaptive
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..launcher.recorded_run import LaunchOptions
 

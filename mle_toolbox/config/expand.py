@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from ..digest import sha256_hex
 from ..errors import ConfigError
@@ -21,6 +20,10 @@ from .meta_types import MetaConfig, SearchConfig
 from .schema import over_cap
 from .search_space import grid_points, grid_size, random_points
 from .source import display_name
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 DEFAULT_SECTION = "train_config"

@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
+    from typing import Any
+
     from .source import KeyPath, Source
 
 # time_per_job: "dd:hh:mm" (mle-toolbox), "D:HH:MM:SS", or units ("1h30m", "45s").

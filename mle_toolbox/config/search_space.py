@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from ..records import record
 from .schema import CONFIG_KEY, Node, describe, over_cap
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     import random
+    from typing import Any
 
 KINDS = ("real", "integer", "categorical")
 PRIORS = ("uniform", "log-uniform")

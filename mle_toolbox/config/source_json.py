@@ -13,11 +13,16 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError
 from ..files.jsoncomments import uncomment
 from .source import TOO_DEEP, KeyPath, Source, dotted, read_text
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any
+else:
+    Any = object  # only subscripted at run time (dict[str, Any]): any object will do
 
 
 def load_json_with_comments(path: Path, *, what: str) -> tuple[Any, Source]:

@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from ..records import field, record
 from ..spec import JobSpec
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any
 
 PLAN_FORMAT = 2  # 2: with "objective"
 SUMMARY_FORMAT = 1

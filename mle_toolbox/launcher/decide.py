@@ -28,7 +28,6 @@ the launch carries it out (``pipeline.settle``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from ..errors import ExperimentDirError
 from ..files.documents import code_hash
@@ -37,6 +36,7 @@ from ..records import field, record
 from ..spec import JobHandle, JobSpec, JobState, JobStatus, JobTask
 from .tasks import make_tasks
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..backends.base import Backend
     from ..config.expand import Plan

@@ -14,7 +14,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Final
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Final
 
 ASK_GIT: Final = "ask git"  # the files do not settle it: run git rev-parse
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # sha1 or sha256 repositories

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .. import records
 from ..digest import sha256_hex
@@ -26,8 +25,10 @@ from ..records import record
 from .git_head import ASK_GIT, head_commit, on_path
 from .wal import use_wal
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     import sqlite3
+    from typing import Any
 
     from ..config.expand import Plan
     from ..files.layout import ExperimentLayout

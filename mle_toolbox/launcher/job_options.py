@@ -8,8 +8,7 @@ launch (and in ``--dry-run``), never warned about as an unknown key.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..backends.base import Backend
     from ..config.meta_types import MetaConfig

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from ..errors import DiskFullError, ExperimentDirError, is_disk_full
 from ..files.jobdir import EXIT_CODE_NAME, JobFiles, attempt_number
@@ -25,8 +24,10 @@ from ..records import record
 from ..spec import JobHandle, JobResult, JobState, JobTask
 from .wal import use_wal
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     import sqlite3
+    from typing import Any
 
 SUBMITTING = "submitting"  # written before the backend is asked; no native id yet
 BUSY_TIMEOUT_S = 30.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..files.layout import ExperimentLayout
 from ..search import is_adaptive
@@ -14,6 +13,7 @@ from .prepare import existing_plan, prepare, split_done
 from .processing import describe as describe_processing
 from .tasks import make_tasks
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..backends.base import Backend
     from ..config.expand import Plan

@@ -18,7 +18,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Any
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 DEBUG, INFO, WARNING = 10, 20, 30
 _NAMES = {DEBUG: "DEBUG", INFO: "INFO", WARNING: "WARNING"}

@@ -16,9 +16,12 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from ..errors import DiskFullError, ExperimentDirError, is_disk_full
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any
 
 # The file can be unlinked by a releasing holder between our open() and flock(): then we
 # hold a lock on a dead inode and must open the path again. Each retry means another launcher

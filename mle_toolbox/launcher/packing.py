@@ -24,11 +24,11 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from ..records import replace
 from ..spec import JobState
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..config.expand import Plan
     from ..files.layout import ExperimentLayout

@@ -19,7 +19,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from ..files.atomic import write_json_atomic
 from ..files.documents import JobOutcome, PlanDocument, ReportDocument, SummaryDocument
@@ -33,6 +32,7 @@ from .progress import Progress
 from .recorded_run import LaunchOptions, print_detached, run_recorded
 from .run_types import Hooks, RunReport
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..backends.base import Backend
     from ..config.expand import Plan

@@ -10,13 +10,13 @@ directory of another experiment is never written into.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..errors import ExperimentDirError
 from ..files.atomic import write_json_atomic, write_text_atomic
 from ..files.jobfiles import read_exit_code
 from ..records import asdict, record
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..config.expand import Plan
     from ..files.documents import PlanDocument

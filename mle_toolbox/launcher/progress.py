@@ -12,10 +12,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
 
 from ..spec import JobResult, JobState
 from .launcher_log import log
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 CLEAR_LINE = "\r\x1b[K"
 TICK_S = 1.0

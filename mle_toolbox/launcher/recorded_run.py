@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from ..records import field, record
 from .decide import Decision, ResumeFlags
@@ -17,6 +16,7 @@ from .run_types import Hooks, OnInterrupt, Policy, RunReport
 from .runner import run_jobs
 from .tasks import make_tasks
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..backends.base import Backend
     from ..config.expand import Plan

@@ -11,10 +11,15 @@ from __future__ import annotations
 import enum
 import signal
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 from ..records import field, record
 from ..spec import JobHandle, JobResult, JobState, JobTask
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # structural types are for the type checker; no class derives from them
 
 
 @record

@@ -17,7 +17,6 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TYPE_CHECKING
 
 from ..errors import Interrupted, MleError, interrupt_name, interrupt_signal
 from ..faults import FIRST_POLL, IDS_RECORDED, ROWS_WRITTEN, SUBMITTED, fault_point
@@ -26,6 +25,7 @@ from ..records import field, record
 from ..spec import JobHandle, JobResult, JobState, JobStatus, JobTask, hms
 from .run_types import MAX_REQUEUES, Hooks, OnInterrupt, Policy, PollPolicy, RunReport
 
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..backends.base import Backend
 

@@ -14,11 +14,14 @@ import sys
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from ..files.layout import ExperimentLayout, JobLayout
 from ..job.metrics import read_rows
 from .meta_log import AttrDict, Log, MetaLog
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["AttrDict", "Log", "MetaLog", "load_log", "load_meta_log", "summarize_run"]
 

@@ -11,7 +11,12 @@ attributes too (``load_log(run).stats`` when the run has one seed).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any
+else:
+    Any = object  # only subscripted at run time (dict[str, Any]): any object will do
 
 
 class AttrDict(dict[str, Any]):

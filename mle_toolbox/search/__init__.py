@@ -26,8 +26,7 @@ run's config, so its scripts run unchanged):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from ..config.meta_types import SearchConfig
 

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from typing import Any
 
 from ..config.schema import CONFIG_KEY, Node, describe, finite_number
 from ..records import record
+
+TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
+if TYPE_CHECKING:
+    from typing import Any
 
 NESTED_KEYS = ("search_config", "smbo_config", "nevergrad_config")
 
