@@ -170,7 +170,7 @@ def _direct(root: Path, out: Path, python: Interpreter) -> None:
 
 def _mle(root: Path, python: Interpreter, *args: str) -> Sample:
     start = time.perf_counter()
-    subprocess.run([python.python, "-m", "mle_toolbox", *args], cwd=root, check=True,
+    subprocess.run(python.mle(*args), cwd=root, check=True,
                    env=python.environ(), capture_output=True)
     return Sample(wall=time.perf_counter() - start)
 
@@ -254,7 +254,7 @@ def bench_planning(repeats: int) -> list[tuple[str, list[Sample], list[Sample]]]
         root = Path(tmp)
         _project(root)
         (root / "meta.yaml").write_text(BIG_META)
-        argv = [sys.executable, "-m", "mle_toolbox", "run", "meta.yaml", "--dry-run"]
+        argv = this_environment().mle("run", "meta.yaml", "--dry-run")
         bare, runs = alternate(lambda: child(argv, cwd=root), repeats=repeats)
     return [("dry_run_100k_jobs", runs, bare)]
 

@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from interpreters import ROOT, Interpreter, chosen
+from interpreters import CONSOLE_SCRIPT, ROOT, Interpreter, chosen
 from timing import spread, sweep_project
 
 PARALLEL = 2
@@ -56,17 +56,16 @@ _fd = os.open(os.environ["STAMPS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 os.write(_fd, f"{_start} {time.time()}\\n".encode())
 os.close(_fd)
 """
-# The launcher run as ``python -m mle_toolbox``, reporting its jobs' CPU time at exit.
+# The launcher started as the ``mle`` console script starts it (interpreters.CONSOLE_SCRIPT),
+# reporting its jobs' CPU time at exit.
 SELF_CPU = """\
-import atexit, os, resource, runpy, sys
+import atexit, os, resource, sys
 def _report():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(os.environ["SELF_CPU"], "w") as out:
         out.write(str(usage.ru_utime + usage.ru_stime))
 atexit.register(_report)
-sys.argv = ["mle", *sys.argv[1:]]
-runpy.run_module("mle_toolbox", run_name="__main__", alter_sys=True)
-"""
+""" + CONSOLE_SCRIPT
 
 
 def _waited(argv: list[str], *, cwd: Path,
@@ -96,7 +95,7 @@ def _round(root: Path, jobs: int, *, tree: str, python: Interpreter) -> dict[str
     _, _, figures["bare_wall"], figures["bare_cpu"] = _waited(
         [exe, "-c", "pass"], cwd=root, env=env)
     _, _, figures["dry_run_wall"], figures["dry_run_cpu"] = _waited(
-        [exe, "-m", "mle_toolbox", "run", "meta.yaml", "--dry-run"], cwd=root, env=env)
+        python.mle("run", "meta.yaml", "--dry-run"), cwd=root, env=env)
     shutil.rmtree(root / "out", ignore_errors=True)
     start, end, figures["run_wall"], cpu = _waited(
         [exe, "-c", SELF_CPU, "run", "meta.yaml", "--no-report", "--max-running",

@@ -133,8 +133,8 @@ def _timed(func: Callable[[], object]) -> Sample:
 def _mle_sweep(root: Path, python: Interpreter) -> Sample:
     """Wall time, and CPU time of the launcher with everything it ran (wait4)."""
     shutil.rmtree(root / "out", ignore_errors=True)
-    sample = child([python.python, "-m", "mle_toolbox", "run", "meta.yaml", "--no-report",
-                    "--max-running", str(PARALLEL)], cwd=root, env=python.environ())
+    sample = child(python.mle("run", "meta.yaml", "--no-report", "--max-running",
+                               str(PARALLEL)), cwd=root, env=python.environ())
     shutil.rmtree(root / "out")
     return sample
 

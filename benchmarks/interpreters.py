@@ -29,6 +29,10 @@ from pathlib import Path
 from timing import clean_python
 
 ROOT = str(Path(__file__).resolve().parent.parent)
+# What the ``mle`` console script runs (pip writes these lines, and an ``.exe`` suffix
+# check, into bin/mle); the launcher is started this way rather than as ``python -m
+# mle_toolbox``, which adds runpy and importlib.util to every launch.
+CONSOLE_SCRIPT = "import sys\nfrom mle_toolbox.cli import main\nsys.exit(main())"
 LABELS = {"clean": "clean interpreter", "site": "with this machine's site .pth"}
 
 
@@ -44,6 +48,10 @@ class Interpreter:
     def label(self) -> str:
         """How the figures measured under it are labelled."""
         return LABELS[self.name]
+
+    def mle(self, *args: str) -> list[str]:
+        """argv of ``mle ARGS`` under this interpreter, started as the console script is."""
+        return [self.python, "-c", CONSOLE_SCRIPT, *args]
 
     def environ(self, tree: str = ROOT) -> dict[str, str]:
         """The current environment (read now: bytecode_cached changes it), with the source
