@@ -58,7 +58,6 @@ QDEL_GONE = ("does not exist", "has already been", "registered", "deleted",
              "forced the deletion")
 
 
-
 @record(frozen=False, slots=False)
 class SgeBackend(ArrayBackend):
     """Submits array jobs to Grid Engine with qsub and follows them with qstat."""

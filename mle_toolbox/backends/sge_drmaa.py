@@ -103,7 +103,6 @@ def _process_session(drmaa: Any) -> Any:
     return _SESSIONS[0]
 
 
-
 class SgeDrmaaBackend:
     """Submits bulk jobs through one DRMAA session; follows them by job files first."""
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
+from ..lazy_pattern import compile_on_first_use
 from ..spec import Packing, Resources
 from .schema import Node, describe, finite_number
 
 # A scheduler log name (log_file / err_file): a plain file name inside the experiment.
-_LOG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_LOG_NAME = compile_on_first_use(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 # single_job_args keys of mle-toolbox / mle-scheduler, beyond the resources above.
 SCHEDULER_KEYS = ("log_file", "err_file", "gpu_type", "exclude_nodes", "include_nodes",
                   "modules_to_load", "time_between_launch", "remote_exec_dir")

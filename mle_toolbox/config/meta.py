@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..backends import RESOURCE_NAMES
 from ..files.layout import CHECKPOINT_NAME_PATTERN
+from ..lazy_pattern import compile_on_first_use
 from ..records import replace
 from ..search.options import NESTED_KEYS, OptionSource, SearchOptions
 from ..spec import ExperimentType
@@ -71,7 +72,7 @@ EXPERIMENT_TYPES = {
     "hyperparameter-search": ExperimentType.HYPERPARAMETER_SEARCH,
 }
 AGGREGATIONS = ("mean", "median", "min", "max")  # and pNN, a percentile (p0 .. p100)
-_PERCENTILE = re.compile(r"^p(100|[1-9]?[0-9])$")
+_PERCENTILE = compile_on_first_use(r"^p(100|[1-9]?[0-9])$")
 
 
 def load_meta(path: Path, *, cwd: Path | None = None,

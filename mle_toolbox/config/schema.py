@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection, Mapping
 
 from ..errors import ConfigError
+from ..lazy_pattern import compile_on_first_use
 
 TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
@@ -19,16 +20,16 @@ if TYPE_CHECKING:
     from .source import KeyPath, Source
 
 # time_per_job: "dd:hh:mm" (mle-toolbox), "D:HH:MM:SS", or units ("1h30m", "45s").
-_DD_HH_MM = re.compile(r"^(\d{1,3}):([01]?\d|2[0-3]):([0-5]\d)$")
-_D_HH_MM_SS = re.compile(r"^(\d{1,3}):(\d{1,2}):([0-5]\d):([0-5]\d)$")
-_UNITS = re.compile(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
-_MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*$", re.IGNORECASE)
+_DD_HH_MM = compile_on_first_use(r"^(\d{1,3}):([01]?\d|2[0-3]):([0-5]\d)$")
+_D_HH_MM_SS = compile_on_first_use(r"^(\d{1,3}):(\d{1,2}):([0-5]\d):([0-5]\d)$")
+_UNITS = compile_on_first_use(r"^(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?$")
+_MEMORY = compile_on_first_use(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*$", re.IGNORECASE)
 _UNIT_MB = {"": 1.0, "K": 1 / 1024, "M": 1.0, "G": 1024.0, "T": 1024.0 * 1024}
 # A value that becomes one word of one line of a job script (queue, account, site
 # resource names): whitespace would split it, a line break would start a new directive.
-_WORD = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+_WORD = compile_on_first_use(r"^[^\s\x00-\x1f\x7f]+$")
 # A config key searched or set by mle (``lrate``, ``model_config.width``).
-CONFIG_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
+CONFIG_KEY = compile_on_first_use(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 
 
 # Plans are counted before they are built: a typo such as ``num_seeds: 1000000000`` must be

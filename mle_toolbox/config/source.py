@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..lazy_pattern import _LazyPattern
 from ..records import field, record
 
 TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
@@ -153,21 +154,6 @@ def _read_rest(fd: int, data: bytes) -> bytes:
     while chunk := os.read(fd, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-class _LazyPattern:
-    """A regular expression compiled when first used (see ``import_yaml``)."""
-
-    def __init__(self, pattern: str, flags: int) -> None:
-        self._args = (pattern, flags)
-        self._compiled: re.Pattern[str] | None = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._compiled is None:
-            self._compiled = re.compile(*self._args)
-        found = getattr(self._compiled, name)
-        setattr(self, name, found)  # the next .match is the pattern's own: no call here
-        return found
 
 
 def import_yaml() -> Any:

@@ -12,16 +12,17 @@ recorded value never differs from git's.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
+
+from ..lazy_pattern import compile_on_first_use
 
 TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
 if TYPE_CHECKING:
     from typing import Final
 
 ASK_GIT: Final = "ask git"  # the files do not settle it: run git rev-parse
-_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # sha1 or sha256 repositories
-_BRANCH = re.compile(r"refs/heads/[^\s\\]+")
+_OBJECT_ID = compile_on_first_use(r"[0-9a-f]{40}|[0-9a-f]{64}")  # sha1 or sha256 repositories
+_BRANCH = compile_on_first_use(r"refs/heads/[^\s\\]+")
 # GIT_* variables that cannot change which repository or HEAD git finds (transport,
 # identities, editors, tracing); any other one sends the question to git.
 _HARMLESS = ("GIT_SSL_", "GIT_SSH", "GIT_HTTP_", "GIT_PROXY_", "GIT_ASKPASS",

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from ..spec import JobResult, JobTask
 
 
-
 @record
 class LaunchOptions:
     """What ``mle run`` / ``mle resume`` flags ask of a launch."""
