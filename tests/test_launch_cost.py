@@ -31,7 +31,7 @@ except SystemExit as stop:
 reader = sys.modules.get("yaml.reader")
 print(json.dumps({"code": code, "loaded": sorted(m for m in %r if m in sys.modules),
                   "launch_loaded": sorted(m for m in %r if m in sys.modules),
-                  "pattern": type(reader.Reader.NON_PRINTABLE).__name__}))
+                  "pattern": reader and type(reader.Reader.NON_PRINTABLE).__name__}))
 """
 NOT_BUILT = ("dataclasses", "inspect", "logging", "secrets", "statistics", "traceback")
 # and, on the local run path, what argparse's formatter, the git lookup and the job
@@ -41,7 +41,8 @@ NOT_BUILT = ("dataclasses", "inspect", "logging", "secrets", "statistics", "trac
 # typing (~6 ms): annotations are strings, typing's names are imported for mypy only
 NOT_LOADED = (*NOT_BUILT, "typing", "shutil", "bz2", "lzma", "importlib.resources", "tempfile",
               "zipfile", "hashlib", "_hashlib", "random", "mle_toolbox.backends.commands",
-              "mle_toolbox.search.registry")  # a sweep without a search has no search type
+              "mle_toolbox.search.registry",  # a sweep without a search has no search type
+              "yaml")  # a plain meta YAML is read by config/plain_yaml.py (~13 ms)
 # Only what a dry run prints (commands, shell-quoted) needs it.
 NOT_LOADED_BY_A_LAUNCH = ("shlex",)
 
@@ -80,11 +81,23 @@ def test_mle_run_loads_none_of_the_modules_it_left_out(
         project: Path, args: tuple[str, ...]) -> None:
     result = _probe(project, *args)
     launch_loaded = result.pop("launch_loaded")
-    assert result == {"code": 0, "loaded": [], "pattern": "_LazyPattern"}
+    assert result == {"code": 0, "loaded": [], "pattern": None}
     assert launch_loaded == ([] if args == ("--no-report",) else ["shlex"])
     if args == ("--no-report",):
         assert sorted(p.name for p in (project / "out" / "c" / "jobs").iterdir()) == [
             "seed_0", "seed_1"]
+
+
+def test_a_meta_yaml_pyyaml_reads_compiles_none_of_its_patterns_it_does_not_use(
+        project: Path) -> None:
+    # "on" is YAML 1.1's true: not plain (config/plain_yaml.py), so PyYAML reads the file,
+    # imported with its module-level patterns compiled on first use (import_yaml).
+    (project / "meta.yaml").write_text(
+        (project / "meta.yaml").read_text().replace("num_seeds: 2", "num_seeds: 2\n"
+                                                    "single_job_args:\n  use_conda_venv: on"))
+    result = _probe(project, "--dry-run")
+    assert result == {"code": 0, "loaded": ["yaml"], "launch_loaded": ["shlex"],
+                      "pattern": "_LazyPattern"}
 
 
 def test_a_launch_whose_jobs_log_summarizes_them_without_statistics(project: Path) -> None:
@@ -102,7 +115,7 @@ def test_a_launch_whose_jobs_log_summarizes_them_without_statistics(project: Pat
         (project / "meta.yaml").read_text().replace("num_seeds: 2", "num_seeds: 3"))
     loaded = [] if sys.version_info >= (3, 11) else ["random", "statistics"]
     assert _probe(project, "--no-report") == {"code": 0, "loaded": loaded,
-                                              "launch_loaded": [], "pattern": "_LazyPattern"}
+                                              "launch_loaded": [], "pattern": None}
     summary = json.loads((project / "out" / "c" / "summary.json").read_text())
     finals = [0.1 + seed * 0.37 / 3 for seed in range(3)]
     loss = summary["metrics"]["loss"]["final"]
