@@ -76,7 +76,7 @@ def ask_for_binary_input(question: str, default_answer: str = "N", *,
     for _ in range(_MAX_ASKS):
         try:
             ready, _, _ = select.select([sys.stdin], [], [], timeout_s)
-        except (OSError, ValueError, AttributeError):  # no real stdin (a notebook, pytest)
+        except (OSError, ValueError, TypeError):  # no real stdin (a notebook, pytest)
             break
         line = sys.stdin.readline() if ready else ""
         if not ready or not line:  # no answer in time, or stdin closed

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-from argparse import Namespace
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..job.job_config import ConfigDict, load_config, parse_job_args
 from .helpers import print_framed
+
+if TYPE_CHECKING:
+    from argparse import Namespace
 
 # mle-toolbox's stand-in when the config file named does not exist.
 _DEFAULT_LOG = {"time_to_track": ["num_updates"], "what_to_track": ["loss"]}
@@ -31,6 +33,8 @@ def parse_experiment_args(default_config_fname: str = "configs/base_config.json"
     ``model_ckpt_path`` (also as ``model_ckpt``), ``wb_project``, ``wb_group``, ``wb_name``;
     ``extra``: the other flags as ``["-key", "value", ...]``.
     """
+    from argparse import Namespace  # argparse's namespace, as mle-toolbox returned
+
     known, extra = parse_job_args(sys.argv[1:] if argv is None else argv)
     seed: int | None = default_seed
     if "seed" in known:
