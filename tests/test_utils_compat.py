@@ -277,6 +277,8 @@ def test_load_experiment_config_reads_the_meta_yaml_as_mle_run_checks_it(
     config = load_experiment_config(cmd)
     assert config.meta_job_args.experiment_dir == "other"
     assert config.single_job_args.num_logical_cores == 2
+    as_dict = load_experiment_config({"config_fname": "meta.yaml", "experiment_dir": {}})
+    assert as_dict.meta_job_args.experiment_dir == "exp"  # an unset DotMap key: {}
     cmd.base_train_config = "missing.json"
     with pytest.raises(ConfigError, match=r"missing\.json"):
         load_experiment_config(cmd)

@@ -143,11 +143,11 @@ def _meta_config(cmd_args: Any) -> ConfigDict:
     from ..config.meta import load_meta
     from ..config.paths import Overrides
 
-    path = getattr(cmd_args, "config_fname", None)
-    if not isinstance(path, str | os.PathLike):
+    path = _field(cmd_args, "config_fname")
+    if path is None:
         raise TypeError("load_experiment_config(cmd_args): cmd_args.config_fname must name "
-                        f"the meta YAML, got {path!r}")
-    given = {key: getattr(cmd_args, key, None) for key in
+                        "the meta YAML")
+    given = {key: _field(cmd_args, key) for key in
              ("base_train_fname", "base_train_config", "experiment_dir")}
     load_meta(Path(path), overrides=Overrides(train_fname=given["base_train_fname"],
                                               train_config=given["base_train_config"],
@@ -155,6 +155,14 @@ def _meta_config(cmd_args: Any) -> ConfigDict:
     config = ConfigDict(load_config(path))
     config.meta_job_args.update({k: v for k, v in given.items() if v is not None})
     return config
+
+
+def _field(cmd_args: Any, key: str) -> str | None:
+    """A path field of argparse's namespace, a DotMap or a dict; None when unset (a
+    DotMap answers an unset key with an empty DotMap)."""
+    value = cmd_args.get(key) if isinstance(cmd_args, Mapping) else getattr(cmd_args, key,
+                                                                             None)
+    return os.fspath(value) if isinstance(value, str | os.PathLike) else None
 
 
 def _float_or_text(text: str) -> float | str:
