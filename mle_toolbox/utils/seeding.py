@@ -14,6 +14,8 @@ import random
 import sys
 from typing import Any
 
+from ..job.seeds import seed_numpy, seed_torch
+
 
 def set_random_seeds(seed_id: int | None, return_key: bool = False,
                      verbose: bool = False) -> Any:
@@ -30,7 +32,7 @@ def set_random_seeds(seed_id: int | None, return_key: bool = False,
     seeded = ["random"]
     numpy = _installed("numpy")
     if numpy is not None:
-        numpy.random.seed(seed_id)
+        seed_numpy(numpy, seed_id)
         seeded.append("numpy")
     torch = _installed("torch")
     if torch is not None:
@@ -54,11 +56,8 @@ def set_random_seeds(seed_id: int | None, return_key: bool = False,
 
 
 def _seed_torch(torch: Any, seed_id: int) -> None:
-    # Deterministic cuDNN kernels: the same seed then gives the same run on a GPU too.
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cudnn.benchmark = False
-    torch.manual_seed(seed_id)
-    if torch.cuda.is_available():
+    seed_torch(torch, seed_id)  # what MLExperiment does too
+    if torch.cuda.is_available():  # mle-toolbox seeds the devices explicitly as well
         torch.cuda.manual_seed_all(seed_id)
 
 
