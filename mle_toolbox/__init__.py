@@ -27,15 +27,19 @@ _LAZY = {
     "load_log": ".results.merge", "load_meta_log": ".results.merge",
     "MetaLog": ".results.meta_log", "HyperLog": ".results.hyper_log",
     "load_hyper_log": ".results.hyper_log", "load_config": ".results.upstream",
-    "load_experiment_config": ".results.upstream", "load_result_logs": ".results.upstream",
+    "load_experiment_config": ".utils.job_side", "load_result_logs": ".results.upstream",
     "combine_experiments": ".results.upstream", "merge_seed_logs": ".results.upstream",
     "merge_config_logs": ".results.upstream",
+    # mle-toolbox 0.3.5's top-level helpers (mle_toolbox.utils has them all)
+    "mle_config": ".utils.toolbox_config", "setup_proxy_server": ".utils.toolbox_config",
+    "check_single_job_args": ".utils.toolbox_config",
 }
 
 __all__ = ["HyperLog", "MLELogger", "MLExperiment", "MetaLog", "MetricLogger", "__version__",
-           "combine_experiments", "experiment", "load_checkpoint", "load_config",
-           "load_experiment_config", "load_hyper_log", "load_log", "load_meta_log",
-           "load_model", "load_result_logs", "merge_config_logs", "merge_seed_logs"]
+           "check_single_job_args", "combine_experiments", "experiment", "load_checkpoint",
+           "load_config", "load_experiment_config", "load_hyper_log", "load_log",
+           "load_meta_log", "load_model", "load_result_logs", "merge_config_logs",
+           "merge_seed_logs", "mle_config", "setup_proxy_server"]
 
 
 def __getattr__(name: str) -> Any:

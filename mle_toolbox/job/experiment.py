@@ -10,8 +10,8 @@ Drop-in for scripts written for mle-toolbox::
 
 It parses ``-config``, ``-seed``, ``-exp_dir`` and ``-model_ckpt`` (or takes
 ``argv=``), loads the config (both in job_config.py; ``seed_id`` goes into
-``train_config``, as mle-toolbox does), seeds ``random`` (and numpy / torch only if
-the script already imported them), logs through an ``MLELogger`` (mle-logging's API)
+``train_config``, as mle-toolbox does), seeds ``random``, numpy and torch as mle-toolbox
+does without importing them (seeds.py), logs through an ``MLELogger`` (mle-logging's API)
 to the run's JSON-lines log and writes the job's status file. Nothing is detected or
 spawned at construction; nothing heavy is imported.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import random
 import sys
 import time
 
@@ -225,6 +224,8 @@ class MLExperiment:
         self._start = time.time()
         self._finished = False
         self._error: str | None = None
+        from .seeds import seed_everything  # numpy / torch seeded now, or once imported
+
         seed_everything(self.seed_id)
         self._write_status("running")
         self._chain_excepthook()
@@ -324,17 +325,6 @@ def _one_line_error(kind: type[BaseException], value: BaseException) -> str:
 def _clean_exit(error: BaseException) -> bool:
     """``sys.exit()`` / ``sys.exit(0)`` end a script successfully."""
     return isinstance(error, SystemExit) and error.code in (None, 0)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed ``random``; numpy and torch only if the script imported them already."""
-    random.seed(seed)
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        numpy.random.seed(seed % 2**32)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.manual_seed(seed)
 
 
 def experiment(config_fname: str | None = None, experiment_dir: str | None = None,  # noqa: PLR0917
