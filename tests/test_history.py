@@ -374,3 +374,40 @@ def test_a_new_job_table_whose_journal_switch_meets_a_lock_waits_for_it(
     assert opened[0].real.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert table.records("nothing") == []  # the schema is there
     table.close()
+
+
+_ROW = {"name": "exp", "meta_path": "m.yaml", "meta_hash": "h", "exp_dir": "out",
+        "backend": "local", "jobs_total": 2}
+
+
+def test_a_launch_s_row_is_inserted_and_updated_through_one_connection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 18: one open per launch, kept for the row's updates and closed when the launch
+    # ends (a second open and the checkpoint of closing the first cost ~1.5 ms).
+    opened: list[Any] = []
+    real_open = history._open
+    monkeypatch.setattr(history, "_open", lambda path, *, write: opened.append(
+        real_open(path, write=write)) or opened[-1])
+    path = tmp_path / "history.sqlite"
+    with history.recording(path=path, fields=_ROW) as entry:
+        entry._set(state="completed", jobs_completed=2)
+        assert entry._connection is opened[0]
+    assert len(opened) == 1 and entry._connection is None
+    with pytest.raises(Exception, match="closed database"):
+        opened[0].execute("SELECT 1")
+    with history.connect(path, write=False) as conn:
+        rows = conn.execute("SELECT state, jobs_completed, ended FROM experiments").fetchall()
+    assert [(r[0], r[1], r[2] is not None) for r in rows] == [("completed", 2, True)]
+    assert not (tmp_path / "history.sqlite-wal").exists()  # checkpointed at the close
+
+
+@pytest.mark.parametrize(("raised", "state"), [(KeyboardInterrupt, "interrupted"),
+                                               (RuntimeError, "error")])
+def test_a_launch_that_raises_is_recorded_through_its_connection_and_closes_it(
+        tmp_path: Path, raised: type[BaseException], state: str) -> None:
+    path = tmp_path / "history.sqlite"
+    with pytest.raises(raised), history.recording(path=path, fields=_ROW) as entry:
+        raise raised()
+    assert entry._connection is None
+    with history.connect(path, write=False) as conn:
+        assert conn.execute("SELECT state FROM experiments").fetchall()[0][0] == state
