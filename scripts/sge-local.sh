@@ -84,7 +84,9 @@ drmaa_lib() {
 
 jemalloc_lib() {
     local f
-    f=$(ldconfig -p 2>/dev/null | awk '/libjemalloc\.so\.2 /{print $NF; exit}')
+    # awk reads to the end (no early exit): under pipefail an early exit can kill
+    # ldconfig with SIGPIPE, which the ERR trap reports as a failure.
+    f=$(ldconfig -p 2>/dev/null | awk '/libjemalloc\.so\.2 / && !f {f=$NF} END {print f}')
     echo "${f:-/lib/x86_64-linux-gnu/libjemalloc.so.2}"
 }
 

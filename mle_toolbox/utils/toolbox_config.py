@@ -24,10 +24,8 @@ _MINIMAL = {"general": {
     "use_credential_encryption": False, "use_slack_bot": False, "random_seed": 42,
     "use_gcloud_protocol_sync": False, "local_protocol_fname": "~/local_mle_protocol.db",
 }}
-RESOURCES = ("local", "sge-cluster", "slurm-cluster")
 # mle-toolbox's local defaults for single_job_args (check_single_job.py)
 _LOCAL_DEFAULTS = {"job_name": "temp", "log_file": "log", "err_file": "err"}
-_PROBE_TIMEOUT_S = 10.0  # qstat / squeue answer in well under a second when they work
 
 _CACHE: dict[str, ConfigDict] = {}  # mle_config, once read
 
@@ -70,21 +68,9 @@ def _config() -> ConfigDict:
 def determine_resource() -> str:
     """``sge-cluster`` when ``qstat`` works here, else ``slurm-cluster`` when ``squeue``
     does, else ``local`` (each asked once, with a 10 s deadline)."""
-    for command, resource in (("qstat", "sge-cluster"), ("squeue", "slurm-cluster")):
-        if _answers(command):
-            return resource
-    return "local"
+    from ..backends.upstream_resources import probe_resource
 
-
-def _answers(command: str) -> bool:
-    import subprocess
-
-    try:
-        done = subprocess.run([command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              stdin=subprocess.DEVNULL, timeout=_PROBE_TIMEOUT_S, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
+    return probe_resource()
 
 
 def setup_proxy_server() -> None:
@@ -95,10 +81,12 @@ def setup_proxy_server() -> None:
     credentials = _section(config, "gcp").get("credentials_path")
     if credentials:
         os.environ["GOOGLE_APPLICATION_CREDENTIALS"] = os.path.expanduser(str(credentials))
-    resource = determine_resource()
-    if resource == "local":
+    from ..backends.upstream_resources import config_section
+
+    section = config_section(determine_resource())
+    if section is None:  # not on a cluster
         return
-    info = _section(_section(config, resource.split("-", 1)[0]), "info")
+    info = _section(_section(config, section), "info")
     if info.get("http_proxy"):
         os.environ["HTTP_PROXY"] = str(info["http_proxy"])
         os.environ["HTTPS_PROXY"] = str(info.get("https_proxy", ""))
@@ -114,33 +102,27 @@ def check_single_job_args(resource_to_run: str, job_arguments: dict[str, Any] | 
     The dict given is completed in place and returned (as mle-toolbox did); a bad value
     raises ConfigError naming the key, and changes nothing.
     """
+    from ..backends import RESOURCE_NAMES
+    from ..backends.upstream_resources import config_section, time_per_job_text
     from ..config.job_args import resources
     from ..config.schema import Node
     from ..config.source import Source
 
-    if resource_to_run not in RESOURCES:
+    if resource_to_run not in RESOURCE_NAMES:
         raise ValueError(f"check_single_job_args: resource_to_run must be one of "
-                         f"{', '.join(RESOURCES)}, got {resource_to_run!r} (mle_toolbox has "
-                         "no GCP backend)")
+                         f"{', '.join(RESOURCE_NAMES)}, got {resource_to_run!r} (mle_toolbox "
+                         "has no GCP backend)")
     args = {} if job_arguments is None else job_arguments
-    defaults = (_LOCAL_DEFAULTS if resource_to_run == "local" else _section(
-        _section(_config(), resource_to_run.split("-", 1)[0]), "default_job_arguments"))
+    section = config_section(resource_to_run)  # None: local
+    defaults = (_LOCAL_DEFAULTS if section is None else _section(
+        _section(_config(), section), "default_job_arguments"))
     full = {**defaults, **args}
     src = Source(origin=f"check_single_job_args({resource_to_run!r})")
     limit = resources(Node.root(full, src=src, what="single_job_args")).time_limit_s
-    if limit is not None and resource_to_run != "local":
-        full["time_per_job"] = _scheduler_time(limit, sge=resource_to_run == "sge-cluster")
+    if limit is not None and section is not None:
+        full["time_per_job"] = time_per_job_text(resource_to_run, limit)
     args.update(full)
     return args
-
-
-def _scheduler_time(seconds: int, *, sge: bool) -> str:
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    if sge:
-        return f"{hours:02d}:{minutes:02d}:{secs:02d}"
-    days, hours = divmod(hours, 24)
-    return f"{days}-{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
 
 
 def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
