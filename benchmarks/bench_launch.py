@@ -17,6 +17,9 @@ jobs whose training script writes when it started and when it ended. Per round:
   launcher adds before work begins.
 - ``tail``: the last job's script ends -> the launcher has exited (``direct_tail``
   likewise: reaping the last process).
+- ``stdlib_floor_cpu``: an interpreter that only imports the standard modules that
+  launch loaded (those a bare start has not; PyYAML left out: a plain meta YAML does
+  not load it). No launcher built on them can start for less.
 
 min / median / max over the rounds, byte code cached (timing.bytecode_cached), printed
 next to the bare start of the same run. With ``--tree`` (repeatable) each round runs the
@@ -58,14 +61,19 @@ os.close(_fd)
 """
 # The launcher started as the ``mle`` console script starts it (interpreters.CONSOLE_SCRIPT),
 # reporting its jobs' CPU time at exit.
+# Also lists the modules loaded by then (the floor below imports the standard ones alone).
 SELF_CPU = """\
 import atexit, os, resource, sys
 def _report():
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(os.environ["SELF_CPU"], "w") as out:
         out.write(str(usage.ru_utime + usage.ru_stime))
+    with open(os.environ["SELF_CPU"] + ".modules", "w") as out:
+        out.write(" ".join(sorted(sys.modules)))
 atexit.register(_report)
 """ + CONSOLE_SCRIPT
+# The modules a bare interpreter has loaded by the time it runs -c code.
+BARE_MODULES = "import sys; print(' '.join(sorted(sys.modules)))"
 
 
 def _waited(argv: list[str], *, cwd: Path,
@@ -87,6 +95,20 @@ def _stamps(path: Path) -> tuple[float, float]:
     return min(p[0] for p in pairs), max(p[1] for p in pairs)
 
 
+def _stdlib_floor(root: Path, self_cpu: Path, *, exe: str, env: dict[str, str]) -> float:
+    """CPU of an interpreter that imports, and does nothing else with, the standard
+    modules the launch just loaded (those a bare start has not): a floor for any
+    launcher built on them (argparse, json, sqlite3, subprocess, pathlib, re, ...)."""
+    bare = set(subprocess.run([exe, "-c", BARE_MODULES], env=env, check=True,
+                              capture_output=True, text=True).stdout.split())
+    loaded = Path(f"{self_cpu}.modules").read_text().split()
+    standard = [m for m in loaded if m not in bare and m.split(".")[0] not in (
+        "mle_toolbox", "yaml", "_yaml", "cython_runtime") and not m.startswith("_cython")]
+    # Some entries (typing.io) are names in sys.modules that cannot be imported as such.
+    code = f"for m in {standard!r}:\n try: __import__(m)\n except ImportError: pass"
+    return _waited([exe, "-c", code], cwd=root, env=env)[3]
+
+
 def _round(root: Path, jobs: int, *, tree: str, python: Interpreter) -> dict[str, float]:
     stamps, self_cpu = root / "stamps.txt", root / "self_cpu.txt"
     os.environ.update(STAMPS=str(stamps), SELF_CPU=str(self_cpu))
@@ -101,6 +123,7 @@ def _round(root: Path, jobs: int, *, tree: str, python: Interpreter) -> dict[str
         [exe, "-c", SELF_CPU, "run", "meta.yaml", "--no-report", "--max-running",
          str(PARALLEL)], cwd=root, env=env)
     figures["launcher_cpu"] = cpu - float(self_cpu.read_text())
+    figures["stdlib_floor_cpu"] = _stdlib_floor(root, self_cpu, exe=exe, env=env)
     first, last = _stamps(stamps)
     figures["head"], figures["tail"] = first - start, end - last
     commands = [[exe, "train.py", "-config", f"{config}.json", "-seed", str(seed),
