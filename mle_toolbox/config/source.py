@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..lazy_pattern import _LazyPattern
+from ..lazy_pattern import compile_on_first_use
 from ..records import field, record
 from .plain_yaml import read_plain
 
@@ -178,7 +178,7 @@ def import_yaml() -> Any:
 
     def compile_reader_lazily(pattern: Any, flags: int = 0) -> Any:
         if str(sys._getframe(1).f_globals.get("__name__")).startswith("yaml."):
-            return _LazyPattern(pattern, flags)
+            return compile_on_first_use(pattern, flags)
         return compile_now(pattern, flags)
 
     re.compile = compile_reader_lazily
