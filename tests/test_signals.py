@@ -51,10 +51,15 @@ def _launch(project: Path) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
+def _groups(project: Path) -> list[str]:
+    return [p.read_text() for p in (project / "out").rglob("pgid*")]
+
+
 def _started(project: Path, count: int) -> list[int]:
-    _wait_for(lambda: len(list((project / "out").rglob("pgid*"))) == count, within=60,
+    # A job creates its pgid file before it writes the number, so wait for the contents too.
+    _wait_for(lambda: len([g for g in _groups(project) if g]) == count, within=60,
               what="jobs did not start")
-    return [int(p.read_text()) for p in (project / "out").rglob("pgid*")]
+    return [int(g) for g in _groups(project)]
 
 
 def _report(project: Path) -> dict[str, object]:
