@@ -233,10 +233,12 @@ def test_ctrl_c_stops_every_job_and_exits_130(project: Path) -> None:
                             cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     deadline = time.monotonic() + 30
-    while len(list((project / "out").rglob("pid*"))) < 2:
+    # A job creates its pid file before it writes the number: wait for both numbers.
+    while len(written := [p.read_text() for p in (project / "out").rglob("pid*")
+                          if p.read_text()]) < 2:
         assert time.monotonic() < deadline, "jobs did not start"
         time.sleep(0.1)
-    pids = [int(p.read_text()) for p in (project / "out").rglob("pid*")]
+    pids = [int(p) for p in written]
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
