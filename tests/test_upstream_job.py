@@ -132,6 +132,77 @@ def test_stats_tracked_extend_tracking_and_a_missing_tracked_name(tmp_path: Path
     assert log.stats_vars == ["train_loss", "test_loss", "acc"]
 
 
+def test_stats_to_track_and_clock_to_track_are_older_mle_loggings_dataframes(
+        tmp_path: Path) -> None:
+    mle = _mle(tmp_path)
+    mle.log.update({"num_updates": 1}, {"train_loss": 1.0, "test_loss": 2.0})
+    mle.log.update({"num_updates": 2}, {"train_loss": 0.5})  # test_loss missing
+    stats, clock = mle.log.stats_log.stats_to_track, mle.log.stats_log.clock_to_track
+    assert list(stats.columns) == ["train_loss", "test_loss"]
+    assert stats.train_loss.tolist() == [1.0, 0.5]
+    assert stats["test_loss"].iloc[0] == 2.0 and np.isnan(stats["test_loss"].iloc[1])
+    assert clock["num_updates"].tolist() == [1, 2]
+    mle.log.update({"num_updates": 3}, {"train_loss": 0.25, "test_loss": 0.5})
+    assert mle.log.stats_log.stats_to_track.shape == (3, 2)  # read afresh each time
+    mle.finish()
+
+
+def test_stats_to_track_without_pandas_names_the_pip_line_and_the_lists(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mle = _mle(tmp_path)
+    mle.log.update({"num_updates": 1}, {"train_loss": 1.0, "test_loss": 2.0})
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
+    with pytest.raises(ImportError, match=r"stats_to_track is a pandas DataFrame.*"
+                       r"pip install pandas.*stats_log\.stats_tracked\[name\]"):
+        _ = mle.log.stats_log.stats_to_track
+    with pytest.raises(ImportError, match=r"stats_log\.clock_tracked\[name\]"):
+        _ = mle.log.stats_log.clock_to_track
+    assert mle.log.stats_log.stats_tracked["train_loss"] == [1.0]
+    mle.finish()
+
+
+# The toy objective of mle-toolbox's example gallery, in its dialect: @experiment with a
+# default config, ready_to_log, and the loss curve read back from older mle-logging's
+# DataFrame attribute (what the gallery's script plots).
+TOY_TRAIN = """\
+import json, pathlib
+from mle_toolbox import experiment
+
+
+@experiment("toy/base.yaml")
+def main(mle):
+    for epoch in range(1, 5):
+        loss = (mle.train_config.lrate - 0.2) ** 2 + 1.0 / epoch + mle.seed_id
+        if mle.ready_to_log(epoch):
+            mle.log.update({"num_epochs": epoch}, {"train_loss": loss}, save=True)
+    curve = mle.log.stats_log.stats_to_track.train_loss
+    epochs = mle.log.stats_log.clock_to_track.num_epochs
+    pathlib.Path(mle.experiment_dir, f"curve_{mle.seed_id}.json").write_text(json.dumps(
+        {"loss": [float(v) for v in curve], "epochs": [int(v) for v in epochs]}))
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_the_gallery_toy_script_reading_stats_to_track_runs_under_mle_run(
+        tmp_path: Path) -> None:
+    write(tmp_path / "toy" / "train.py", TOY_TRAIN)
+    write(tmp_path / "toy" / "base.yaml", "train_config:\n  lrate: 0.3\nlog_config:\n"
+          "  time_to_track: [num_epochs]\n  what_to_track: [train_loss]\n"
+          "  log_every_j_steps: 2\n")
+    write(tmp_path / "toy" / "single.yaml", "meta_job_args:\n  project_name: examples\n"
+          "  experiment_type: single-config\n  base_train_fname: toy/train.py\n"
+          "  base_train_config: toy/base.yaml\n  experiment_dir: experiments/toy\n")
+    result = run_mle("run", "toy/single.yaml", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [curve] = (tmp_path / "experiments" / "toy").rglob("curve_*.json")
+    # ready_to_log(2) and (4): every log_every_j_steps-th epoch
+    assert json.loads(curve.read_text()) == {
+        "loss": [(0.3 - 0.2) ** 2 + 1.0 / e for e in (2, 4)], "epochs": [2, 4]}
+
+
 def test_ready_to_log_log_every_j_steps_and_printing(tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     data = {**CONFIG, "log_config": {**CONFIG["log_config"], "log_every_j_steps": 5,

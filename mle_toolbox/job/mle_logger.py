@@ -47,6 +47,19 @@ class StatsLog:
         self.stats_update_counter = 0
         self.start_time = time.time()
 
+    @property
+    def stats_to_track(self) -> Any:
+        """The stats so far as a pandas DataFrame, one column per name: what older
+        mle-logging releases kept (``StatsLog.stats_to_track``), and what scripts written
+        for them read, mle-toolbox's own examples among them (``...stats_to_track.loss``).
+        Built on each read; pandas is imported only here."""
+        return _frame(self.stats_tracked, attribute="stats_to_track", lists="stats_tracked")
+
+    @property
+    def clock_to_track(self) -> Any:
+        """The time columns so far as a pandas DataFrame (``stats_to_track``'s twin)."""
+        return _frame(self.clock_tracked, attribute="clock_to_track", lists="clock_tracked")
+
     def extend_tracking(self, add_track_vars: Sequence[str]) -> None:
         """Track more stats names from now on (earlier updates count as missing)."""
         for name in add_track_vars:
@@ -67,6 +80,18 @@ class StatsLog:
         _append(self.stats_tracked, self.what_to_track, stats_row, self.stats_update_counter)
         self.stats_update_counter += 1
         return time_row, stats_row
+
+
+def _frame(columns: dict[str, list[Any]], *, attribute: str, lists: str) -> Any:
+    """``columns`` (equal lengths: ``_append`` pads) as a pandas DataFrame."""
+    try:
+        import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+    except ImportError as err:
+        raise ImportError(f"mle.log.stats_log.{attribute} is a pandas DataFrame, as in "
+                          "older mle-logging releases: pip install pandas, or read "
+                          f"stats_log.{lists}[name] (lists)",
+                          name="pandas") from err
+    return pd.DataFrame({name: list(values) for name, values in columns.items()})
 
 
 def _append(tracked: dict[str, list[Any]], names: list[str], row: Mapping[str, Any],
