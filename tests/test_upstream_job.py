@@ -152,10 +152,11 @@ def test_stats_to_track_without_pandas_names_the_pip_line_and_the_lists(
     mle = _mle(tmp_path)
     mle.log.update({"num_updates": 1}, {"train_loss": 1.0, "test_loss": 2.0})
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas raises ImportError
-    with pytest.raises(ImportError, match=r"stats_to_track is a pandas DataFrame.*"
-                       r"pip install pandas.*stats_log\.stats_tracked\[name\]"):
+    with pytest.raises(MissingExtra, match=r"stats_to_track \(a DataFrame; "
+                       r"stats_log\.stats_tracked\[name\] holds the same values as lists\) "
+                       r"needs the pandas package: pip install 'mle_toolbox\[pandas\]'"):
         _ = mle.log.stats_log.stats_to_track
-    with pytest.raises(ImportError, match=r"stats_log\.clock_tracked\[name\]"):
+    with pytest.raises(MissingExtra, match=r"stats_log\.clock_tracked\[name\]"):
         _ = mle.log.stats_log.clock_to_track
     assert mle.log.stats_log.stats_tracked["train_loss"] == [1.0]
     mle.finish()

@@ -83,15 +83,14 @@ class StatsLog:
 
 
 def _frame(columns: dict[str, list[Any]], *, attribute: str, lists: str) -> Any:
-    """``columns`` (equal lengths: ``_append`` pads) as a pandas DataFrame."""
-    try:
-        import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-    except ImportError as err:
-        raise ImportError(f"mle.log.stats_log.{attribute} is a pandas DataFrame, as in "
-                          "older mle-logging releases: pip install pandas, or read "
-                          f"stats_log.{lists}[name] (lists)",
-                          name="pandas") from err
-    return pd.DataFrame({name: list(values) for name, values in columns.items()})
+    """``columns`` (equal lengths: ``_append`` pads) as a pandas DataFrame; without
+    pandas, MissingExtra names the pip line and the attribute with the same values."""
+    from .trackers import require
+
+    pandas = require("pandas", extra="pandas", feature=(
+        f"mle.log.stats_log.{attribute} (a DataFrame; stats_log.{lists}[name] holds the "
+        "same values as lists)"))
+    return pandas.DataFrame({name: list(values) for name, values in columns.items()})
 
 
 def _append(tracked: dict[str, list[Any]], names: list[str], row: Mapping[str, Any],
