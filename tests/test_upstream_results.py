@@ -164,6 +164,27 @@ def test_load_log_of_an_upstream_run_folder_and_file_has_upstream_paths(tmp_path
     assert agg.meta.eval_id == "21-06-01_b_1_eval_1" and agg.meta.seeds == [0, 1]
 
 
+def test_load_log_of_mle_toolbox_paths_into_a_run_of_ours_reads_the_run(
+        tmp_path: Path) -> None:
+    """A notebook's ``<run>/logs/log.hdf5`` and ``log_seed_<s>.hdf5``: the same numbers
+    as mle-logging's files of the same run give (the test above)."""
+    upstream = upstream_experiment(tmp_path / "upstream") / "21-06-01_b_1_eval_1"
+    ours = our_experiment(tmp_path / "ours") / "b_1_eval_1"
+    merged = load_log(str(ours / "logs" / "log.hdf5"))
+    assert merged.eval_ids == ["seed_0", "seed_1"]
+    np.testing.assert_array_equal(merged.seed_1.stats.train_loss,
+                                  load_log(upstream).seed_1.stats.train_loss)
+    agg = load_log(ours / "logs" / "log.hdf5", aggregate_seeds=True)
+    np.testing.assert_array_equal(agg.stats.train_loss.mean, [2.25, 2.0, 1.75])
+    single = load_log(ours / "logs" / "log_seed_0.hdf5")
+    np.testing.assert_array_equal(single.stats.test_loss, [4.0, 3.5, 3.0])  # shallow
+    with pytest.raises(FileNotFoundError, match=r"log_seed_7\.hdf5: the run .*b_1_eval_1 "
+                       r"has no seed 7 \(seeds: 0, 1\)"):
+        load_log(ours / "logs" / "log_seed_7.hdf5")
+    with pytest.raises(FileNotFoundError, match=r"elsewhere/logs/log\.hdf5: no such \.hdf5"):
+        load_log(tmp_path / "elsewhere" / "logs" / "log.hdf5")
+
+
 def test_meta_log_filter_plot_and_shallow_single_run(tmp_path: Path) -> None:
     import matplotlib
 

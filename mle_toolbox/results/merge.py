@@ -110,20 +110,41 @@ def load_log(run_dir: str | Path, aggregate_seeds: bool = False) -> Any:
     over seeds (series cut to the shortest seed). A run with one seed also answers
     ``log.stats.loss`` directly, as mle-logging does. mle-logging's ``.hdf5`` logs (a
     file, or a folder with ``logs/*.hdf5``) are read too, with the ``h5py`` extra.
+    mle-toolbox's paths into a run of ours, where no such file is, read the run:
+    ``<run>/logs/log.hdf5`` (its seeds merged) all seeds, ``<run>/logs/log_seed_<s>.hdf5``
+    seed ``s``.
     """
-    run_dir = Path(run_dir)
+    asked = Path(run_dir)
+    run_dir, only_seed = _run_of_upstream_path(asked)
+    if only_seed is not None and only_seed not in seed_logs(run_dir):
+        raise FileNotFoundError(f"{asked}: the run {run_dir} has no seed {only_seed} "
+                                f"(seeds: {', '.join(map(str, seed_logs(run_dir)))})")
     if run_dir.suffix == ".hdf5" or (run_dir.is_dir() and not seed_logs(run_dir)
                                      and hdf5_logs(run_dir)):
         return _hdf5_log(run_dir, aggregate_seeds=aggregate_seeds)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: no such run directory")
     seeds = {f"seed_{seed}": _seed_log(path, run_dir, seed)
-             for seed, path in seed_logs(run_dir).items()}
+             for seed, path in seed_logs(run_dir).items()
+             if only_seed is None or seed == only_seed}
     if not seeds:
         raise FileNotFoundError(f"{run_dir}: no metrics logs (logs/seed_*.jsonl)")
     if aggregate_seeds:
         return _aggregate(seeds)
     return MetaLog(seeds, ids_key="seed_ids")
+
+
+def _run_of_upstream_path(path: Path) -> tuple[Path, int | None]:
+    """``(run folder, seed or None)`` for mle-toolbox's log path into a run of ours that
+    has no such file (mle-logging names a seed's file ``log_seed_<s>.hdf5``, the merged
+    one ``log.hdf5``); ``(path, None)`` for any other path."""
+    if path.suffix != ".hdf5" or path.parent.name != "logs" or path.exists():
+        return path, None
+    run, stem = path.parent.parent, path.stem
+    seed = stem.removeprefix("log_seed_")
+    if not seed_logs(run) or (stem != "log" and not seed.lstrip("-").isdigit()):
+        return path, None
+    return run, None if stem == "log" else int(seed)
 
 
 def _hdf5_log(path: Path, *, aggregate_seeds: bool) -> Any:
