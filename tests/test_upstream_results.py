@@ -183,6 +183,8 @@ def test_load_log_of_mle_toolbox_paths_into_a_run_of_ours_reads_the_run(
         load_log(ours / "logs" / "log_seed_7.hdf5")
     with pytest.raises(FileNotFoundError, match=r"elsewhere/logs/log\.hdf5: no such \.hdf5"):
         load_log(tmp_path / "elsewhere" / "logs" / "log.hdf5")
+    with pytest.raises(FileNotFoundError, match=r"logs/1\.hdf5: no such \.hdf5"):
+        load_log(ours / "logs" / "1.hdf5")  # not one of mle-logging's names: not mapped
 
 
 def test_meta_log_filter_plot_and_shallow_single_run(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..files.layout import ExperimentLayout, JobLayout
 from ..job.metrics import read_rows
+from ..lazy_pattern import compile_on_first_use
 from .meta_log import AttrDict, Log, MetaLog
 
 TYPE_CHECKING = False  # typing's flag without importing typing on mle run's path (issue 18)
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["AttrDict", "Log", "MetaLog", "load_log", "load_meta_log", "summarize_run"]
 
 _SEED_FILE = re.compile(r"^seed_(-?\d+)\.jsonl$")
+# mle-logging's log_<seed_id>.hdf5; compiled on first use: this module is on mle run's path
+_UPSTREAM_SEED_FILE = compile_on_first_use(r"^log_seed_(-?\d+)$")
 PERCENTILES = (10, 25, 50, 75, 90)
 
 
@@ -141,10 +144,10 @@ def _run_of_upstream_path(path: Path) -> tuple[Path, int | None]:
     if path.suffix != ".hdf5" or path.parent.name != "logs" or path.exists():
         return path, None
     run, stem = path.parent.parent, path.stem
-    seed = stem.removeprefix("log_seed_")
-    if not seed_logs(run) or (stem != "log" and not seed.lstrip("-").isdigit()):
+    seed = _UPSTREAM_SEED_FILE.match(stem)
+    if not seed_logs(run) or (stem != "log" and seed is None):
         return path, None
-    return run, None if stem == "log" else int(seed)
+    return run, None if seed is None else int(seed.group(1))
 
 
 def _hdf5_log(path: Path, *, aggregate_seeds: bool) -> Any:
