@@ -87,13 +87,13 @@ def _lines(text: str) -> list[_Line]:
         body = raw.lstrip(" ")
         if not body or body[0] == "#":
             continue
+        indent = len(raw) - len(body)
         hash_at = body.find("#")
         if hash_at >= 0:
             if body[hash_at - 1] != " ":
                 raise _NotPlainError  # "a#b" is a word in YAML, not a comment
             body = body[:hash_at]
         body = body.rstrip(" ")
-        indent = len(raw) - len(raw.lstrip(" "))
         if body == "-" or body.startswith("- "):
             found.append(_Line(number, indent, None, body[2:].strip(" ")))
             continue
