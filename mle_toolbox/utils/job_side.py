@@ -189,7 +189,7 @@ def _optional(config: ConfigDict, *keys: str) -> ConfigDict | None:
 
 def _device_name() -> str:
     """``cuda`` when torch is installed and sees a GPU, else ``cpu``."""
-    from .seeding import _installed
+    from .seeding import installed_module
 
-    torch = _installed("torch")
+    torch = installed_module("torch")
     return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"

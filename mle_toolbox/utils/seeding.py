@@ -30,15 +30,15 @@ def set_random_seeds(seed_id: int | None, return_key: bool = False,
     os.environ["PYTHONHASHSEED"] = str(seed_id)
     random.seed(seed_id)
     seeded = ["random"]
-    numpy = _installed("numpy")
+    numpy = installed_module("numpy")
     if numpy is not None:
         seed_numpy(numpy, seed_id)
         seeded.append("numpy")
-    torch = _installed("torch")
+    torch = installed_module("torch")
     if torch is not None:
         _seed_torch(torch, seed_id)
         seeded.append("torch")
-    gym = _installed("gym")
+    gym = installed_module("gym")
     if gym is not None:
         prng = getattr(getattr(gym, "spaces", None), "prng", None)
         if prng is not None:  # gym before 0.10 shared one generator for its spaces
@@ -48,7 +48,7 @@ def set_random_seeds(seed_id: int | None, return_key: bool = False,
         print(f"set_random_seeds: seeded {', '.join(seeded)} with {seed_id}")
     if not return_key:
         return None
-    jax = _installed("jax")
+    jax = installed_module("jax")
     if jax is None:
         raise ValueError("set_random_seeds(return_key=True) makes a jax PRNG key: "
                          "install jax (pip install jax)")
@@ -61,8 +61,9 @@ def _seed_torch(torch: Any, seed_id: int) -> None:
         torch.cuda.manual_seed_all(seed_id)
 
 
-def _installed(name: str) -> Any:
-    """The module ``name`` when it is installed (imported now if need be), else None."""
+def installed_module(name: str) -> Any:
+    """The module ``name`` when it is installed (imported now if need be), else None
+    (also for one that is installed but fails to import)."""
     module = sys.modules.get(name)
     if module is not None:
         return module
